@@ -1,0 +1,5 @@
+import sys
+
+from paralens.cli import main
+
+sys.exit(main())

@@ -1,0 +1,214 @@
+"""The command line: ``paralens train``, ``paralens evaluate``, ``paralens models``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from paralens.categories.errors import ParalensError
+
+
+def _load_data(dataset: str, data_dir: str | None, holdout: float, seed: int):
+    """``(x_train, y_train, x_test, y_test)`` for a preset's data set (test may be None)."""
+    from paralens import data
+
+    if dataset == "iris":
+        ds = data.load_iris()
+        if holdout:
+            train, test = data.stratified_split(ds, holdout, seed=seed)
+            return train.features, train.labels, test.features, test.labels
+        return ds.features, ds.labels, None, None
+    directory = data_dir or data.mnist_subset_path()
+    train = data.load_mnist(directory, "train")
+    test = data.load_mnist(directory, "test")
+    return train.features, train.labels, test.features, test.labels
+
+
+def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: float):
+    from paralens.learning.supervised import Learner
+    from paralens.models import get_preset, make_optimiser
+
+    preset = get_preset(preset_name)
+    opt_name = optimizer or preset.optimizer
+    step_size = preset.lr if lr is None else lr
+    opt, rate = make_optimiser(opt_name, step_size, momentum=momentum)
+    return preset, Learner(preset.build(), preset.loss(), opt, rate), opt_name, step_size
+
+
+def _train_step_for(learner, backend: str):
+    if backend == "numpy":
+        return None
+    from paralens.backend.jax_backend import compile_train_step
+
+    return compile_train_step(learner)
+
+
+def cmd_train(args) -> int:
+    from paralens.training.checkpoint import load_checkpoint, save_checkpoint
+    from paralens.training.fit import evaluate, fit
+
+    t0 = time.perf_counter()
+    preset, learner, opt_name, step_size = _build(args.model, args.optimizer, args.lr, args.momentum)
+    epochs = preset.epochs if args.epochs is None else args.epochs
+    batch_size = preset.batch_size if args.batch_size is None else args.batch_size
+    x, y, xt, yt = _load_data(preset.dataset, args.data, args.holdout, args.seed)
+    description = {
+        "preset": preset.name, "optimizer": opt_name, "lr": step_size, "momentum": args.momentum,
+        "batch_size": batch_size, "seed": args.seed, "holdout": args.holdout, "backend": args.backend,
+    }
+    state, start_epoch = None, 0
+    if args.resume:
+        ck = load_checkpoint(args.resume, expect_params={k: s.shape for k, s in learner.model.params.items()})
+        prev = ck.model if isinstance(ck.model, dict) else {}
+        if prev.get("preset") not in (None, preset.name):
+            raise ParalensError(f"checkpoint {args.resume} is for model {prev.get('preset')!r}, not {preset.name!r}")
+        from paralens.backend import get_backend
+        from paralens.learning.supervised import TrainState
+
+        B = get_backend(args.backend)
+        conv = _tree_to(B)
+        state = TrainState(conv(ck.params), conv(ck.opt_state), conv((ck.extra or {}).get("lr_state", {}) or {}),
+                           ck.step if args.backend == "numpy" else B.asarray(ck.step, dtype="int32"))
+        start_epoch = ck.epoch
+    save_path = args.save
+
+    def checkpoint(st, epochs_done, history):
+        if save_path:
+            _save(save_checkpoint, save_path, st, epochs_done, description)
+
+    state, history = fit(
+        learner, x, y, epochs=epochs, batch_size=batch_size, seed=args.seed, state=state, start_epoch=start_epoch,
+        validation=None if xt is None or not args.validate else (xt, yt), backend=args.backend,
+        progress=not args.no_progress and not args.json, on_nonfinite="skip" if args.skip_nonfinite else "raise",
+        checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, step_fn=_train_step_for(learner, args.backend),
+        dtype=args.dtype,
+    )
+    train_metrics = evaluate(learner, state.params, x, y)
+    result = {
+        "model": preset.name, "optimizer": opt_name, "lr": step_size, "batch_size": batch_size,
+        "epochs": epochs, "train_loss": train_metrics["loss"], "train_accuracy": train_metrics.get("accuracy"),
+        "test_loss": None, "test_accuracy": None, "seed": args.seed, "backend": args.backend,
+    }
+    if xt is not None:
+        test_metrics = evaluate(learner, state.params, xt, yt)
+        result.update(test_loss=test_metrics["loss"], test_accuracy=test_metrics.get("accuracy"))
+    if history.skipped_steps:
+        result["skipped_steps"] = history.skipped_steps
+    if save_path:
+        _save(save_checkpoint, save_path, state, epochs, description)
+        result["saved"] = save_path
+    result["seconds"] = time.perf_counter() - t0
+    _report(result, args.json)
+    return 0
+
+
+def _tree_to(B):
+    def conv(tree):
+        if isinstance(tree, dict):
+            return {k: conv(v) for k, v in tree.items()}
+        if isinstance(tree, (tuple, list)):
+            return type(tree)(conv(v) for v in tree)
+        return B.asarray(tree)
+
+    return conv
+
+
+def _save(save_checkpoint, path, state, epochs_done, description):
+    save_checkpoint(path, state.params, state.opt_state, step=int(state.step), epoch=epochs_done,
+                    rng_state={"seed": description["seed"]}, model=description,
+                    extra={"lr_state": state.lr_state})
+
+
+def cmd_evaluate(args) -> int:
+    from paralens.training.checkpoint import load_checkpoint
+    from paralens.training.fit import evaluate
+
+    ck = load_checkpoint(args.checkpoint)
+    desc = ck.model if isinstance(ck.model, dict) else {}
+    if "preset" not in desc:
+        raise ParalensError(f"{args.checkpoint} does not name a preset model; load it with the Python API")
+    preset, learner, _, _ = _build(desc["preset"], desc.get("optimizer"), desc.get("lr"), desc.get("momentum", 0.9))
+    from paralens.training.checkpoint import load_checkpoint as _load
+
+    ck = _load(args.checkpoint, expect_params={k: s.shape for k, s in learner.model.params.items()})
+    x, y, xt, yt = _load_data(preset.dataset, args.data, desc.get("holdout", 0.0), desc.get("seed", 0))
+    result = {"model": preset.name, "epochs": ck.epoch, "checkpoint": args.checkpoint}
+    tr = evaluate(learner, ck.params, x, y)
+    result.update(train_loss=tr["loss"], train_accuracy=tr.get("accuracy"), test_loss=None, test_accuracy=None)
+    if xt is not None:
+        te = evaluate(learner, ck.params, xt, yt)
+        result.update(test_loss=te["loss"], test_accuracy=te.get("accuracy"))
+    _report(result, args.json)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from paralens.models import PRESETS
+
+    for p in PRESETS.values():
+        print(f"{p.name:<16} {p.description}")
+        if args.verbose:
+            print("  " + p.build().summary().replace("\n", "\n  "))
+    return 0
+
+
+def _report(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    for k, v in result.items():
+        if v is None:
+            continue
+        print(f"{k:>15}: {v:.4f}" if isinstance(v, float) else f"{k:>15}: {v}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paralens", description="Deep learning with parametric lenses.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a preset model on bundled or given data")
+    t.add_argument("--model", default="mnist-mlp", help="preset name (see `paralens models`)")
+    t.add_argument("--data", default=None, help="directory of MNIST IDX files (default: the bundled subset)")
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--optimizer", default=None,
+                   help="sgd, momentum, nesterov, adagrad, adam, adamw, rmsprop, paper, paper-momentum")
+    t.add_argument("--lr", type=float, default=None, help="step size (the paper's eps)")
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save", default=None, help="checkpoint path (written atomically)")
+    t.add_argument("--resume", default=None, help="continue from this checkpoint")
+    t.add_argument("--checkpoint-every", type=int, default=None, help="also save every N epochs")
+    t.add_argument("--holdout", type=float, default=0.0, help="Iris: hold out this stratified fraction as test set")
+    t.add_argument("--validate", action="store_true", help="evaluate on the test split after every epoch")
+    t.add_argument("--backend", default="numpy", choices=["numpy", "jax"])
+    t.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    t.add_argument("--skip-nonfinite", action="store_true", help="skip updates that give NaN/inf instead of stopping")
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--json", action="store_true", help="print one JSON object with the final metrics")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint")
+    e.add_argument("checkpoint")
+    e.add_argument("--data", default=None)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+    m = sub.add_parser("models", help="list the preset models")
+    m.add_argument("-v", "--verbose", action="store_true")
+    m.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParalensError, ValueError, FileNotFoundError) as exc:
+        print(f"paralens: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

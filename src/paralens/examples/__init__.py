@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m paralens.examples.iris`` and ``python -m paralens.examples.mnist_paper``."""

@@ -1,0 +1,349 @@
+"""The training loop: epochs, shuffled batches, validation, history, progress, early stopping.
+
+Everything random is derived from one seed: the order of epoch ``e`` from
+``(seed, e)`` and the dropout key of step ``t`` from ``(seed, t)``, so that a run
+stopped after k epochs and resumed from its checkpoint gives bit-identical
+parameters to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from paralens.backend import get_backend
+from paralens.categories.errors import ParalensError
+from paralens.categories.types import ArrayType
+from paralens.learning.supervised import Learner, TrainState, train_step
+
+
+class NonFiniteError(ParalensError, FloatingPointError):
+    """Training produced a NaN or an infinity in the loss or the parameters."""
+
+
+@dataclass
+class History:
+    """Per-epoch metrics: ``history.epochs[i]`` is a dict (``epoch``, ``loss``, ``accuracy``, ``val_*``, ``seconds``)."""
+
+    epochs: list[dict] = field(default_factory=list)
+    skipped_steps: int = 0
+
+    def __getitem__(self, key: str) -> list:
+        return [e.get(key) for e in self.epochs]
+
+    @property
+    def last(self) -> dict:
+        return self.epochs[-1] if self.epochs else {}
+
+
+def prepare_targets(model, labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """Class indices become one-hot rows when the model outputs a vector of scores; other targets pass."""
+    labels = np.asarray(labels)
+    cod = getattr(model, "cod", None)
+    if labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer):
+        k = n_classes
+        if k is None and isinstance(cod, ArrayType) and cod.shape and len(cod.shape) == 1:
+            k = cod.shape[0]
+        if k is None:
+            k = int(labels.max()) + 1
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            bad = labels[(labels < 0) | (labels >= k)][0]
+            raise ValueError(f"label {int(bad)} is outside the {k} classes 0..{k - 1}")
+        out = np.zeros((labels.shape[0], k), dtype=np.float32)
+        out[np.arange(labels.shape[0]), labels] = 1.0
+        return out
+    return labels
+
+
+def _check_input(model, x) -> None:
+    dom = getattr(model, "dom", None)
+    if isinstance(dom, ArrayType) and dom.shape is not None and tuple(x.shape[1:]) != dom.shape:
+        hint = ""
+        if int(np.prod(x.shape[1:])) == int(np.prod(dom.shape)):
+            hint = f": reshape the inputs to {dom.shape} (e.g. load the images flat, or add a flatten() layer)"
+        raise ValueError(f"{model.label()} expects inputs of shape {dom.shape}, got {tuple(x.shape[1:])}{hint}")
+
+
+def _first_nonfinite(params: dict) -> str | None:
+    for name, v in params.items():
+        if not np.all(np.isfinite(np.asarray(v))):
+            return name
+    return None
+
+
+def evaluate(learner: Learner, params: dict, x, y, batch_size: int = 1000, n_classes: int | None = None) -> dict:
+    """Mean loss and (for classifiers) accuracy of ``params`` on ``(x, y)``, at evaluation (dropout off)."""
+    x = np.asarray(x)
+    _check_input(learner.model, x)
+    targets = prepare_targets(learner.model, y, n_classes)
+    B = get_backend(_backend_of_params(params))
+    total_loss, correct, n = 0.0, 0, x.shape[0]
+    if n == 0:
+        raise ValueError("cannot evaluate on an empty data set")
+    dtype = next(iter(params.values())).dtype if params else np.float32
+    for i in range(0, n, batch_size):
+        xb = B.asarray(x[i : i + batch_size], dtype=dtype)
+        tb = B.asarray(targets[i : i + batch_size], dtype=dtype) if targets.dtype.kind == "f" else B.asarray(targets[i : i + batch_size])
+        pred = learner.model.get(params, xb)
+        vals = learner.loss.get({"label": tb}, pred)
+        total_loss += float(np.sum(np.asarray(vals)))
+        if pred.ndim == 2 and pred.shape[1] > 1 and targets.ndim == 2:
+            correct += int(np.sum(np.argmax(np.asarray(pred), 1) == np.argmax(np.asarray(tb), 1)))
+    out = {"loss": total_loss / n}
+    if targets.ndim == 2 and targets.shape[1] > 1:
+        out["accuracy"] = correct / n
+    return out
+
+
+def predict(learner_or_model, params: dict, x, batch_size: int = 1000) -> np.ndarray:
+    """The model's outputs on ``x`` (batched, evaluation mode), as a NumPy array."""
+    model = getattr(learner_or_model, "model", learner_or_model)
+    x = np.asarray(x)
+    _check_input(model, x)
+    B = get_backend(_backend_of_params(params))
+    dtype = next(iter(params.values())).dtype if params else np.float32
+    outs = [np.asarray(model.get(params, B.asarray(x[i : i + batch_size], dtype=dtype))) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def _backend_of_params(params):
+    from paralens.backend import backend_of
+
+    return backend_of(params).name
+
+
+def epoch_order(seed: int, epoch: int, n: int, shuffle: bool = True) -> np.ndarray:
+    """The order of the samples in ``epoch`` (0-based), a pure function of ``(seed, epoch)``."""
+    if not shuffle:
+        return np.arange(n)
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 1, int(epoch)])).permutation(n)
+
+
+def fit(
+    learner: Learner,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    state: TrainState | None = None,
+    start_epoch: int = 0,
+    validation: tuple | None = None,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    n_classes: int | None = None,
+    backend: str = "numpy",
+    dtype: str = "float32",
+    progress: bool = True,
+    early_stopping: int | None = None,
+    monitor: str = "val_loss",
+    on_nonfinite: str = "raise",
+    checkpoint: Callable[[TrainState, int, History], None] | None = None,
+    checkpoint_every: int | None = None,
+    step_fn: Callable | None = None,
+    use_dropout: bool = True,
+    whole_epoch: bool = False,
+) -> tuple[TrainState, History]:
+    """Train ``learner`` on ``(x, y)`` for ``epochs`` epochs; returns ``(state, history)``.
+
+    Args:
+      x, y: inputs (batch first) and targets (class indices, one-hot rows, or real targets).
+      state: a state to continue from (e.g. loaded from a checkpoint) with ``start_epoch``
+        the number of epochs it has done; default a fresh ``learner.init(seed)``.
+      validation: ``(x_val, y_val)`` evaluated after each epoch (``val_loss``, ``val_accuracy``).
+      early_stopping: stop when ``monitor`` has not improved for this many epochs.
+      on_nonfinite: ``"raise"`` stops with :class:`NonFiniteError` naming the step and the first
+        offending parameter (the last checkpoint written is kept); ``"skip"`` drops that update.
+      checkpoint: called as ``checkpoint(state, epochs_done, history)`` every ``checkpoint_every`` epochs.
+      step_fn: the step to run (default :func:`train_step`; a backend may pass a compiled one).
+        With ``backend="jax"`` and no ``step_fn``, the step is compiled with
+        :func:`paralens.backend.jax_compile.compile_train_step` (a given ``state`` is copied first,
+        because the compiled step donates its input buffers).
+      whole_epoch: (``backend="jax"`` only) run each epoch's full batches in one compiled
+        ``lax.scan`` (:func:`paralens.backend.jax_compile.compile_epoch`), the last partial batch
+        through the step.  Same batches, keys and results as the step loop, but the progress bar and
+        the non-finite check (``on_nonfinite="raise"`` only) act once per epoch.
+    """
+    if on_nonfinite not in ("raise", "skip"):
+        raise ValueError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
+    x = np.asarray(x)
+    if x.shape[0] == 0:
+        raise ValueError("the training set is empty")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+        raise ValueError("the training inputs contain NaN or infinite values")
+    _check_input(learner.model, x)
+    targets = prepare_targets(learner.model, y, n_classes)
+    if targets.shape[0] != x.shape[0]:
+        raise ValueError(f"{x.shape[0]} inputs but {targets.shape[0]} targets")
+    B = get_backend(backend)
+    fresh = state is None
+    if state is None:
+        state = learner.init(seed, dtype=dtype, backend=B)
+    epoch_runner = None
+    if B.name == "jax" and (step_fn is None or whole_epoch):  # compiled step / whole-epoch scan (bottom of file)
+        state, step_fn, epoch_runner = _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x,
+                                                  targets, batch_size, dtype, seed, use_dropout)
+    elif whole_epoch:
+        raise ValueError(f"whole_epoch=True needs backend='jax', not {backend!r}")
+    step = step_fn or (lambda s, xb, yb, k: train_step(learner, s, xb, yb, k))
+    base_key = B.key(seed)
+    history = History()
+    n = x.shape[0]
+    n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
+    best, since_best = math.inf, 0
+    tdtype = dtype if targets.dtype.kind == "f" else None
+    for epoch in range(start_epoch, epochs):
+        t0 = time.perf_counter()
+        order = epoch_order(seed, epoch, n, shuffle)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True)
+        loss_sum, acc_sum, seen = 0.0, 0.0, 0
+        if epoch_runner is not None:  # JAX whole epoch: every batch in one call, then no batch loop
+            state, loss_sum, acc_sum, seen, metrics = epoch_runner(state, order, epoch, bar)
+        for b in range(0 if epoch_runner is not None else n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            xb = B.asarray(x[idx], dtype=dtype)
+            yb = B.asarray(targets[idx], dtype=tdtype)
+            key = B.fold_in(base_key, int(state.step)) if use_dropout else None
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                # non-finite values are checked below, by name; no warnings meanwhile
+                new_state, metrics = step(state, xb, yb, key)
+            loss = float(metrics["loss"])
+            bad = None if math.isfinite(loss) else "the loss"
+            name = _nonfinite_param(new_state.params, metrics)
+            if name is not None:
+                bad = f"parameter {name!r}" if bad is None else f"the loss (first non-finite parameter: {name!r})"
+            if bad is not None:
+                if on_nonfinite == "skip":
+                    if "nonfinite" in metrics:  # a guarded compiled step returned the old state (its input was donated)
+                        state = new_state
+                    history.skipped_steps += 1
+                    if bar is not None:
+                        bar.update(1)
+                    continue
+                if bar is not None:
+                    bar.close()
+                raise NonFiniteError(
+                    f"non-finite values at step {int(state.step)} (epoch {epoch + 1}, batch {b + 1}): {bad} is NaN or "
+                    "infinite; the parameters before this step are kept (last checkpoint untouched). Lower the "
+                    "learning rate, clip gradients, or pass on_nonfinite='skip' (--skip-nonfinite)."
+                )
+            state = new_state
+            m = len(idx)
+            loss_sum += loss * m
+            if "accuracy" in metrics:
+                acc_sum += float(metrics["accuracy"]) * m
+            seen += m
+            if bar is not None:
+                post = {"loss": f"{loss_sum / seen:.4f}"}
+                if "accuracy" in metrics:
+                    post["acc"] = f"{acc_sum / seen:.3f}"
+                bar.set_postfix(post, refresh=False)
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "seconds": time.perf_counter() - t0}
+        if acc_sum or "accuracy" in metrics:
+            record["accuracy"] = acc_sum / max(seen, 1)
+        if validation is not None:
+            ev = evaluate(learner, state.params, validation[0], validation[1], n_classes=n_classes)
+            record.update({f"val_{k}": v for k, v in ev.items()})
+        history.epochs.append(record)
+        if progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write("epoch {epoch}: ".format(**record) + ", ".join(
+                f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch",)))
+        if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+            checkpoint(state, epoch + 1, history)
+        if early_stopping:
+            value = record.get(monitor)
+            if value is None:
+                raise ValueError(f"early stopping monitors {monitor!r}, which is not recorded: {sorted(record)}")
+            better = value < best if "loss" in monitor else -value < best
+            if better:
+                best, since_best = (value if "loss" in monitor else -value), 0
+            else:
+                since_best += 1
+                if since_best >= early_stopping:
+                    break
+    return state, history
+
+
+# -- JAX: the compiled step and the whole-epoch scan (paralens.backend.jax_compile) ------------------------
+
+
+def _nonfinite_param(params: dict, metrics: dict) -> str | None:
+    """The first non-finite parameter; a guarded compiled step has found it on the device already."""
+    if "nonfinite" not in metrics:
+        return _first_nonfinite(params)
+    i = int(metrics["nonfinite"])
+    names = list(params)
+    return names[i] if 0 <= i < len(names) else None
+
+
+def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, targets, batch_size, dtype, seed,
+               use_dropout):
+    """``(state, step_fn, epoch_runner)`` for the JAX backend: the step compiled (unless given), and with
+    ``whole_epoch`` a runner ``(state, order, epoch, bar) -> (state, loss_sum, acc_sum, seen, metrics)``."""
+    from paralens.backend import jax_compile
+
+    if not fresh:
+        state = jax_compile.device_copy(state)  # the compiled functions donate the state they are given
+    if step_fn is None:
+        step_fn = jax_compile.compile_train_step(learner)
+    if not whole_epoch:
+        return state, step_fn, None
+    if on_nonfinite != "raise":
+        raise ValueError("whole_epoch=True checks for non-finite values once per epoch: use on_nonfinite='raise'")
+    B = get_backend("jax")
+    epoch_fn = jax_compile.compile_epoch(learner, batch_size, with_metrics=True)
+    xj = B.asarray(x, dtype=dtype)
+    yj = B.asarray(targets, dtype=dtype if targets.dtype.kind == "f" else None)
+    base_key = B.key(seed) if use_dropout else None
+
+    def run(state, order, epoch, bar):
+        full = len(order) // batch_size * batch_size
+        step0 = int(state.step)
+        loss_sum, acc_sum, seen, metrics = 0.0, 0.0, 0, {}
+        losses = np.zeros(0)
+        if full:
+            state, m = epoch_fn(state, xj, yj, B.asarray(order[:full]), base_key)
+            losses = np.asarray(m["loss"], dtype=np.float64)
+            loss_sum, seen = float(losses.sum()) * batch_size, full
+            if "accuracy" in m:
+                acc_sum = float(np.asarray(m["accuracy"], dtype=np.float64).sum()) * batch_size
+            metrics = {k: v[-1] for k, v in m.items()}
+        if full < len(order):  # the last, partial batch
+            idx = order[full:]
+            key = B.fold_in(base_key, int(state.step)) if use_dropout else None
+            state, metrics = step_fn(state, xj[idx], yj[idx], key)
+            losses = np.append(losses, float(metrics["loss"]))
+            loss_sum += float(metrics["loss"]) * len(idx)
+            acc_sum += float(metrics.get("accuracy", 0.0)) * len(idx)
+            seen += len(idx)
+        bad = np.flatnonzero(~np.isfinite(losses))
+        name = _first_nonfinite(state.params)
+        if len(bad) or name is not None:
+            where = f"the loss from step {step0 + int(bad[0])} (batch {int(bad[0]) + 1})" if len(bad) else (
+                f"parameter {name!r}")
+            raise NonFiniteError(
+                f"non-finite values in epoch {epoch + 1} (whole-epoch mode): {where} is NaN or infinite; the last "
+                "checkpoint is untouched. Lower the learning rate, clip gradients, or train without whole_epoch "
+                "to skip such updates (on_nonfinite='skip')."
+            )
+        if bar is not None:
+            bar.update(bar.total)
+        return state, loss_sum, acc_sum, seen, metrics
+
+    return state, step_fn, run
