@@ -7,8 +7,6 @@ import json
 import sys
 import time
 
-import numpy as np
-
 from paralens.categories.errors import ParalensError
 
 
@@ -48,8 +46,8 @@ def _train_step_for(learner, backend: str):
 
 
 def cmd_train(args) -> int:
-    from paralens.training.checkpoint import load_checkpoint, save_checkpoint
     from paralens.training.fit import evaluate, fit
+    from paralens.training.resume import checkpointer, load_train_state, save_train_state
 
     t0 = time.perf_counter()
     preset, learner, opt_name, step_size = _build(args.model, args.optimizer, args.lr, args.momentum)
@@ -62,23 +60,14 @@ def cmd_train(args) -> int:
     }
     state, start_epoch = None, 0
     if args.resume:
-        ck = load_checkpoint(args.resume, expect_params={k: s.shape for k, s in learner.model.params.items()})
+        state, start_epoch, ck = load_train_state(args.resume, learner, backend=args.backend)
         prev = ck.model if isinstance(ck.model, dict) else {}
         if prev.get("preset") not in (None, preset.name):
             raise ParalensError(f"checkpoint {args.resume} is for model {prev.get('preset')!r}, not {preset.name!r}")
-        from paralens.backend import get_backend
-        from paralens.learning.supervised import TrainState
-
-        B = get_backend(args.backend)
-        conv = _tree_to(B)
-        state = TrainState(conv(ck.params), conv(ck.opt_state), conv((ck.extra or {}).get("lr_state", {}) or {}),
-                           ck.step if args.backend == "numpy" else B.asarray(ck.step, dtype="int32"))
-        start_epoch = ck.epoch
+        if start_epoch >= epochs:
+            raise ParalensError(f"checkpoint {args.resume} has already done {start_epoch} of {epochs} epochs")
     save_path = args.save
-
-    def checkpoint(st, epochs_done, history):
-        if save_path:
-            _save(save_checkpoint, save_path, st, epochs_done, description)
+    checkpoint = checkpointer(save_path, seed=args.seed, model=description) if save_path else None
 
     state, history = fit(
         learner, x, y, epochs=epochs, batch_size=batch_size, seed=args.seed, state=state, start_epoch=start_epoch,
@@ -99,28 +88,11 @@ def cmd_train(args) -> int:
     if history.skipped_steps:
         result["skipped_steps"] = history.skipped_steps
     if save_path:
-        _save(save_checkpoint, save_path, state, epochs, description)
+        save_train_state(save_path, state, epoch=epochs, seed=args.seed, model=description)
         result["saved"] = save_path
     result["seconds"] = time.perf_counter() - t0
     _report(result, args.json)
     return 0
-
-
-def _tree_to(B):
-    def conv(tree):
-        if isinstance(tree, dict):
-            return {k: conv(v) for k, v in tree.items()}
-        if isinstance(tree, (tuple, list)):
-            return type(tree)(conv(v) for v in tree)
-        return B.asarray(tree)
-
-    return conv
-
-
-def _save(save_checkpoint, path, state, epochs_done, description):
-    save_checkpoint(path, state.params, state.opt_state, step=int(state.step), epoch=epochs_done,
-                    rng_state={"seed": description["seed"]}, model=description,
-                    extra={"lr_state": state.lr_state})
 
 
 def cmd_evaluate(args) -> int:
@@ -132,9 +104,7 @@ def cmd_evaluate(args) -> int:
     if "preset" not in desc:
         raise ParalensError(f"{args.checkpoint} does not name a preset model; load it with the Python API")
     preset, learner, _, _ = _build(desc["preset"], desc.get("optimizer"), desc.get("lr"), desc.get("momentum", 0.9))
-    from paralens.training.checkpoint import load_checkpoint as _load
-
-    ck = _load(args.checkpoint, expect_params={k: s.shape for k, s in learner.model.params.items()})
+    ck = load_checkpoint(args.checkpoint, expect_params={k: s.shape for k, s in learner.model.params.items()})
     x, y, xt, yt = _load_data(preset.dataset, args.data, desc.get("holdout", 0.0), desc.get("seed", 0))
     result = {"model": preset.name, "epochs": ck.epoch, "checkpoint": args.checkpoint}
     tr = evaluate(learner, ck.params, x, y)
