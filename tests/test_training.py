@@ -171,3 +171,11 @@ def test_evaluate_accuracy_is_the_fraction_correct():
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 1.0]], np.float32)
     m = evaluate(learner, params, x, np.array([0, 1, 1, 0]))
     assert m["accuracy"] == 0.75
+
+
+def test_iris_hidden_held_out_split():
+    """Trained on the stratified 80%, the paper's iris-hidden classifies the held-out 20% well."""
+    from paralens.examples.iris import run
+
+    train_m, test_m = run("hidden", epochs=400, holdout=0.2, seed=0)
+    assert test_m["accuracy"] >= 0.9 and train_m["accuracy"] >= 0.95

@@ -17,7 +17,7 @@ def _load_data(dataset: str, data_dir: str | None, holdout: float, seed: int):
     if dataset == "iris":
         ds = data.load_iris()
         if holdout:
-            train, test = data.stratified_split(ds, holdout, seed=seed)
+            test, train = data.stratified_split(ds, holdout, seed=seed)  # (held-out part, rest)
             return train.features, train.labels, test.features, test.labels
         return ds.features, ds.labels, None, None
     directory = data_dir or data.mnist_subset_path()

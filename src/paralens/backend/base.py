@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as _np
+
 
 class Backend:
     """Arrays of one array library plus the kernels the lenses need.
@@ -103,6 +105,8 @@ def backend_of(*values) -> Backend:
     NumPy arrays, Python numbers and empty values give the NumPy backend; JAX
     arrays and JAX tracers give the JAX backend.
     """
+    if values and type(values[0]) is _np.ndarray:  # the common case, kept cheap
+        return _REGISTRY.get("numpy") or _numpy()
     stack = list(values)
     while stack:
         v = stack.pop()

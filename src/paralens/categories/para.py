@@ -124,6 +124,10 @@ class Para:
             out[name] = B.asarray(np.asarray(spec.init(rng, spec.shape, dt), dtype=dt))
         return out
 
+    def uses_randomness(self) -> bool:
+        """Whether some part draws random numbers in training (dropout): then the step needs a key."""
+        return _random(self)
+
     def num_params(self) -> int:
         return int(sum(np.prod(s.shape, dtype=np.int64) for s in self.params.values()))
 
@@ -531,3 +535,13 @@ class Reparam(Para):
 
     def output_type(self, dom):
         return self.inner.output_type(dom)
+
+
+def _random(node) -> bool:
+    if getattr(node, "_uses_ctx", False):
+        return True
+    kids = list(node.children())
+    for attr in ("lens", "inner"):
+        if hasattr(node, attr):
+            kids.append(getattr(node, attr))
+    return any(_random(k) for k in kids)

@@ -29,7 +29,7 @@ def run(model: str = "hidden", epochs: int = 400, holdout: float = 0.0, seed: in
     ds = data.load_iris()
     test = None
     if holdout:
-        ds, test = data.stratified_split(ds, holdout, seed=seed)
+        test, ds = data.stratified_split(ds, holdout, seed=seed)  # (held-out part, rest)
     state, _ = fit(learner, ds.features, ds.labels, epochs=epochs, batch_size=1, seed=seed, progress=progress)
     train_m = evaluate(learner, state.params, ds.features, ds.labels)
     test_m = evaluate(learner, state.params, test.features, test.labels) if test is not None else None

@@ -194,6 +194,7 @@ def fit(
         raise ValueError(f"whole_epoch=True needs backend='jax', not {backend!r}")
     step = step_fn or (lambda s, xb, yb, k: train_step(learner, s, xb, yb, k))
     base_key = B.key(seed)
+    random = use_dropout and learner.model.uses_randomness()
     history = History()
     n = x.shape[0]
     n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
@@ -214,7 +215,7 @@ def fit(
             idx = order[b * batch_size : (b + 1) * batch_size]
             xb = B.asarray(x[idx], dtype=dtype)
             yb = B.asarray(targets[idx], dtype=tdtype)
-            key = B.fold_in(base_key, int(state.step)) if use_dropout else None
+            key = B.fold_in(base_key, int(state.step)) if random else None
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 # non-finite values are checked below, by name; no warnings meanwhile
                 new_state, metrics = step(state, xb, yb, key)
@@ -224,9 +225,9 @@ def fit(
             if name is not None:
                 bad = f"parameter {name!r}" if bad is None else f"the loss (first non-finite parameter: {name!r})"
             if bad is not None:
+                if "nonfinite" in metrics:  # a guarded compiled step returned the old state (its input was donated)
+                    state = new_state
                 if on_nonfinite == "skip":
-                    if "nonfinite" in metrics:  # a guarded compiled step returned the old state (its input was donated)
-                        state = new_state
                     history.skipped_steps += 1
                     if bar is not None:
                         bar.update(1)
@@ -310,7 +311,7 @@ def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, tar
     epoch_fn = jax_compile.compile_epoch(learner, batch_size, with_metrics=True)
     xj = B.asarray(x, dtype=dtype)
     yj = B.asarray(targets, dtype=dtype if targets.dtype.kind == "f" else None)
-    base_key = B.key(seed) if use_dropout else None
+    base_key = B.key(seed) if use_dropout and learner.model.uses_randomness() else None
 
     def run(state, order, epoch, bar):
         full = len(order) // batch_size * batch_size
@@ -326,7 +327,7 @@ def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, tar
             metrics = {k: v[-1] for k, v in m.items()}
         if full < len(order):  # the last, partial batch
             idx = order[full:]
-            key = B.fold_in(base_key, int(state.step)) if use_dropout else None
+            key = None if base_key is None else B.fold_in(base_key, int(state.step))
             state, metrics = step_fn(state, xj[idx], yj[idx], key)
             losses = np.append(losses, float(metrics["loss"]))
             loss_sum += float(metrics["loss"]) * len(idx)

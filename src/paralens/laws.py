@@ -1,0 +1,1631 @@
+"""Executable laws: check any map, lens or parametric lens against the axioms of a CRDC.
+
+A primitive is trusted only as far as its reverse derivative is right, so
+paralens lets anyone check their own primitives the way it checks its own.
+Each ``check_*`` function samples inputs from the morphism's type (seeded),
+runs it, and returns a :class:`LawReport`; :func:`check_laws` runs every law
+that applies.  The laws (paper section 2.4, Cockett et al. Def 13):
+
+======================  =====================================================================
+law                     what is checked
+======================  =====================================================================
+reverse derivative      over the reals: ``R[f](a, db)`` is ``J[f](a)^T db``, by central finite
+                        differences in float64 (directional ``<f(a+hv) - f(a-hv), db> / 2h``
+                        against ``<R[f](a, db), v>``, and the whole Jacobian for small sizes);
+                        over Z_p: ``R[f](a, db)`` equals the transposed Jacobian of *formal*
+                        partial derivatives, at every point of a small domain (see below).
+                        For a Para, in the parameters and in the input separately.
+RD.1 sum                ``R[f + g] = R[f] + R[g]`` with ``f + g = <f, g> ; +``, and ``R[0] = 0``
+RD.2 additivity         ``R[f](a, db1 + db2) = R[f](a, db1) + R[f](a, db2)``, ``R[f](a, 0) = 0``
+RD.3 identity/proj      ``R[1] = pi_1``, ``R[pi_0] = pi_1 ; iota_0``, ``R[pi_1] = pi_1 ; iota_1``
+RD.4 pairing            ``R[<f, g>](a, (db, dc)) = R[f](a, db) + R[g](a, dc)``, ``R[!] = 0``
+RD.5 chain rule         ``R[f ; g](a, dc) = R[f](a, R[g](f(a), dc))`` for composites (lenses,
+                        maps and Paras), and ``R(f ; g) = R(f) ; R(g)`` for maps
+R preserves @           ``R[f x g]((a, c), (db, dd)) = (R[f](a, db), R[g](c, dd))``
+RD.6 linearity          ``R[f](a, c db) = c R[f](a, db)``; for maps flagged ``linear``: f is
+                        additive, ``<f(v), w> = <v, R[f](a, w)>`` (the adjoint) for every a
+RD.7 symmetry           mixed second derivatives commute: the derivative of
+                        ``<R[f](a, db), v>`` along u is symmetric in (u, v) (reals only)
+R functor               a lens ``R(f)`` with a faster forward/backward agrees with ``(f, R[f])``
+backward_params         a Para's parameter-only backward (used in training) equals put's ``dp``
+Z_p closure             over Z_p, get and put return integers in ``0 .. p-1``
+category laws           associativity, left/right identity, interchange
+                        ``(f @ g) >> (g' @ h) = (f >> g') @ (g >> h)``
+======================  =====================================================================
+
+Over Z_p a map is a tuple of polynomials, and its reverse derivative is the
+transposed Jacobian of their *formal* partial derivatives.  A function
+``Z_p^n -> Z_p`` is given by exactly one *reduced* polynomial (degree < p in
+each variable); fixing every variable but ``x_i`` at the point ``a`` leaves a
+polynomial of degree < p in ``x_i``, which is the Lagrange interpolant of
+``t -> f(a[x_i := t])`` over the p nodes ``0 .. p-1``.  The checker computes
+that interpolant's derivative at ``a_i`` (``sum_t f(a[x_i := t]) L_t'(a_i)``
+mod p; over Z2 this is the Boolean derivative ``f(a[x_i:=0]) + f(a[x_i:=1])``)
+and compares it with ``R[f]`` exhaustively when ``p ** n <= max_points``
+(otherwise at random points).  The polynomial behind a *composite* need not be
+reduced: over Z2, ``copy ; multiply`` is ``x * x``, the function ``x``, but its
+formal derivative is ``2x = 0``.  So for a composite over Z_p,
+:func:`check_laws` checks each primitive this way and the composite by the chain
+rule; pass ``reduced=True`` to check a composite you know to be reduced
+(``or``, ``nand``) as a whole.  For the same reason a *primitive* must be given
+by a reduced polynomial: one written as ``x^p`` (the function ``x``) with the
+formal derivative ``p x^(p-1) = 0`` is reported as failing.
+
+Inputs are sampled from the domain type: polymorphic array types (shape
+``None``) take ``shape`` (default ``(3,)``), or give the whole concrete type
+as ``dom``, or pass ``sample(rng) -> a`` for a restricted domain (``log``
+needs positive inputs); a Para's parameters are sampled from their specs (or
+``sample_params(rng) -> dict``).
+
+    >>> import numpy as np
+    >>> from paralens import Map, reals, laws
+    >>> from paralens.instances.smooth import sin, log
+    >>> laws.check_laws(sin()).ok
+    True
+    >>> laws.check_laws(log(), sample=lambda rng: rng.uniform(0.5, 2.0, (2, 3))).ok
+    True
+    >>> bad = Map(np.sin, lambda x, d: 1.01 * np.cos(x) * d, reals(3), reals(3), "bad_sin")
+    >>> report = laws.check_laws(bad)
+    >>> [r.law for r in report.failures]
+    ['reverse derivative']
+    >>> report.raise_if_failed()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    paralens.categories.errors.LawViolation: law 'reverse derivative' fails for bad_sin: ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from paralens.categories.errors import LawViolation
+from paralens.categories.functor import Map, MapCompose, MapTensor, R
+from paralens.categories.lens import Compose, Identity, Lens, Tensor
+from paralens.categories.para import Chain, Lifted, Named, Para, ParaLens, ParaTensor, Reparam
+from paralens.categories.types import ArrayType, Product, Type, as_type
+
+__all__ = [
+    "LawReport",
+    "LawResult",
+    "check_backward_params",
+    "check_category_laws",
+    "check_chain_rule",
+    "check_laws",
+    "check_lens_matches_map",
+    "check_rd1",
+    "check_rd2_additivity",
+    "check_rd3",
+    "check_rd4",
+    "check_rd6_linearity",
+    "check_rd7_symmetry",
+    "check_reverse_derivative",
+    "lagrange_derivative_matrix",
+    "sample_value",
+]
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LawResult:
+    """One law checked on one morphism.
+
+    ``error`` is the worst error found (over the reals an absolute difference,
+    over Z_p the number of wrong entries), ``tolerance`` the tolerance it was
+    held to at that point, ``counterexample`` the inputs that gave it.
+    """
+
+    law: str
+    target: str
+    passed: bool
+    error: float = 0.0
+    tolerance: float = 0.0
+    counterexample: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    checks: int = 0
+
+    def describe(self, full: bool = False) -> str:
+        head = f"{'PASS' if self.passed else 'FAIL'}  {self.law:<32} {self.target}"
+        if self.checks:
+            head += f"  [{self.checks} checks, worst error {self.error:.3g}, tolerance {self.tolerance:.3g}]"
+        lines = [head]
+        if self.detail and (full or not self.passed):
+            lines.append(f"      {self.detail}")
+        if self.counterexample and (full or not self.passed):
+            lines.append("      counterexample: " + _format_example(self.counterexample))
+        return "\n".join(lines)
+
+
+class LawReport:
+    """The results of a set of law checks; ``ok`` when all passed."""
+
+    def __init__(self, target: str, results: list[LawResult] | None = None):
+        self.target = target
+        self.results: list[LawResult] = list(results or [])
+
+    @property
+    def ok(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> list[LawResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def laws(self) -> list[str]:
+        return [r.law for r in self.results]
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, law: str) -> LawResult:
+        """The (first) result of the law called ``law``."""
+        for r in self.results:
+            if r.law == law:
+                return r
+        raise KeyError(f"no law {law!r} in this report; it has {self.laws}")
+
+    def extend(self, other: LawReport) -> LawReport:
+        self.results.extend(other.results)
+        return self
+
+    def __add__(self, other: LawReport) -> LawReport:
+        return LawReport(self.target, self.results + other.results)
+
+    def __str__(self) -> str:
+        n_fail = len(self.failures)
+        verdict = "all passed" if n_fail == 0 else f"{n_fail} FAILED"
+        lines = [f"laws of {self.target}: {len(self.results)} checked, {verdict}"]
+        lines += ["  " + r.describe() for r in self.results]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def raise_if_failed(self) -> LawReport:
+        """Raise :class:`~paralens.categories.errors.LawViolation` naming each failed law, its
+        morphism and the worst counterexample; return the report when everything passed."""
+        if self.ok:
+            return self
+        parts = []
+        for r in self.failures:
+            msg = f"law {r.law!r} fails for {r.target}: "
+            msg += r.detail or "violated"
+            if r.checks:
+                msg += f" (worst error {r.error:.3g}, tolerance {r.tolerance:.3g})"
+            if r.counterexample:
+                msg += "\n  counterexample: " + _format_example(r.counterexample)
+            parts.append(msg)
+        raise LawViolation("\n".join(parts))
+
+
+def _format_example(ex: dict) -> str:
+    out = []
+    for k, v in ex.items():
+        out.append(f"{k} = {_fmt(v)}")
+    return ", ".join(out)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, (float, int, np.floating, np.integer)):
+        return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
+    arr = np.asarray(v)
+    return np.array2string(arr, precision=4, threshold=24, edgeitems=3, separator=", ").replace("\n", "")
+
+
+class _Worst:
+    """Keeps the worst of many checks of one law (a failing check beats a passing one)."""
+
+    def __init__(self, law: str, target: str):
+        self.law, self.target = law, target
+        self.key = None
+        self.passed = True
+        self.error = 0.0
+        self.tol = 0.0
+        self.example: dict = {}
+        self.detail = ""
+        self.checks = 0
+        self.notes: list[str] = []
+
+    def add(self, err: float, tol: float, example: dict, detail: str = "") -> None:
+        err = float(err)
+        self.checks += 1
+        ok = bool(err <= tol)  # NaN fails
+        if math.isnan(err):
+            err = math.inf
+        key = (not ok, err / tol if tol > 0 else err)
+        if self.key is None or key > self.key:
+            self.key, self.error, self.tol, self.example = key, err, tol, example
+            if not ok:
+                self.detail = detail
+        if not ok:
+            self.passed = False
+
+    def fail(self, detail: str, example: dict) -> None:
+        """A check that could not run (an exception, a wrong shape): fails outright."""
+        self.checks += 1
+        if self.passed or self.key is None or self.key < (True, math.inf):
+            self.key, self.error, self.tol, self.example, self.detail = (True, math.inf), math.inf, 0.0, example, detail
+        self.passed = False
+
+    def result(self) -> LawResult:
+        return LawResult(self.law, self.target, self.passed, self.error, self.tol, self.example,
+                         self.detail if not self.passed else "; ".join(self.notes), self.checks)
+
+
+def _skip(law: str, target: str, why: str) -> LawResult:
+    return LawResult(law, target, True, detail=f"skipped: {why}")
+
+
+# -- values: trees of arrays -------------------------------------------------------------------
+
+
+def _flatten(x) -> tuple[list, Any]:
+    """Leaves (arrays) and a structure, for nested tuples and dicts (dict keys sorted)."""
+    if isinstance(x, (tuple, list)):
+        leaves, defs = [], []
+        for v in x:
+            lv, d = _flatten(v)
+            leaves += lv
+            defs.append(d)
+        return leaves, ("tuple", defs)
+    if isinstance(x, dict):
+        keys = sorted(x)
+        leaves, defs = [], []
+        for k in keys:
+            lv, d = _flatten(x[k])
+            leaves += lv
+            defs.append(d)
+        return leaves, ("dict", keys, defs)
+    return [x], ("leaf",)
+
+
+def _unflatten(tree, leaves: list):
+    it = iter(leaves)
+
+    def build(t):
+        if t[0] == "tuple":
+            return tuple(build(d) for d in t[1])
+        if t[0] == "dict":
+            return {k: build(d) for k, d in zip(t[1], t[2])}
+        return next(it)
+
+    return build(tree)
+
+
+def _tmap(fn: Callable, *xs):
+    first = xs[0]
+    if isinstance(first, (tuple, list)):
+        return tuple(_tmap(fn, *parts) for parts in zip(*xs))
+    if isinstance(first, dict):
+        return {k: _tmap(fn, *(x[k] for x in xs)) for k in first}
+    return fn(*xs)
+
+
+def _same_structure(x, y) -> str | None:
+    """None when x and y have the same nesting and leaf shapes, else a description of the difference."""
+    lx, tx = _flatten(x)
+    ly, ty = _flatten(y)
+    if tx != ty:
+        return f"structure {_describe(x)} is not {_describe(y)}"
+    for a, b in zip(lx, ly):
+        if np.shape(a) != np.shape(b):
+            return f"shape {np.shape(a)} is not {np.shape(b)}"
+    return None
+
+
+def _describe(x) -> str:
+    if isinstance(x, (tuple, list)):
+        return "(" + ", ".join(_describe(v) for v in x) + ")"
+    if isinstance(x, dict):
+        return "{" + ", ".join(f"{k}: {_describe(v)}" for k, v in sorted(x.items())) + "}"
+    return f"array{tuple(np.shape(x))}"
+
+
+def _np(x, p):
+    return np.asarray(x, dtype=np.float64) if p is None else np.asarray(x).astype(np.int64)
+
+
+def _inner(x, y, p=None):
+    lx, _ = _flatten(x)
+    ly, _ = _flatten(y)
+    if p is None:
+        return float(sum(np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64)) for a, b in zip(lx, ly)))
+    return int(sum(int(np.sum(np.asarray(a, np.int64) * np.asarray(b, np.int64)) % p) for a, b in zip(lx, ly)) % p)
+
+
+def _diff(x, y, p=None) -> tuple[float, float]:
+    """(max |x - y|, max(|x|, |y|)) over the reals; (number of entries differing mod p, 0) over Z_p."""
+    lx, _ = _flatten(x)
+    ly, _ = _flatten(y)
+    if p is None:
+        err, scale = 0.0, 0.0
+        for a, b in zip(lx, ly):
+            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+            if a.size:
+                d = np.abs(a - b)
+                err = max(err, float(np.max(np.where(np.isnan(d), np.inf, d))))
+                scale = max(scale, float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+        return err, scale
+    wrong = 0
+    for a, b in zip(lx, ly):
+        wrong += int(np.sum((np.asarray(a, np.int64) - np.asarray(b, np.int64)) % p != 0))
+    return float(wrong), 0.0
+
+
+def _out_of_range(x, p) -> int:
+    lx, _ = _flatten(x)
+    bad = 0
+    for a in lx:
+        a = np.asarray(a)
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            bad += int(np.sum(a != np.round(a)))
+        bad += int(np.sum((a < 0) | (a >= p)))
+    return bad
+
+
+def _size(x) -> int:
+    return int(sum(np.size(a) for a in _flatten(x)[0]))
+
+
+# -- sampling ------------------------------------------------------------------------------------
+
+
+def _concrete(t: Type, shape) -> Type:
+    """``t`` with every shape-polymorphic array type given ``shape``."""
+    if isinstance(t, Product):
+        return Product(tuple(_concrete(f, shape) for f in t.factors))
+    if isinstance(t, ArrayType) and t.shape is None:
+        return ArrayType(tuple(shape), t.field, t.dtype)
+    return t
+
+
+def _fields(t: Type) -> set:
+    if isinstance(t, Product):
+        out: set = set()
+        for f in t.factors:
+            out |= _fields(f)
+        return out
+    return {t.field.p} if isinstance(t, ArrayType) else set()
+
+
+def sample_value(t: Type, rng: np.random.Generator, batch: int | None = 2):
+    """A random value of the concrete type ``t`` (a leading batch dimension unless ``batch`` is None).
+
+    Real arrays are standard normal float64, Z_p arrays uniform integers in ``0 .. p-1``
+    (int64), products tuples, the terminal object ``()``.
+    """
+    if isinstance(t, Product):
+        return tuple(sample_value(f, rng, batch) for f in t.factors)
+    if not isinstance(t, ArrayType):
+        raise TypeError(f"cannot sample a value of type {t!r}")
+    if t.shape is None:
+        raise ValueError(f"cannot sample {t}: its shape is not fixed; pass shape=(...) or dom=...")
+    shape = t.shape if batch is None else (batch,) + t.shape
+    if t.field.p is None:
+        return rng.standard_normal(shape)
+    return rng.integers(0, t.field.p, size=shape, dtype=np.int64)
+
+
+def _like(x, rng, p):
+    """A random value with the structure and shapes of ``x`` (normal, or uniform over Z_p)."""
+    if p is None:
+        return _tmap(lambda a: rng.standard_normal(np.shape(a)), x)
+    return _tmap(lambda a: rng.integers(0, p, size=np.shape(a), dtype=np.int64), x)
+
+
+def _zeros_like(x, p):
+    return _tmap(lambda a: np.zeros(np.shape(a), np.float64 if p is None else np.int64), x)
+
+
+def _axpy(c, x, y, p=None):
+    """``c x + y`` on trees (mod p over Z_p)."""
+    if p is None:
+        return _tmap(lambda a, b: c * np.asarray(a, np.float64) + np.asarray(b, np.float64), x, y)
+    return _tmap(lambda a, b: (int(c) * np.asarray(a, np.int64) + np.asarray(b, np.int64)) % p, x, y)
+
+
+def _scale(c, x, p=None):
+    if p is None:
+        return _tmap(lambda a: c * np.asarray(a, np.float64), x)
+    return _tmap(lambda a: (int(c) * np.asarray(a, np.int64)) % p, x)
+
+
+# -- targets: a map, lens or Para seen as a function x -> y with its reverse derivative ------------
+
+
+@dataclass
+class _Opts:
+    shape: tuple = (3,)
+    dom: Type | None = None
+    batch: int | None = None
+    seed: int = 0
+    sample: Callable | None = None
+    sample_params: Callable | None = None
+    trials: int = 3
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    eps: float = 1e-6
+    ctx: Any = None
+    max_points: int = 512
+    jacobian_max: int = 40
+    reduced: bool | None = None
+    leaves: bool | None = None
+
+
+def _opts(kw: dict) -> _Opts:
+    unknown = set(kw) - set(_Opts.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; the options are {sorted(_Opts.__dataclass_fields__)}")
+    o = _Opts(**kw)
+    o.shape = tuple(o.shape)
+    if o.dom is not None:
+        o.dom = as_type(o.dom)
+    return o
+
+
+def _label(f) -> str:
+    return f.label() if hasattr(f, "label") else repr(f)
+
+
+class _Target:
+    """``f`` as ``get(x) -> y`` and ``put(x, dy) -> dx``; for a Para, ``x = (params, a)``."""
+
+    def __init__(self, f, o: _Opts):
+        if isinstance(f, Para):
+            self.kind = "para"
+        elif isinstance(f, Lens):
+            self.kind = "lens"
+        elif isinstance(f, Map):
+            self.kind = "map"
+        else:
+            raise TypeError(f"the law checker takes a Map, a Lens or a Para, not {type(f).__name__}")
+        self.f, self.o = f, o
+        self.label = _label(f)
+        self.dom = o.dom if o.dom is not None else _concrete(f.dom, o.shape)
+        fields = _fields(self.dom)
+        if self.kind == "para":
+            fields |= {s.field.p for s in f.params.values()}
+        if not fields:  # a map out of the terminal object: its field is its codomain's
+            fields = _fields(f.cod)
+        if len(fields) > 1:
+            raise ValueError(f"{self.label} mixes fields {sorted(map(str, fields))}; the checker needs one field")
+        self.p = next(iter(fields)) if fields else None
+        self.batch = o.batch if o.batch is not None else (2 if self.p is None else 1)
+
+    # the function and its reverse derivative
+    def get(self, x):
+        f = self.f
+        if self.kind == "para":
+            return f.get(x[0], x[1], self.o.ctx)
+        if self.kind == "lens":
+            return f.get(x, self.o.ctx)
+        return f.fn(x)
+
+    def put(self, x, dy):
+        f = self.f
+        if self.kind == "para":
+            return f.put(x[0], x[1], dy, self.o.ctx)
+        if self.kind == "lens":
+            return f.put(x, dy, self.o.ctx)
+        return f.reverse(x, dy)
+
+    # sampling
+    def sample_input(self, rng):
+        if self.o.sample is not None:
+            return self.o.sample(rng)
+        return sample_value(self.dom, rng, self.batch)
+
+    def sample(self, rng):
+        a = self.sample_input(rng)
+        if self.kind != "para":
+            return a
+        if self.o.sample_params is not None:
+            ps = self.o.sample_params(rng)
+        else:
+            ps = {n: sample_value(s.type, rng, None) for n, s in self.f.params.items()}
+        return (ps, a)
+
+    def first(self, rng):
+        """A sample and its image, raising a clear error when ``f`` cannot even run on it."""
+        x = self.sample(rng)
+        try:
+            if self.o.sample is None and self.o.dom is None:
+                self.f.output_type(self.dom)  # a type error says more than a failed run
+            y = self.get(x)
+        except Exception as exc:
+            raise ValueError(
+                f"cannot run {self.label} on a sample of type {self.dom} ({_describe(x)}): "
+                f"{type(exc).__name__}: {exc}\n  give the input type with shape=(...) or dom=..., "
+                f"or a sampler sample=lambda rng: ..."
+            ) from exc
+        return x, y
+
+    def example(self, x, **more) -> dict:
+        if self.kind == "para":
+            ex = {"params": x[0], "a": x[1]}
+        else:
+            ex = {"a": x}
+        ex.update(more)
+        return ex
+
+
+def _safe(acc: _Worst, example: dict, *calls):
+    """Run each call ``(fn, *args)``; an exception becomes a failed check with its counterexample.
+
+    Returns the single result, a tuple of results for several calls, or None after an exception.
+    """
+    try:
+        out = tuple(c[0](*c[1:]) for c in calls)
+    except Exception as exc:  # noqa: BLE001 - a law checker reports, it does not crash
+        acc.fail(f"raised {type(exc).__name__}: {exc}", example)
+        return None
+    return out[0] if len(calls) == 1 else out
+
+
+# -- the reverse derivative ------------------------------------------------------------------------
+
+
+def check_reverse_derivative(f, **options) -> LawReport:
+    """``R[f]`` is the reverse derivative of ``f``.
+
+    Over the reals: central finite differences in float64, along random
+    directions (``trials`` of them) and, when input and output have at most
+    ``jacobian_max`` entries, the whole Jacobian.  Over Z_p: the transposed
+    Jacobian of formal partial derivatives of the reduced polynomial, at every
+    point when ``p ** n <= max_points`` (see the module docstring).  For a Para,
+    the parameters and the input are checked separately.
+    """
+    o = _opts(options)
+    t = _Target(f, o)
+    if t.p is not None:
+        return LawReport(t.label, _rd_zp(t, o))
+    return LawReport(t.label, _rd_reals(t, o))
+
+
+def _rd_reals(t: _Target, o: _Opts) -> list[LawResult]:
+    rng = np.random.default_rng(o.seed)
+    x, y = t.first(rng)
+    if t.kind == "para":
+        accs = {"parameters": _Worst("reverse derivative in parameters", t.label),
+                "input": _Worst("reverse derivative in input", t.label)}
+    else:
+        accs = {"all": _Worst("reverse derivative", t.label)}
+    h = o.eps
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        dy = _like(y, rng, None)
+        for part, acc in accs.items():
+            v = _like(x, rng, None)
+            if part == "parameters":
+                v = (v[0], _zeros_like(x[1], None))
+            elif part == "input":
+                v = (_zeros_like(x[0], None), v[1])
+            ex = t.example(x, v=v, db=dy)
+            dx = _safe(acc, ex, (t.put, x, dy))
+            if dx is None:
+                continue
+            bad = _same_structure(dx, x)
+            if bad:
+                acc.fail(f"R[f](a, db) should have the type of a: {bad}", ex)
+                continue
+            ys = _safe(acc, ex, (t.get, _axpy(h, v, x)), (t.get, _axpy(-h, v, x)))
+            if ys is None:
+                continue
+            lhs = (_inner(ys[0], dy) - _inner(ys[1], dy)) / (2 * h)
+            rhs = _inner(dx, v)
+            acc.add(abs(lhs - rhs), o.atol + o.rtol * max(abs(lhs), abs(rhs)), ex,
+                    f"<f(a + h v) - f(a - h v), db> / 2h = {lhs:.8g} but <R[f](a, db), v> = {rhs:.8g}")
+    # the whole Jacobian, for small sizes
+    x = t.sample(rng)
+    y = t.get(x)
+    n, m = _size(x), _size(y)
+    if n <= o.jacobian_max and m <= o.jacobian_max:
+        jac = _jacobian_fd(t, x, h)
+        jrev = np.zeros((m, n))
+        ly, ty = _flatten(y)
+        for acc in accs.values():
+            acc.notes.append(f"Jacobian {m}x{n} checked entrywise")
+        ok = True
+        for j in range(m):
+            e = np.zeros(m)
+            e[j] = 1.0
+            dy = _unflat_vec(e, ly, ty, None)
+            dx = _safe(next(iter(accs.values())), t.example(x, db=dy), (t.put, x, dy))
+            if dx is None or _same_structure(dx, x):
+                ok = False
+                break
+            jrev[j] = _flat_vec(dx, None)
+        if ok:
+            masks = _part_masks(t, x)
+            for part, acc in accs.items():
+                cols = masks[part]
+                d = np.abs(jac[:, cols] - jrev[:, cols])
+                if not d.size:
+                    continue
+                scale = float(np.max(np.abs(jac[:, cols])))
+                err = float(np.max(d))
+                where = np.unravel_index(int(np.argmax(d)), d.shape)
+                acc.add(err, o.atol * 10 + o.rtol * scale, t.example(x),
+                        f"Jacobian entry (output {where[0]}, input {np.flatnonzero(cols)[where[1]]}): finite "
+                        f"differences give {jac[:, cols][where]:.8g}, R[f] gives {jrev[:, cols][where]:.8g}")
+    return [a.result() for a in accs.values()]
+
+
+def _part_masks(t: _Target, x) -> dict:
+    n = _size(x)
+    if t.kind != "para":
+        return {"all": np.ones(n, bool)}
+    npar = _size(x[0])
+    m = np.zeros(n, bool)
+    m[:npar] = True
+    return {"parameters": m, "input": ~m}
+
+
+def _flat_vec(x, p):
+    leaves, _ = _flatten(x)
+    if not leaves:
+        return np.zeros(0, np.float64 if p is None else np.int64)
+    return np.concatenate([_np(a, p).ravel() for a in leaves])
+
+
+def _unflat_vec(vec, like_leaves, tree, p):
+    out, i = [], 0
+    for a in like_leaves:
+        k = int(np.size(a))
+        out.append(_np(vec[i:i + k], p).reshape(np.shape(a)))
+        i += k
+    return _unflatten(tree, out)
+
+
+def _jacobian_fd(t: _Target, x, h):
+    lx, tx = _flatten(x)
+    base = _flat_vec(x, None)
+    cols = []
+    for i in range(base.size):
+        xp, xm = base.copy(), base.copy()
+        xp[i] += h
+        xm[i] -= h
+        yp = _flat_vec(t.get(_unflat_vec(xp, lx, tx, None)), None)
+        ym = _flat_vec(t.get(_unflat_vec(xm, lx, tx, None)), None)
+        cols.append((yp - ym) / (2 * h))
+    m = _size(t.get(x))
+    return np.stack(cols, axis=1) if cols else np.zeros((m, 0))
+
+
+def lagrange_derivative_matrix(p: int) -> np.ndarray:
+    """``D[s, t] = L_t'(s)`` mod p, for the Lagrange basis ``L_t`` on the nodes ``0 .. p-1`` of Z_p.
+
+    For a function ``g : Z_p -> Z_p``, ``sum_t g(t) D[s, t]`` is the derivative at ``s`` of the
+    unique polynomial of degree < p through g (over Z2, ``g(0) + g(1)`` at either point).
+    """
+    D = np.zeros((p, p), np.int64)
+    for t in range(p):
+        denom = 1
+        for s in range(p):
+            if s != t:
+                denom = denom * (t - s) % p
+        inv = pow(denom, p - 2, p)
+        for r in range(p):
+            total = 0
+            for k in range(p):
+                if k == t:
+                    continue
+                prod = 1
+                for s in range(p):
+                    if s != t and s != k:
+                        prod = prod * (r - s) % p
+                total = (total + prod) % p
+            D[r, t] = total * inv % p
+    return D
+
+
+def _rd_zp(t: _Target, o: _Opts) -> list[LawResult]:
+    p = t.p
+    rng = np.random.default_rng(o.seed)
+    x0, y0 = t.first(rng)
+    lx, tx = _flatten(x0)
+    ly, ty = _flatten(y0)
+    n, m = _size(x0), _size(y0)
+    acc = _Worst("reverse derivative", t.label)
+    closure = _Worst("Z_p closure", t.label)
+    D = lagrange_derivative_matrix(p)
+    cache: dict = {}
+
+    def F(vec):
+        key = vec.tobytes()
+        if key not in cache:
+            xv = _unflat_vec(vec, lx, tx, p)
+            y = t.get(xv)
+            closure.add(_out_of_range(y, p), 0, t.example(xv), "get returned values outside 0 .. p-1")
+            cache[key] = _flat_vec(y, p) % p
+        return cache[key]
+
+    if p**n <= o.max_points:
+        points = (np.array(a, np.int64) for a in itertools.product(range(p), repeat=n))
+        acc.notes.append(f"exhaustive over all {p ** n} points of Z_{p}^{n}")
+    else:
+        k = max(1, o.max_points // (n * (p - 1) + 1))
+        points = iter(rng.integers(0, p, size=(k, n), dtype=np.int64))
+        acc.notes.append(f"{k} random points of Z_{p}^{n} (Z_{p}^{n} has more than max_points={o.max_points})")
+    for a in points:
+        xa = _unflat_vec(a, lx, tx, p)
+        if _safe(acc, t.example(xa), (F, a)) is None:
+            continue
+        J = np.zeros((m, n), np.int64)
+        for i in range(n):
+            col = np.zeros(m, np.int64)
+            for tv in range(p):
+                if D[a[i], tv]:
+                    b = a.copy()
+                    b[i] = tv
+                    col += F(b) * D[a[i], tv]
+            J[:, i] = col % p
+        dbs = [np.eye(m, dtype=np.int64)[j] for j in range(m)]
+        dbs += [rng.integers(0, p, size=m, dtype=np.int64) for _ in range(o.trials)]
+        for dbv in dbs:
+            db = _unflat_vec(dbv, ly, ty, p)
+            ex = t.example(xa, db=db)
+            dx = _safe(acc, ex, (t.put, xa, db))
+            if dx is None:
+                continue
+            bad = _same_structure(dx, xa)
+            if bad:
+                acc.fail(f"R[f](a, db) should have the type of a: {bad}", ex)
+                continue
+            closure.add(_out_of_range(dx, p), 0, ex, "put returned values outside 0 .. p-1")
+            expected = (J.T @ dbv) % p
+            got = _flat_vec(dx, p) % p
+            wrong = int(np.sum(got != expected))
+            acc.add(wrong, 0, {**ex, "expected": _unflat_vec(expected, lx, tx, p)},
+                    f"{wrong} entries of R[f](a, db) differ from the formal transposed Jacobian")
+    return [acc.result(), closure.result()]
+
+
+# -- RD.2 and RD.6: linearity in the change ----------------------------------------------------
+
+
+def check_rd2_additivity(f, **options) -> LawReport:
+    """RD.2: ``R[f](a, db1 + db2) = R[f](a, db1) + R[f](a, db2)`` and ``R[f](a, 0) = 0``."""
+    o = _opts(options)
+    t = _Target(f, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 1)
+    acc = _Worst("RD.2 additivity", t.label)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        d1, d2 = _like(y, rng, p), _like(y, rng, p)
+        ex = t.example(x, db1=d1, db2=d2)
+        res = _safe(acc, ex, (t.put, x, _axpy(1, d1, d2, p)), (t.put, x, d1), (t.put, x, d2),
+                    (t.put, x, _zeros_like(y, p)))
+        if res is None:
+            continue
+        s, r1, r2, r0 = res
+        bad = _same_structure(s, x) or _same_structure(r0, x)
+        if bad:
+            acc.fail(f"R[f](a, db) should have the type of a: {bad}", ex)
+            continue
+        err, scale = _diff(s, _axpy(1, r1, r2, p), p)
+        acc.add(err, _tol(o, scale, p), ex, "R[f](a, db1 + db2) != R[f](a, db1) + R[f](a, db2)")
+        err0, _ = _diff(r0, _zeros_like(x, p), p)
+        acc.add(err0, _tol(o, 0.0, p), t.example(x), "R[f](a, 0) != 0")
+    return LawReport(t.label, [acc.result()])
+
+
+def _tol(o: _Opts, scale: float, p) -> float:
+    return 0.0 if p is not None else o.atol + o.rtol * scale
+
+
+def _is_linear(f) -> bool:
+    if isinstance(f, Map):
+        return bool(f.linear)
+    m = getattr(f, "map", None)
+    if m is not None:
+        return bool(m.linear)
+    return isinstance(f, Identity)
+
+
+def check_rd6_linearity(f, **options) -> LawReport:
+    """RD.6: ``R[f](a, -)`` is linear in the change (homogeneity ``R[f](a, c db) = c R[f](a, db)``).
+
+    For a map flagged ``linear`` (``Map(..., linear=True)``, or a lens ``R(map)`` of one) also:
+    f is additive (``f(u + v) = f(u) + f(v)``, ``f(0) = 0``) and ``R[f](a, -)`` is its adjoint,
+    ``<f(v), w> = <v, R[f](a, w)>`` at every point a.
+    """
+    o = _opts(options)
+    t = _Target(f, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 2)
+    hom = _Worst("RD.6 linearity", t.label)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        d = _like(y, rng, p)
+        c = float(rng.uniform(-3, 3)) if p is None else int(rng.integers(1, p)) if p > 2 else 1
+        ex = t.example(x, db=d, c=c)
+        res = _safe(hom, ex, (t.put, x, _scale(c, d, p)), (t.put, x, d))
+        if res is None:
+            continue
+        bad = _same_structure(res[0], x)
+        if bad:
+            hom.fail(f"R[f](a, db) should have the type of a: {bad}", ex)
+            continue
+        err, scale = _diff(res[0], _scale(c, res[1], p), p)
+        hom.add(err, _tol(o, scale, p), ex, "R[f](a, c db) != c R[f](a, db)")
+    results = [hom.result()]
+    if t.kind != "para" and _is_linear(f):
+        results += _linear_map_laws(t, o, rng)
+    return LawReport(t.label, results)
+
+
+def _linear_map_laws(t: _Target, o: _Opts, rng) -> list[LawResult]:
+    p = t.p
+    add = _Worst("RD.6 linear map is additive", t.label)
+    adj = _Worst("RD.6 linear map adjoint", t.label)
+    for _ in range(o.trials):
+        u, v, a = t.sample(rng), t.sample(rng), t.sample(rng)
+        res = _safe(add, {"u": u, "v": v}, (t.get, _axpy(1, u, v, p)), (t.get, u), (t.get, v),
+                    (t.get, _zeros_like(u, p)))
+        if res is not None:
+            s, fu, fv, f0 = res
+            err, scale = _diff(s, _axpy(1, fu, fv, p), p)
+            add.add(err, _tol(o, scale, p), {"u": u, "v": v}, "f(u + v) != f(u) + f(v)")
+            err0, _ = _diff(f0, _zeros_like(f0, p), p)
+            add.add(err0, _tol(o, 0.0, p), {"u": u}, "f(0) != 0")
+        w = _like(t.get(a), rng, p)
+        res = _safe(adj, t.example(a, v=v, w=w), (t.get, v), (t.put, a, w), (t.put, u, w))
+        if res is None:
+            continue
+        fv, ra, ru = res
+        lhs, rhs = _inner(fv, w, p), _inner(v, ra, p)
+        adj.add(abs(lhs - rhs), _tol(o, max(abs(lhs), abs(rhs)), p), t.example(a, v=v, w=w),
+                f"<f(v), w> = {lhs:.8g} but <v, R[f](a, w)> = {rhs:.8g}")
+        err, scale = _diff(ra, ru, p)
+        adj.add(err, _tol(o, scale, p), {"a1": a, "a2": u, "w": w},
+                "R[f](a, w) of a linear map depends on the point a")
+    return [add.result(), adj.result()]
+
+
+# -- RD.7: symmetry of mixed partial derivatives -------------------------------------------------
+
+
+def check_rd7_symmetry(f, **options) -> LawReport:
+    """RD.7 (reals): the derivative of ``a -> <R[f](a, db), v>`` along u is symmetric in u and v.
+
+    That is the symmetry of the Hessian of ``a -> <f(a), db>``; a reverse derivative that is
+    not the gradient of anything (a dropped cross term) breaks it.  Skipped over Z_p.
+    """
+    o = _opts(options)
+    t = _Target(f, o)
+    if t.p is not None:
+        return LawReport(t.label, [_skip("RD.7 symmetry", t.label, "checked over the reals only")])
+    rng = np.random.default_rng(o.seed + 3)
+    acc = _Worst("RD.7 symmetry", t.label)
+    h = math.sqrt(o.eps) * 1e-2  # second differences need a larger step than first ones
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        u, v, dy = _like(x, rng, None), _like(x, rng, None), _like(y, rng, None)
+        ex = t.example(x, u=u, v=v, db=dy)
+        res = _safe(acc, ex, (_mixed_second, t, x, u, v, dy, h))
+        if res is None:
+            continue
+        s1, s2 = res
+        acc.add(abs(s1 - s2), 100 * o.atol + 1e-4 * max(abs(s1), abs(s2)), ex,
+                f"d/du <R[f](a, db), v> = {s1:.8g} but d/dv <R[f](a, db), u> = {s2:.8g}")
+    return LawReport(t.label, [acc.result()])
+
+
+def _mixed_second(t: _Target, x, u, v, dy, h):
+    pu, mu = t.put(_axpy(h, u, x), dy), t.put(_axpy(-h, u, x), dy)
+    pv, mv = t.put(_axpy(h, v, x), dy), t.put(_axpy(-h, v, x), dy)
+    return (_inner(pu, v) - _inner(mu, v)) / (2 * h), (_inner(pv, u) - _inner(mv, u)) / (2 * h)
+
+
+# -- the functor R: a lens agrees with the map it is the image of ---------------------------------
+
+
+def check_lens_matches_map(f, **options) -> LawReport:
+    """``R(map)`` is ``(map, R[map])``: a lens built with a cheaper residual agrees with its map.
+
+    ``f`` is a lens with a ``.map`` (as :func:`~paralens.categories.functor.R` makes), a
+    primitive Para whose lens has one, or a :class:`Map` (then ``R(f)`` is compared with it,
+    which for a composite map compares ``R(f) ; R(g)`` with the map's own chain rule).
+    """
+    o = _opts(options)
+    law = "R functor: lens = (f, R[f])"
+    if isinstance(f, Map):
+        m, lens = f, R(f)
+    elif isinstance(f, ParaLens) and getattr(f.lens, "map", None) is not None:
+        # the map takes (parameters, input): parameters without, the input with a batch dimension
+        m, lens = f.lens.map, f.lens
+        para = _Target(f, o)
+        o = replace(o, sample=_param_tuple_sampler(para),
+                    dom=Product((Product(tuple(s.type for s in f.params.values())), para.dom)))
+    elif isinstance(f, Lens) and getattr(f, "map", None) is not None:
+        m, lens = f.map, f
+    else:
+        return LawReport(_label(f), [_skip(law, _label(f), "not the image of a map")])
+    if m.uses_ctx and o.ctx is not None:
+        return LawReport(_label(f), [_skip(law, _label(f), "the map describes evaluation mode; a context was given")])
+    tm, tl = _Target(m, o), _Target(lens, o)
+    tl.label = tm.label = _label(f)
+    p = tm.p
+    rng = np.random.default_rng(o.seed + 4)
+    acc = _Worst(law, tm.label)
+    x, _ = tl.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = tm.sample(rng)
+        res = _safe(acc, tm.example(x), (tm.get, x), (tl.get, x))
+        if res is None:
+            continue
+        bad = _same_structure(res[0], res[1])
+        if bad:
+            acc.fail(f"lens get and map differ: {bad}", tm.example(x))
+            continue
+        err, scale = _diff(res[0], res[1], p)
+        acc.add(err, _tol(o, scale, p) * 0.01, tm.example(x), "the lens's get differs from the map")
+        d = _like(res[0], rng, p)
+        res = _safe(acc, tm.example(x, db=d), (tm.put, x, d), (tl.put, x, d))
+        if res is None:
+            continue
+        bad = _same_structure(res[0], res[1])
+        if bad:
+            acc.fail(f"lens put and R[f] differ: {bad}", tm.example(x, db=d))
+            continue
+        err, scale = _diff(res[0], res[1], p)
+        acc.add(err, _tol(o, scale, p) * 0.01, tm.example(x, db=d), "the lens's put differs from R[f]")
+    return LawReport(tm.label, [acc.result()])
+
+
+def _param_tuple_sampler(para: _Target):
+    names = tuple(para.f.params)
+
+    def sample(rng):
+        ps, a = para.sample(rng)
+        return tuple(ps[n] for n in names), a
+
+    return sample
+
+
+def check_backward_params(f: Para, **options) -> LawReport:
+    """A Para's ``backward_params`` (the parameter half of put, which training uses so the first
+    layer need not compute the input's change) equals the ``dp`` of its full ``backward``."""
+    o = _opts(options)
+    law = "backward_params = dp of put"
+    if not isinstance(f, Para):
+        return LawReport(_label(f), [_skip(law, _label(f), "not a Para")])
+    t = _Target(f, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 11)
+    acc = _Worst(law, t.label)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        d = _like(y, rng, p)
+        ex = t.example(x, db=d)
+        res = _safe(acc, ex, (_params_both_ways, f, x, d, o.ctx))
+        if res is None:
+            continue
+        _cmp_para(acc, ex, res[0], res[1], p, o, "backward_params(residual, db) != backward(residual, db)[0]")
+    return LawReport(t.label, [acc.result()])
+
+
+def _params_both_ways(f: Para, x, d, ctx):
+    _, r1 = f.forward(x[0], x[1], ctx)
+    _, r2 = f.forward(x[0], x[1], ctx)
+    return f.backward_params(r1, d), f.backward(r2, d)[0]
+
+
+# -- RD.5: the chain rule, and R preserving the tensor --------------------------------------------
+
+
+def check_chain_rule(f, g=None, **options) -> LawReport:
+    """RD.5: ``R[f ; g](a, dc) = R[f](a, R[g](f(a), dc))``.
+
+    With ``g``, checks the composite ``f >> g`` (maps: also ``R(f >> g) = R(f) >> R(g)``).
+    Without, ``f`` must be a composite (a lens ``Compose``, a map ``f >> g``, a Para chain):
+    its put is compared with the puts of its parts run one after another, and for tensors
+    ``R[f @ g]`` with ``R[f] @ R[g]``.
+    """
+    o = _opts(options)
+    if g is not None:
+        if isinstance(f, Map) and isinstance(g, Map):
+            h = f >> g
+            report = _chain_map(h, o)
+            report.extend(_chain_lens(R(h), o))
+            return report
+        return check_chain_rule(f >> g, **options)
+    if isinstance(f, MapCompose):
+        return _chain_map(f, o)
+    if isinstance(f, MapTensor):
+        return _tensor(R(f), o)
+    if isinstance(f, Compose):
+        return _chain_lens(f, o)
+    if isinstance(f, Tensor):
+        return _tensor(f, o)
+    if isinstance(f, Chain):
+        return _chain_para(f, o)
+    if isinstance(f, ParaTensor):
+        return _tensor(f, o)
+    return LawReport(_label(f), [_skip("RD.5 chain rule", _label(f), "not a composite")])
+
+
+def _compare(acc, t, x, got, want, p, o, detail, **more):
+    bad = _same_structure(got, want)
+    if bad:
+        acc.fail(f"{detail}: {bad}", t.example(x, **more))
+        return
+    err, scale = _diff(got, want, p)
+    acc.add(err, _tol(o, scale, p), t.example(x, **more), detail)
+
+
+def _chain_map(h: MapCompose, o: _Opts) -> LawReport:
+    t = _Target(h, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 5)
+    acc = _Worst("RD.5 chain rule", t.label)
+    lens = R(h)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        dc = _like(y, rng, p)
+        res = _safe(acc, t.example(x, dc=dc), (_chain_map_run, h, lens, x, dc, o.ctx))
+        if res is None:
+            continue
+        ref, rev, lput, c, lget = res
+        _compare(acc, t, x, rev, ref, p, o, "R[f ; g](a, dc) != R[f](a, R[g](f(a), dc))", dc=dc)
+        _compare(acc, t, x, lput, ref, p, o, "put of R(f) >> R(g) != R[f](a, R[g](f(a), dc))", dc=dc)
+        _compare(acc, t, x, lget, c, p, o, "get of R(f) >> R(g) != g(f(a))", dc=dc)
+    return LawReport(t.label, [acc.result()])
+
+
+def _chain_map_run(h: MapCompose, lens: Lens, x, dc, ctx):
+    b = h.f.fn(x)
+    ref = h.f.reverse(x, h.g.reverse(b, dc))
+    return ref, h.reverse(x, dc), lens.put(x, dc, ctx), h.g.fn(b), lens.get(x, ctx)
+
+
+def _chain_lens(h: Lens, o: _Opts) -> LawReport:
+    t = _Target(h, o)
+    if not isinstance(h, Compose):
+        return LawReport(t.label, [_skip("RD.5 chain rule", t.label, "not a composite")])
+    p = t.p
+    rng = np.random.default_rng(o.seed + 5)
+    acc = _Worst("RD.5 chain rule", t.label)
+    x, y = t.first(rng)
+    ctx = o.ctx
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        dc = _like(y, rng, p)
+        res = _safe(acc, t.example(x, dc=dc), (_chain_lens_run, h, x, dc, ctx))
+        if res is None:
+            continue
+        ref, c, put, get = res
+        _compare(acc, t, x, put, ref, p, o, "put of the composite != the puts of its parts, in turn", dc=dc)
+        _compare(acc, t, x, get, c, p, o, "get of the composite != the gets of its parts, in turn", dc=dc)
+    return LawReport(t.label, [acc.result()])
+
+
+def _child(ctx, i):
+    return None if ctx is None else ctx.child(i)
+
+
+def _chain_lens_run(h: Compose, x, dc, ctx):
+    xs = [x]
+    for i, part in enumerate(h.parts):
+        xs.append(part.get(xs[-1], _child(ctx, i)))
+    d = dc
+    for i in reversed(range(len(h.parts))):
+        d = h.parts[i].put(xs[i], d, _child(ctx, i))
+    return d, xs[-1], h.put(x, dc, ctx), h.get(x, ctx)
+
+
+def _chain_para(h: Chain, o: _Opts) -> LawReport:
+    t = _Target(h, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 5)
+    acc = _Worst("RD.5 chain rule", t.label)
+    x, y = t.first(rng)
+    ctx = o.ctx
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        dc = _like(y, rng, p)
+        res = _safe(acc, t.example(x, dc=dc), (_chain_para_run, h, x, dc, ctx))
+        if res is None:
+            continue
+        ref, c, put, get = res
+        _compare(acc, t, x, put, ref, p, o, "put of the chain != the puts of its parts, in turn", dc=dc)
+        _compare(acc, t, x, get, c, p, o, "get of the chain != the gets of its parts, in turn", dc=dc)
+    return LawReport(t.label, [acc.result()])
+
+
+def _chain_para_run(h: Chain, x, dc, ctx):
+    ps, a = x
+    subs = [{local: ps[full] for full, local in row} for row in h._table]
+    xs = [a]
+    for i, part in enumerate(h.parts):
+        xs.append(part.get(subs[i], xs[-1], _child(ctx, i)))
+    d, dp = dc, {}
+    for i in reversed(range(len(h.parts))):
+        dsub, d = h.parts[i].put(subs[i], xs[i], d, _child(ctx, i))
+        for full, local in h._table[i]:
+            dp[full] = dsub[local]
+    return (dp, d), xs[-1], h.put(ps, a, dc, ctx), h.get(ps, a, ctx)
+
+
+def _tensor(h, o: _Opts) -> LawReport:
+    t = _Target(h, o)
+    p = t.p
+    rng = np.random.default_rng(o.seed + 6)
+    law = "R preserves @"
+    acc = _Worst(law, t.label)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        d = _like(y, rng, p)
+        res = _safe(acc, t.example(x, db=d), (_tensor_run, h, t.kind, x, d))
+        if res is None:
+            continue
+        ref, refget = res
+        _compare(acc, t, x, t.put(x, d), ref, p, o, "put of f @ g != (put of f, put of g)", db=d)
+        _compare(acc, t, x, t.get(x), refget, p, o, "get of f @ g != (get of f, get of g)", db=d)
+    return LawReport(t.label, [acc.result()])
+
+
+def _tensor_run(h, kind, x, d):
+    if kind == "para":
+        ps, (a0, a1) = x
+        t0, t1 = h._table
+        s0 = {lo: ps[n] for n, lo in t0}
+        s1 = {lo: ps[n] for n, lo in t1}
+        dp0, da0 = h.f.put(s0, a0, d[0])
+        dp1, da1 = h.g.put(s1, a1, d[1])
+        dp = {n: dp0[lo] for n, lo in t0}
+        dp.update({n: dp1[lo] for n, lo in t1})
+        return (dp, (da0, da1)), (h.f.get(s0, a0), h.g.get(s1, a1))
+    return (h.f.put(x[0], d[0]), h.g.put(x[1], d[1])), (h.f.get(x[0]), h.g.get(x[1]))
+
+
+# -- RD.1, RD.3, RD.4: the Cartesian left-additive structure ------------------------------------------
+
+
+def _as_lens(f):
+    return R(f) if isinstance(f, Map) else f
+
+
+def _cod_type(f, dom: Type) -> Type:
+    return _as_lens(f).output_type(dom)
+
+
+def check_rd1(f, g, **options) -> LawReport:
+    """RD.1: ``R[f + g] = R[f] + R[g]`` where ``f + g = <f, g> ; +``, and ``R[0] = 0``.
+
+    ``f, g : A -> B`` are maps or lenses with one domain; the zero map is ``! ; 0``.
+    """
+    from paralens.categories import cartesian
+
+    o = _opts(options)
+    lf, lg = _as_lens(f), _as_lens(g)
+    t = _Target(lf, o)
+    cod = _concrete(_cod_type(lf, t.dom), o.shape)
+    fg = cartesian.pair(lf, lg) >> cartesian.add(cod)
+    zero_map = cartesian.delete(t.dom) >> cartesian.zero(cod)
+    tfg = _Target(fg, _opts({**options, "dom": t.dom}))
+    label = f"{t.label} + {_label(lg)}"
+    tfg.label = label
+    p = t.p
+    rng = np.random.default_rng(o.seed + 7)
+    acc = _Worst("RD.1 sum", label)
+    x, y = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+            y = t.get(x)
+        d = _like(y, rng, p)
+        res = _safe(acc, t.example(x, db=d), (fg.get, x), (fg.put, x, d), (lf.get, x), (lg.get, x), (lf.put, x, d),
+                    (lg.put, x, d), (zero_map.put, x, d))
+        if res is None:
+            continue
+        s, sput, fx, gx, fput, gput, zput = res
+        _compare(acc, t, x, s, _axpy(1, fx, gx, p), p, o, "(f + g)(a) != f(a) + g(a)", db=d)
+        _compare(acc, t, x, sput, _axpy(1, fput, gput, p), p, o, "R[f + g](a, db) != R[f](a, db) + R[g](a, db)", db=d)
+        _compare(acc, t, x, zput, _zeros_like(x, p), p, o, "R[0](a, db) != 0", db=d)
+    return LawReport(label, [acc.result()])
+
+
+def check_rd3(t=None, t2=None, *, identity=None, proj0=None, proj1=None, **options) -> LawReport:
+    """RD.3: ``R[1] = pi_1``, ``R[pi_0] = pi_1 ; iota_0``, ``R[pi_1] = pi_1 ; iota_1``.
+
+    Checks paralens's identity and projections on ``t`` (and ``t x t2``; default ``reals(3)``,
+    any field), exactly, or your own ``identity=``, ``proj0=``, ``proj1=`` lenses or maps.
+    """
+    from paralens.categories import cartesian
+    from paralens.categories.lens import identity as _identity
+
+    o = _opts(options)
+    ta = ArrayType((3,)) if t is None else _concrete(as_type(t), o.shape)
+    tb = ta if t2 is None else _concrete(as_type(t2), o.shape)
+    ident = _as_lens(identity) if identity is not None else _identity(ta)
+    pr0 = _as_lens(proj0) if proj0 is not None else cartesian.proj0(ta, tb)
+    pr1 = _as_lens(proj1) if proj1 is not None else cartesian.proj1(ta, tb)
+    p = ta.field.p
+    rng = np.random.default_rng(o.seed + 8)
+    batch = o.batch if o.batch is not None else 2
+    results = []
+    for lens, law, fn in (
+        (ident, "RD.3 R[1] = pi_1", lambda a, da, db: (a[0], da)),
+        (pr0, "RD.3 R[pi_0] = pi_1 ; iota_0", lambda a, da, db: (a[0], (da, _zeros_like(a[1], p)))),
+        (pr1, "RD.3 R[pi_1] = pi_1 ; iota_1", lambda a, da, db: (a[1], (_zeros_like(a[0], p), db))),
+    ):
+        tgt = _Target(lens, _opts({**options, "dom": ta if lens is ident else Product((ta, tb))}))
+        acc = _Worst(law, tgt.label)
+        for _ in range(o.trials):
+            a = sample_value(ta, rng, batch), sample_value(tb, rng, batch)
+            x = a[0] if lens is ident else a
+            da, db = sample_value(ta, rng, batch), sample_value(tb, rng, batch)
+            dy = da if lens is not pr1 else db
+            want_get, want_put = fn(a, da, db)
+            res = _safe(acc, tgt.example(x, db=dy), (lens.get, x), (lens.put, x, dy))
+            if res is None:
+                continue
+            _compare(acc, tgt, x, res[0], want_get, p, o, "get is not the identity/projection", db=dy)
+            _compare(acc, tgt, x, res[1], want_put, p, o, "put is not the reverse derivative of RD.3", db=dy)
+        results.append(acc.result())
+    return LawReport("identity and projections", results)
+
+
+def check_rd4(f, g, **options) -> LawReport:
+    """RD.4: ``R[<f, g>](a, (db, dc)) = R[f](a, db) + R[g](a, dc)`` and ``R[!] = 0``.
+
+    ``<f, g> = copy >> (f @ g)`` (:func:`paralens.categories.cartesian.pair`); ``f`` and ``g`` are
+    maps or lenses with one domain.  For maps, the map ``pair_map(f, g)`` is checked too.
+    """
+    from paralens.categories import cartesian
+
+    o = _opts(options)
+    lf, lg = _as_lens(f), _as_lens(g)
+    t = _Target(lf, o)
+    pairs = [cartesian.pair(lf, lg)]
+    if isinstance(f, Map) and isinstance(g, Map):
+        pairs.append(_MapAsLens(cartesian.pair_map(f, g)))
+    bang = cartesian.delete(t.dom)
+    label = f"<{t.label}, {_label(lg)}>"
+    p = t.p
+    rng = np.random.default_rng(o.seed + 9)
+    acc = _Worst("RD.4 pairing", label)
+    x, _ = t.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = t.sample(rng)
+        res = _safe(acc, t.example(x), (lf.get, x), (lg.get, x))
+        if res is None:
+            continue
+        fx, gx = res
+        db, dc = _like(fx, rng, p), _like(gx, rng, p)
+        for pr in pairs:
+            res = _safe(acc, t.example(x, db=db, dc=dc), (pr.get, x), (pr.put, x, (db, dc)), (lf.put, x, db),
+                        (lg.put, x, dc))
+            if res is None:
+                continue
+            got, put, rf, rg = res
+            _compare(acc, t, x, got, (fx, gx), p, o, "<f, g>(a) != (f(a), g(a))", db=db, dc=dc)
+            _compare(acc, t, x, put, _axpy(1, rf, rg, p), p, o,
+                     "R[<f, g>](a, (db, dc)) != R[f](a, db) + R[g](a, dc)", db=db, dc=dc)
+        res = _safe(acc, t.example(x), (bang.put, x, ()))
+        if res is not None:
+            _compare(acc, t, x, res, _zeros_like(x, p), p, o, "R[!](a, ()) != 0")
+    return LawReport(label, [acc.result()])
+
+
+class _MapAsLens(Lens):
+    """A map run as the lens ``(f, R[f])`` without going through R (for comparing the two)."""
+
+    def __init__(self, m: Map):
+        self.m, self.dom, self.cod, self.name = m, m.dom, m.cod, m.name
+
+    def forward(self, a, ctx=None):
+        return self.m.fn(a), a
+
+    def backward(self, a, db):
+        return self.m.reverse(a, db)
+
+
+# -- the category laws -------------------------------------------------------------------------------
+
+
+def check_category_laws(f, g, h, **options) -> LawReport:
+    """Associativity, identities and interchange, for ``f : A -> B``, ``g : B -> C``, ``h : C -> D``.
+
+    * ``(f >> g) >> h = f >> (g >> h)``, also against the explicit lens composite
+      ``get = h(g(f(a)))``, ``put = f*(a, g*(f(a), h*(g(f(a)), dd)))``;
+    * ``id >> f = f = f >> id``;
+    * interchange ``(f @ g) >> (g @ h) = (f >> g) @ (g >> h)`` on pairs ``(a, b)``.
+
+    Lenses, maps (compared through ``fn``/``reverse`` and through R) or Paras (each given
+    distinct parameter names with ``.named`` so both sides share one parameter tree).
+    """
+    o = _opts(options)
+    kinds = {"para" if isinstance(z, Para) else "map" if isinstance(z, Map) else "lens" for z in (f, g, h)}
+    if "para" in kinds:
+        f, g, h = (Para.lift(z) if not isinstance(z, Para) else z for z in (_as_lens(f), _as_lens(g), _as_lens(h)))
+        return _category_para(f, g, h, o)
+    if kinds == {"map"}:
+        report = _category_lens(R(f), R(g), R(h), o, maps=(f, g, h))
+        return report
+    return _category_lens(_as_lens(f), _as_lens(g), _as_lens(h), o)
+
+
+def _category_lens(f, g, h, o: _Opts, maps=None) -> LawReport:
+    from paralens.categories.lens import identity as _identity
+
+    tf = _Target(f, o)
+    p = tf.p
+    rng = np.random.default_rng(o.seed + 10)
+    label = f"{tf.label}, {_label(g)}, {_label(h)}"
+    assoc, left, right, inter = (_Worst(n, label) for n in (
+        "category: associativity", "category: left identity", "category: right identity", "category: interchange"))
+    lhs_assoc, rhs_assoc = (f >> g) >> h, f >> (g >> h)
+    ident = _identity(tf.dom)
+    idf, fid = ident >> f, f >> _identity(_cod_type(f, tf.dom))
+    il, ir = (f @ g) >> (g @ h), (f >> g) @ (g >> h)
+    map_assoc = None
+    if maps is not None:
+        mf, mg, mh = maps
+        map_assoc = ((mf >> mg) >> mh, mf >> (mg >> mh))
+    x, _ = tf.first(rng)
+    for trial in range(o.trials):
+        if trial:
+            x = tf.sample(rng)
+        res = _safe(assoc, tf.example(x), (_gets_in_turn, x, f, g, h))
+        if res is None:
+            continue
+        b, c, dd_like = res
+        dd = _like(dd_like, rng, p)
+        want_put = f.put(x, g.put(b, h.put(c, dd)))
+        for name, comp in (("(f >> g) >> h", lhs_assoc), ("f >> (g >> h)", rhs_assoc)):
+            got = _safe(assoc, tf.example(x, dd=dd), (comp.get, x), (comp.put, x, dd))
+            if got is not None:
+                _compare(assoc, tf, x, got[0], dd_like, p, o, f"get of {name} != h(g(f(a)))", dd=dd)
+                _compare(assoc, tf, x, got[1], want_put, p, o, f"put of {name} != f*(a, g*(f a, h*(g f a, dd)))",
+                         dd=dd)
+        if map_assoc is not None:
+            for name, m in (("(f ; g) ; h", map_assoc[0]), ("f ; (g ; h)", map_assoc[1])):
+                got = _safe(assoc, tf.example(x, dd=dd), (m.fn, x), (m.reverse, x, dd))
+                if got is not None:
+                    _compare(assoc, tf, x, got[0], dd_like, p, o, f"{name} != h(g(f(a)))", dd=dd)
+                    _compare(assoc, tf, x, got[1], want_put, p, o, f"R[{name}] != the chain rule", dd=dd)
+        db = _like(b, rng, p)
+        fx, fput = f.get(x), f.put(x, db)
+        for acc, comp, name in ((left, idf, "id >> f"), (right, fid, "f >> id")):
+            got = _safe(acc, tf.example(x, db=db), (comp.get, x), (comp.put, x, db))
+            if got is not None:
+                _compare(acc, tf, x, got[0], fx, p, o, f"get of {name} != get of f", db=db)
+                _compare(acc, tf, x, got[1], fput, p, o, f"put of {name} != put of f", db=db)
+        # interchange on pairs (a, b'), b' a value of B
+        x2 = tf.sample(rng)
+        pair_in = (x, f.get(x2))
+        res = _safe(inter, tf.example(pair_in), (_gets_in_turn, pair_in[0], f, g), (_gets_in_turn, pair_in[1], g, h))
+        if res is None:
+            continue
+        res = (res[0][-1], res[1][-1])
+        dpair = _like(res, rng, p)
+        got = _safe(inter, tf.example(pair_in, db=dpair), (il.get, pair_in), (il.put, pair_in, dpair),
+                    (ir.get, pair_in), (ir.put, pair_in, dpair))
+        if got is not None:
+            _compare(inter, tf, pair_in, got[0], got[2], p, o, "get of (f @ g) >> (g @ h) != get of (f >> g) @ (g >> h)",
+                     db=dpair)
+            _compare(inter, tf, pair_in, got[1], got[3], p, o, "put of (f @ g) >> (g @ h) != put of (f >> g) @ (g >> h)",
+                     db=dpair)
+            _compare(inter, tf, pair_in, got[2], res, p, o, "get of (f >> g) @ (g >> h) != (g(f(a)), h(g(b)))",
+                     db=dpair)
+    return LawReport(label, [a.result() for a in (assoc, left, right, inter)])
+
+
+def _gets_in_turn(x, *lenses):
+    """``[f(x), g(f(x)), ...]`` for lenses ``f, g, ...``."""
+    out = []
+    for f in lenses:
+        x = f.get(x)
+        out.append(x)
+    return out
+
+
+def _category_para(f: Para, g: Para, h: Para, o: _Opts) -> LawReport:
+    from paralens.categories.lens import identity as _identity
+
+    F, G, G2, H = f.named("f"), g.named("g"), g.named("g2"), h.named("h")
+    label = f"{f.label()}, {g.label()}, {h.label()}"
+    tf = _Target(F, o)
+    p = tf.p
+    rng = np.random.default_rng(o.seed + 10)
+    assoc, left, right, inter = (_Worst(n, label) for n in (
+        "category: associativity", "category: left identity", "category: right identity", "category: interchange"))
+    lhs_assoc, rhs_assoc = (F >> G) >> H, F >> (G >> H)
+    idf = Para.lift(_identity(tf.dom)) >> F
+    fid = F >> Para.lift(_identity(F.output_type(tf.dom)))
+    il, ir = (F @ G) >> (G2 @ H), (F >> G2) @ (G >> H)
+    every = {**F.params, **G.params, **G2.params, **H.params}
+
+    def sample_params():
+        return {n: sample_value(s.type, rng, None) for n, s in every.items()}
+
+    def sub(ps, para):
+        return {n: ps[n] for n in para.params}
+
+    for _ in range(o.trials):
+        ps = sample_params()
+        a = tf.sample_input(rng)
+        ex = {"params": ps, "a": a}
+        try:
+            b = F.get(sub(ps, F), a)
+            c = G.get(sub(ps, G), b)
+            d = H.get(sub(ps, H), c)
+        except Exception as exc:  # noqa: BLE001
+            assoc.fail(f"raised {type(exc).__name__}: {exc}", ex)
+            continue
+        dd = _like(d, rng, p)
+        dpH, dc = H.put(sub(ps, H), c, dd)
+        dpG, db_ = G.put(sub(ps, G), b, dc)
+        dpF, da = F.put(sub(ps, F), a, db_)
+        want = ({**dpF, **dpG, **dpH}, da)
+        for name, comp in (("(f >> g) >> h", lhs_assoc), ("f >> (g >> h)", rhs_assoc)):
+            try:
+                got = comp.get(sub(ps, comp), a), comp.put(sub(ps, comp), a, dd)
+            except Exception as exc:  # noqa: BLE001
+                assoc.fail(f"{name} raised {type(exc).__name__}: {exc}", ex)
+                continue
+            _cmp_para(assoc, ex, got[0], d, p, o, f"get of {name} != h(g(f(a)))")
+            _cmp_para(assoc, ex, got[1], want, p, o, f"put of {name} != the puts of f, g, h in turn")
+        dbv = _like(b, rng, p)
+        want_f = F.get(sub(ps, F), a), F.put(sub(ps, F), a, dbv)
+        for acc, comp, name in ((left, idf, "id >> f"), (right, fid, "f >> id")):
+            got = comp.get(sub(ps, comp), a), comp.put(sub(ps, comp), a, dbv)
+            _cmp_para(acc, ex, got[0], want_f[0], p, o, f"get of {name} != get of f")
+            _cmp_para(acc, ex, got[1], want_f[1], p, o, f"put of {name} != put of f")
+        pair_in = (a, F.get(sub(ps, F), tf.sample_input(rng)))
+        exi = {"params": ps, "a": pair_in}
+        try:
+            yl = il.get(sub(ps, il), pair_in)
+            dpair = _like(yl, rng, p)
+            got = yl, il.put(sub(ps, il), pair_in, dpair), ir.get(sub(ps, ir), pair_in), ir.put(sub(ps, ir), pair_in,
+                                                                                                    dpair)
+        except Exception as exc:  # noqa: BLE001
+            inter.fail(f"raised {type(exc).__name__}: {exc}", exi)
+            continue
+        _cmp_para(inter, exi, got[0], got[2], p, o, "get of (f @ g) >> (g' @ h) != get of (f >> g') @ (g >> h)")
+        _cmp_para(inter, exi, got[1], got[3], p, o, "put of (f @ g) >> (g' @ h) != put of (f >> g') @ (g >> h)")
+    return LawReport(label, [a.result() for a in (assoc, left, right, inter)])
+
+
+def _cmp_para(acc, ex, got, want, p, o, detail):
+    bad = _same_structure(got, want)
+    if bad:
+        acc.fail(f"{detail}: {bad}", ex)
+        return
+    err, scale = _diff(got, want, p)
+    acc.add(err, _tol(o, scale, p), ex, detail)
+
+
+# -- everything at once ----------------------------------------------------------------------------------
+
+
+def _is_composite(f) -> bool:
+    return isinstance(f, (MapCompose, MapTensor, Compose, Tensor, Chain, ParaTensor, Named, Reparam, Lifted)) or (
+        isinstance(f, ParaLens) and isinstance(f.lens, (Compose, Tensor)))
+
+
+def _primitives(f, dom: Type):
+    """The primitive parts of a composite with the concrete domain each one is used at."""
+    if isinstance(f, Map):
+        if isinstance(f, (MapCompose, MapTensor)):
+            yield from _primitives(R(f), dom)
+        else:
+            yield f, dom
+    elif isinstance(f, Compose):
+        for part in f.parts:
+            yield from _primitives(part, dom)
+            dom = part.output_type(dom)
+    elif isinstance(f, Tensor):
+        yield from _primitives(f.f, dom.factors[0])
+        yield from _primitives(f.g, dom.factors[1])
+    elif isinstance(f, Chain):
+        for part in f.parts:
+            yield from _primitives(part, dom)
+            dom = part.output_type(dom)
+    elif isinstance(f, ParaTensor):
+        yield from _primitives(f.f, dom.factors[0])
+        yield from _primitives(f.g, dom.factors[1])
+    elif isinstance(f, (Named, Reparam)):
+        yield from _primitives(f.inner, dom)
+    elif isinstance(f, Lifted):
+        yield from _primitives(f.lens, dom)
+    elif isinstance(f, Identity):
+        return
+    else:
+        yield f, dom
+
+
+def check_laws(f, **options) -> LawReport:
+    """Run every law that applies to ``f`` (a :class:`Map`, a :class:`Lens` or a :class:`Para`).
+
+    Options (all keyword): ``shape`` (for shape-polymorphic types, default ``(3,)``), ``dom``
+    (the whole concrete input type), ``batch`` (2 over the reals, 1 over Z_p), ``seed``,
+    ``sample(rng) -> a`` and ``sample_params(rng) -> dict`` (restricted domains), ``trials``,
+    ``rtol``/``atol``/``eps`` (finite differences), ``ctx`` (a :class:`Context`, e.g. training
+    mode), ``max_points`` (Z_p exhaustive limit), ``jacobian_max``, ``reduced`` (over Z_p, check
+    a composite as a whole against its formal Jacobian too), ``leaves`` (also check every
+    primitive part of a composite; the default is yes over Z_p, no over the reals).
+
+    Checks: the reverse derivative, RD.2, RD.6 (and the adjoint for linear maps), RD.7 (reals),
+    that a lens agrees with its map, the chain rule RD.5 / tensor for composites, a Para's
+    ``backward_params`` against its put; the other
+    laws (:func:`check_rd1`, :func:`check_rd3`, :func:`check_rd4`,
+    :func:`check_category_laws`) take several morphisms and are run on their own.
+    """
+    o = _opts(options)
+    t = _Target(f, o)
+    report = LawReport(t.label)
+    composite = _is_composite(f)
+    whole = True
+    if t.p is not None and composite and not o.reduced:
+        whole = False
+        report.results.append(_skip("reverse derivative", t.label,
+                                    "a composite over Z_p need not be a reduced polynomial; its primitives are "
+                                    "checked one by one and it by the chain rule (reduced=True checks it whole)"))
+    if whole:
+        report.extend(check_reverse_derivative(f, **options))
+    report.extend(check_rd2_additivity(f, **options))
+    report.extend(check_rd6_linearity(f, **options))
+    if t.p is None:
+        report.extend(check_rd7_symmetry(f, **options))
+    if isinstance(f, Map) or getattr(f, "map", None) is not None or (
+            isinstance(f, ParaLens) and getattr(f.lens, "map", None) is not None):
+        report.extend(check_lens_matches_map(f, **options))
+    if isinstance(f, (MapCompose, MapTensor, Compose, Tensor, Chain, ParaTensor)):
+        report.extend(check_chain_rule(f, **options))
+    if isinstance(f, Para) and f.params:
+        report.extend(check_backward_params(f, **options))
+    leaves = o.leaves if o.leaves is not None else (t.p is not None)
+    if leaves and composite:
+        seen = set()
+        for part, dom in _primitives(f, t.dom):
+            if id(part) in seen:
+                continue
+            seen.add(id(part))
+            sub = {k: v for k, v in options.items() if k not in ("dom", "sample", "sample_params", "leaves")}
+            report.extend(check_laws(part, dom=dom, leaves=False, **sub))
+    return report
+
