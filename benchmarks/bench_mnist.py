@@ -5,10 +5,11 @@ Runs, in one process and interleaved, paralens (NumPy backend; JAX too with
 (the MLP), a hand-written PyTorch eager loop, and (``--jax``) a hand-written
 JAX + Optax step, jitted.  Prints each time and the ratio paralens / peer.
 
-    python benchmarks/bench_mnist.py [--epochs 5] [--jax] [--only mlp-sgd,mlp-adam,cnn-adam]
+    python benchmarks/bench_mnist.py [--epochs 5] [--jax [--jax-steps]] [--only mlp-sgd,mlp-adam,cnn-adam]
 
-The first epoch (warm-up, compilation) is reported separately and excluded;
-the figure is the median of the remaining epochs.
+The first epoch (warm-up) is reported separately and excluded; the JAX runners
+are compiled ahead of time and their compile times (one step, the whole epoch)
+printed apart.  The figure is the median of the remaining epochs.
 """
 
 from __future__ import annotations
@@ -69,23 +70,63 @@ def paralens_numpy(kind, opt, x, t):
 
 
 def paralens_jax(kind, opt, x, t):
-    from paralens.backend.jax_backend import compile_epoch
+    """paralens on JAX: the whole epoch in one compiled ``lax.scan`` (compile_epoch)."""
+    import jax
+    import jax.numpy as jnp
+
+    from paralens.backend.jax_backend import compile_epoch, compile_train_step
 
     model = mnist_mlp() if kind == "mlp" else mnist_cnn()
     o = optimisers.sgd(0.1) if opt == "sgd" else optimisers.adam(1e-3)
     learner = Learner(model, losses.softmax_cross_entropy(), o, learning_rates.unit())
-    import jax.numpy as jnp
-
     state = [learner.init(0, backend="jax")]
     xj, tj = jnp.asarray(x), jnp.asarray(t)
-    epoch_fn = compile_epoch(learner, BATCH)
+    n = len(x) // BATCH * BATCH
+    order0 = jnp.arange(n)
+    # compile ahead of time, to report the compile times apart from the epochs
+    t0 = time.perf_counter()
+    compile_train_step(learner).lower(state[0], xj[:BATCH], tj[:BATCH], None).compile()
+    t1 = time.perf_counter()
+    epoch_fn = compile_epoch(learner, BATCH).lower(state[0], xj, tj, order0).compile()
+    t2 = time.perf_counter()
 
     def run(e):
-        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[: len(x) // BATCH * BATCH])
+        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[:n])
         s, losses_ = epoch_fn(state[0], xj, tj, order)
-        losses_.block_until_ready()
+        jax.block_until_ready(losses_)
         state[0] = s
 
+    run.compile_s = {"step": t1 - t0, "epoch": t2 - t1}
+    return run
+
+
+def paralens_jax_step(kind, opt, x, t):
+    """paralens on JAX: the jitted step (compile_train_step, no non-finite guard) in a host loop."""
+    import jax
+    import jax.numpy as jnp
+
+    from paralens.backend.jax_backend import compile_train_step
+
+    model = mnist_mlp() if kind == "mlp" else mnist_cnn()
+    o = optimisers.sgd(0.1) if opt == "sgd" else optimisers.adam(1e-3)
+    learner = Learner(model, losses.softmax_cross_entropy(), o, learning_rates.unit())
+    state = [learner.init(0, backend="jax")]
+    xj, tj = jnp.asarray(x), jnp.asarray(t)
+    n = len(x) // BATCH * BATCH
+    t0 = time.perf_counter()
+    step = compile_train_step(learner, guard=False).lower(state[0], xj[:BATCH], tj[:BATCH], None).compile()
+    compile_s = time.perf_counter() - t0
+
+    def run(e):
+        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[:n])
+        xs, ts = xj[order].reshape((-1, BATCH) + x.shape[1:]), tj[order].reshape(-1, BATCH, t.shape[1])
+        s = state[0]
+        for b in range(n // BATCH):
+            s, m = step(s, xs[b], ts[b], None)
+        jax.block_until_ready(m["loss"])
+        state[0] = s
+
+    run.compile_s = {"step": compile_s, "epoch": 0.0}
     return run
 
 
@@ -163,10 +204,10 @@ def torch_loop(kind, opt, x, t):
     return run
 
 
-# -- JAX + Optax, jitted ------------------------------------------------------------------
+# -- JAX + Optax, jitted (each step returns its loss, as paralens's does) ------------------------------------
 
 
-def jax_optax(kind, opt, x, t):
+def jax_optax(kind, opt, x, t, step_loop=False):
     import jax
     import jax.numpy as jnp
     import optax
@@ -203,37 +244,59 @@ def jax_optax(kind, opt, x, t):
     def loss_fn(p, xb, tb):
         return optax.softmax_cross_entropy(apply(p, xb), tb).mean()
 
-    @jax.jit
+    # like paralens's compiled epoch, each step also returns its batch's mean loss
     def step(p, s, xb, tb):
-        g = jax.grad(loss_fn)(p, xb, tb)
+        loss, g = jax.value_and_grad(loss_fn)(p, xb, tb)
         u, s = tx.update(g, s, p)
-        return optax.apply_updates(p, u), s
+        return optax.apply_updates(p, u), s, loss
 
-    @jax.jit
     def epoch(p, s, xs, ts, order):
         def body(carry, idx):
-            p, s = carry
-            return step(p, s, xs[idx], ts[idx]), None
+            p, s, loss = step(*carry, xs[idx], ts[idx])
+            return (p, s), loss
 
-        (p, s), _ = jax.lax.scan(body, (p, s), order.reshape(-1, BATCH))
-        return p, s
+        (p, s), losses_ = jax.lax.scan(body, (p, s), order.reshape(-1, BATCH))
+        return p, s, losses_
 
     xj, tj = jnp.asarray(x), jnp.asarray(t)
     box = [params, st]
+    n = len(x) // BATCH * BATCH
+    t0 = time.perf_counter()
+    jax.jit(step, donate_argnums=(0, 1)).lower(params, st, xj[:BATCH], tj[:BATCH]).compile()
+    t1 = time.perf_counter()
+    epoch_c = jax.jit(epoch, donate_argnums=(0, 1)).lower(params, st, xj, tj, jnp.arange(n)).compile()
+    t2 = time.perf_counter()
 
     def run(e):
-        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[: len(x) // BATCH * BATCH])
-        p, s = epoch(box[0], box[1], xj, tj, order)
-        jax.block_until_ready(p)
+        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[:n])
+        p, s, losses_ = epoch_c(box[0], box[1], xj, tj, order)
+        jax.block_until_ready(losses_)
         box[0], box[1] = p, s
 
-    return run
+    run.compile_s = {"step": t1 - t0, "epoch": t2 - t1}
+    if not step_loop:
+        return run
+    step_c = jax.jit(step, donate_argnums=(0, 1)).lower(params, st, xj[:BATCH], tj[:BATCH]).compile()
+
+    def run_steps(e):
+        order = jnp.asarray(np.random.default_rng(e).permutation(len(x))[:n])
+        xs, ts = xj[order].reshape((-1, BATCH) + x.shape[1:]), tj[order].reshape(-1, BATCH, t.shape[1])
+        p, s = box
+        for b in range(n // BATCH):
+            p, s, loss = step_c(p, s, xs[b], ts[b])
+        jax.block_until_ready(loss)
+        box[0], box[1] = p, s
+
+    run_steps.compile_s = {"step": t1 - t0, "epoch": 0.0}
+    return run_steps
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--jax", action="store_true", help="also paralens on JAX and JAX + Optax")
+    ap.add_argument("--jax-steps", action="store_true",
+                    help="with --jax, also both as a jitted step in a host loop (no lax.scan)")
     ap.add_argument("--only", default="mlp-sgd,mlp-adam,cnn-adam")
     ap.add_argument("--json", default=None, help="write the results to this file")
     args = ap.parse_args()
@@ -251,20 +314,32 @@ def main():
         if args.jax:
             runners["paralens-jax"] = paralens_jax(kind, opt, x, t)
             runners["jax-optax"] = jax_optax(kind, opt, x, t)
+            if args.jax_steps:
+                runners["paralens-jax-step"] = paralens_jax_step(kind, opt, x, t)
+                runners["jax-optax-step"] = jax_optax(kind, opt, x, t, step_loop=True)
         row = {}
         for name, run in runners.items():
             first, steady = time_epochs(run, args.epochs)
             row[name] = {"first_epoch_s": first, "epoch_s": steady}
+            if hasattr(run, "compile_s"):
+                row[name]["compile_s"] = run.compile_s
         results[case] = row
-        print(f"\n{case}: steady-state s/epoch (first epoch incl. compile)")
+        print(f"\n{case}: steady-state s/epoch (first epoch; JAX runners are compiled before it)")
         for name, r in row.items():
-            print(f"  {name:<15} {r['epoch_s']:.4f}  ({r['first_epoch_s']:.3f})")
+            extra = ""
+            if "compile_s" in r:
+                extra = f"  compile: step {r['compile_s']['step']:.2f} s, epoch {r['compile_s']['epoch']:.2f} s"
+            print(f"  {name:<15} {r['epoch_s']:.4f}  ({r['first_epoch_s']:.3f}){extra}")
         base = row["paralens-numpy"]["epoch_s"]
         for peer in ("numpy-hand", "torch-eager"):
             if peer in row:
                 print(f"  ratio paralens-numpy / {peer}: {base / row[peer]['epoch_s']:.2f}")
         if "paralens-jax" in row:
-            print(f"  ratio paralens-jax / jax-optax: {row['paralens-jax']['epoch_s'] / row['jax-optax']['epoch_s']:.2f}")
+            print(f"  ratio paralens-jax / jax-optax: {row['paralens-jax']['epoch_s'] / row['jax-optax']['epoch_s']:.2f}"
+                  " (whole epoch in lax.scan)")
+        if "paralens-jax-step" in row:
+            print(f"  ratio paralens-jax-step / jax-optax-step: "
+                  f"{row['paralens-jax-step']['epoch_s'] / row['jax-optax-step']['epoch_s']:.2f} (jitted step, host loop)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

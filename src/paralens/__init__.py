@@ -6,13 +6,41 @@ models, loss maps, learning rates and optimisers compose with ``>>`` and ``@``,
 and training is their composite, driven by reverse derivatives.
 """
 
-from paralens.categories import (  # noqa: F401
-    ArrayType, Product, Field, REALS, Z2, Zp, UNIT, reals, product,
-    ParalensError, CompositionError, ShapeError, ParameterError, LawViolation,
-    Lens, Identity, Context, identity, compose, Map, R,
-    Para, ParamSpec, chain, copy, delete, add, zero, proj0, proj1, swap, pair,
-)
-from paralens.backend import get_backend, backend_of, available_backends
 from paralens import laws  # noqa: F401,E402  (paralens.laws: the executable CRDC laws)
+from paralens.backend import available_backends, backend_of, get_backend
+from paralens.categories import (  # noqa: F401
+    REALS,
+    UNIT,
+    Z2,
+    ArrayType,
+    CompositionError,
+    Context,
+    Field,
+    Identity,
+    LawViolation,
+    Lens,
+    Map,
+    Para,
+    ParalensError,
+    ParameterError,
+    ParamSpec,
+    Product,
+    R,
+    ShapeError,
+    Zp,
+    add,
+    chain,
+    compose,
+    copy,
+    delete,
+    identity,
+    pair,
+    product,
+    proj0,
+    proj1,
+    reals,
+    swap,
+    zero,
+)
 
 __version__ = "0.1.0"

@@ -50,6 +50,10 @@ def cmd_train(args) -> int:
     from paralens.training.resume import checkpointer, load_train_state, save_train_state
 
     t0 = time.perf_counter()
+    if args.backend == "jax" and args.dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # JAX computes in 32 bits unless told otherwise
     preset, learner, opt_name, step_size = _build(args.model, args.optimizer, args.lr, args.momentum)
     epochs = preset.epochs if args.epochs is None else args.epochs
     batch_size = preset.batch_size if args.batch_size is None else args.batch_size

@@ -10,8 +10,8 @@ which is heavy-ball momentum 0.1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from paralens.categories.lens import identity
 from paralens.categories.para import Para, chain

@@ -3,13 +3,26 @@
 Generic: nothing here knows whether it computes with floats or bits.
 """
 
-from paralens.categories.types import (
-    ArrayType, Product, Field, REALS, Z2, Zp, UNIT, reals, product, as_type,
-)
+from paralens.categories.cartesian import add, copy, delete, pair, proj0, proj1, swap, zero
 from paralens.categories.errors import (
-    ParalensError, CompositionError, ShapeError, ParameterError, LawViolation,
+    CompositionError,
+    LawViolation,
+    ParalensError,
+    ParameterError,
+    ShapeError,
 )
-from paralens.categories.lens import Lens, PrimitiveLens, Identity, Compose, Tensor, Context, identity, compose
 from paralens.categories.functor import Map, R
-from paralens.categories.para import Para, ParaLens, ParamSpec, Chain, ParaTensor, Named, Reparam, ParamLens, chain
-from paralens.categories.cartesian import copy, delete, add, zero, proj0, proj1, swap, pair
+from paralens.categories.lens import Compose, Context, Identity, Lens, PrimitiveLens, Tensor, compose, identity
+from paralens.categories.para import Chain, Named, Para, ParaLens, ParamLens, ParamSpec, ParaTensor, Reparam, chain
+from paralens.categories.types import (
+    REALS,
+    UNIT,
+    Z2,
+    ArrayType,
+    Field,
+    Product,
+    Zp,
+    as_type,
+    product,
+    reals,
+)

@@ -27,8 +27,12 @@ class LawViolation(ParalensError, AssertionError):
 
 
 def compose_mismatch(f, g, cod, dom) -> CompositionError:
+    out, inp = cod.describe(), dom.describe()
+    fields_differ = hasattr(cod, "field") and hasattr(dom, "field") and cod.field != dom.field
+    if fields_differ or out == inp:
+        out, inp = str(cod), str(dom)  # the shapes agree: the field (or dtype) is what differs
     return CompositionError(
-        f"cannot compose {f.label()} with {g.label()}: output {cod.describe()} is not input {dom.describe()}\n"
+        f"cannot compose {f.label()} with {g.label()}: output {out} is not input {inp}\n"
         f"  {f.label()} has codomain {cod}\n"
         f"  {g.label()} has domain   {dom}"
     )

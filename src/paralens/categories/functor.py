@@ -24,7 +24,7 @@ that keeps a cheaper residual (sigmoid keeps its output, not its input);
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from paralens.categories.errors import compose_mismatch
 from paralens.categories.lens import Lens, PrimitiveLens, compose
@@ -80,10 +80,10 @@ class Map:
     def output_type(self, dom: Type) -> Type:
         return R(self).output_type(dom)
 
-    def __rshift__(self, other: "Map") -> "Map":
+    def __rshift__(self, other: Map) -> Map:
         return MapCompose(self, other)
 
-    def __matmul__(self, other: "Map") -> "Map":
+    def __matmul__(self, other: Map) -> Map:
         return MapTensor(self, other)
 
 

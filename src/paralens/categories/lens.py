@@ -28,7 +28,8 @@ Laws (checked by :mod:`paralens.laws`)::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from paralens.categories.errors import CompositionError, compose_mismatch
 from paralens.categories.types import ArrayType, Product, Type, as_type
@@ -49,7 +50,7 @@ class Context:
         self.key = key
         self.backend = backend
 
-    def child(self, i: int) -> "Context":
+    def child(self, i: int) -> Context:
         return Context(self.training, self.backend.fold_in(self.key, i), self.backend)
 
 
@@ -94,7 +95,7 @@ class Lens:
     def label(self) -> str:
         return self.name
 
-    def children(self) -> tuple["Lens", ...]:
+    def children(self) -> tuple[Lens, ...]:
         return ()
 
     def __str__(self) -> str:

@@ -29,14 +29,15 @@ share one; otherwise each part is prefixed by its position (``"0.weight"``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from paralens.categories.errors import CompositionError, ParameterError, compose_mismatch
 from paralens.categories.lens import Context, Lens
-from paralens.categories.types import REALS, ArrayType, Field, Product, Type, as_type
+from paralens.categories.types import REALS, ArrayType, Field, Product, Type
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class ParamSpec:
         return ArrayType(self.shape, self.field)
 
 
-def _merge_names(parts: list["Para"]) -> list[list[tuple[str, str]]]:
+def _merge_names(parts: list[Para]) -> list[list[tuple[str, str]]]:
     """For each part, the (full name, part's name) pairs, prefixing by position on a clash."""
     seen: dict[str, int] = {}
     clash = False
@@ -135,7 +136,7 @@ class Para:
     def label(self) -> str:
         return self.name
 
-    def children(self) -> tuple["Para", ...]:
+    def children(self) -> tuple[Para, ...]:
         return ()
 
     def __str__(self) -> str:
@@ -154,16 +155,16 @@ class Para:
 
     # -- operators ------------------------------------------------------------------
     @staticmethod
-    def lift(lens: Lens) -> "Para":
+    def lift(lens: Lens) -> Para:
         """A lens as a parametric lens with the unit parameter (no parameters)."""
         if isinstance(lens, Para):
             return lens
         return Lifted(lens)
 
-    def then(self, other) -> "Para":
+    def then(self, other) -> Para:
         return chain(self, other)
 
-    def tensor(self, other) -> "Para":
+    def tensor(self, other) -> Para:
         return ParaTensor(self, Para.lift(other))
 
     def __rshift__(self, other):
@@ -178,11 +179,11 @@ class Para:
     def __rmatmul__(self, other):
         return ParaTensor(Para.lift(other), self)
 
-    def named(self, name: str) -> "Para":
+    def named(self, name: str) -> Para:
         """The same parametric lens with every parameter name prefixed by ``name + "."``."""
         return Named(self, name)
 
-    def reparametrise(self, alpha) -> "Para":
+    def reparametrise(self, alpha) -> Para:
         """Stack a lens on the parameter wires (paper Def 2.3).
 
         ``alpha`` is either a :class:`ParamLens` (named tree ``Q`` to named tree
@@ -193,7 +194,7 @@ class Para:
             alpha = per_parameter(self.params, alpha)
         return Reparam(self, alpha)
 
-    def tie(self, groups: dict[str, list[str]]) -> "Para":
+    def tie(self, groups: dict[str, list[str]]) -> Para:
         """Weight tying: reparametrise by copy, so that the named parameters share one value.
 
         ``groups`` maps a new name to the parameters it replaces; their changes are summed

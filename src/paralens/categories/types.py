@@ -47,7 +47,7 @@ Z2 = Field(2)
 class Type:
     """Base class of objects."""
 
-    def unify(self, other: "Type") -> "Type | None":  # pragma: no cover - abstract
+    def unify(self, other: Type) -> Type | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def describe(self) -> str:

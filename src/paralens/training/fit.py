@@ -297,8 +297,13 @@ def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, tar
                use_dropout):
     """``(state, step_fn, epoch_runner)`` for the JAX backend: the step compiled (unless given), and with
     ``whole_epoch`` a runner ``(state, order, epoch, bar) -> (state, loss_sum, acc_sum, seen, metrics)``."""
+    import jax
+
     from paralens.backend import jax_compile
 
+    if np.dtype(dtype) == np.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype='float64' on JAX needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "
+                         "(or train inside `with jax.enable_x64(True):`) before fit")
     if not fresh:
         state = jax_compile.device_copy(state)  # the compiled functions donate the state they are given
     if step_fn is None:

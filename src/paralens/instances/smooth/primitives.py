@@ -6,7 +6,7 @@ the lens is ``R(map)``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from paralens.backend import backend_of
 from paralens.categories.functor import Map, R
