@@ -308,13 +308,15 @@ class Chain(Para):
         return dp, db
 
     def backward_params(self, residuals, db):
+        # parts before the first one with parameters only produce changes of the input,
+        # which the caller discards: stop at that first part, and ask it for dp alone
+        first = next((i for i, row in enumerate(self._table) if row), None)
         dp = {}
-        n = len(self.parts)
-        for i in range(n - 1, -1, -1):
+        if first is None:
+            return dp
+        for i in range(len(self.parts) - 1, first - 1, -1):
             f, row, r = self.parts[i], self._table[i], residuals[i]
-            if i == 0:
-                if not row:
-                    break
+            if i == first:
                 dsub = f.backward_params(r, db)
             else:
                 dsub, db = f.backward(r, db)
