@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from paralens import Map, Para, R, laws
 from paralens.categories import cartesian as C
-from paralens.categories.para import ParaLens, ParamSpec
 from paralens.categories.types import ArrayType, Product, Zp
 from paralens.instances import poly as P
 
@@ -202,17 +201,7 @@ def test_types():
 def test_parametric_boolean_circuit():
     """A Para over Z2: y = w AND x with a bit mask w; dw sums d x over the batch mod 2."""
     t = P.bits(3)
-
-    def fn(a):
-        (w,), x = a
-        return (w * x) % 2
-
-    def rev(a, d):
-        (w,), x = a
-        return ((d * x).sum(axis=0) % 2,), (d * w) % 2
-
-    gate = ParaLens(R(Map(fn, rev, Product((Product((t,)), t)), t, "mask")),
-                    {"w": ParamSpec((3,), lambda rng, s, dt: rng.integers(0, 2, s), Zp(2))})
+    gate = P.mask(3)
     model = gate >> P.not_(t)
     assert isinstance(model, Para) and list(model.params) == ["w"]
     assert model.init(0)["w"].dtype == np.int64

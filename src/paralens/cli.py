@@ -37,14 +37,6 @@ def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: 
     return preset, Learner(preset.build(), preset.loss(), opt, rate), opt_name, step_size
 
 
-def _train_step_for(learner, backend: str):
-    if backend == "numpy":
-        return None
-    from paralens.backend.jax_backend import compile_train_step
-
-    return compile_train_step(learner)
-
-
 def cmd_train(args) -> int:
     from paralens.training.fit import evaluate, fit
     from paralens.training.resume import checkpointer, load_train_state, save_train_state
@@ -77,8 +69,8 @@ def cmd_train(args) -> int:
         learner, x, y, epochs=epochs, batch_size=batch_size, seed=args.seed, state=state, start_epoch=start_epoch,
         validation=None if xt is None or not args.validate else (xt, yt), backend=args.backend,
         progress=not args.no_progress and not args.json, on_nonfinite="skip" if args.skip_nonfinite else "raise",
-        checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, step_fn=_train_step_for(learner, args.backend),
-        dtype=args.dtype,
+        checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, dtype=args.dtype,
+        whole_epoch=args.whole_epoch,
     )
     train_metrics = evaluate(learner, state.params, x, y)
     result = {
@@ -159,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--holdout", type=float, default=0.0, help="Iris: hold out this stratified fraction as test set")
     t.add_argument("--validate", action="store_true", help="evaluate on the test split after every epoch")
     t.add_argument("--backend", default="numpy", choices=["numpy", "jax"])
+    t.add_argument("--whole-epoch", action="store_true",
+                   help="JAX: run each epoch's batches in one compiled lax.scan on the device")
     t.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     t.add_argument("--skip-nonfinite", action="store_true", help="skip updates that give NaN/inf instead of stopping")
     t.add_argument("--no-progress", action="store_true")

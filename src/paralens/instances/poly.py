@@ -324,3 +324,25 @@ def xnor(shape=None) -> Lens:
     """XNOR gate ``1 + x + y``; put ``d -> (d, d)``."""
     return _lens(xnor_map(shape))
 
+
+
+def mask(n: int, p: int = 2):
+    """A parametric circuit ``Z_p^n -> Z_p^n``: ``y = w * x`` elementwise, with learned ``w`` (parameter ``"w"``).
+
+    Over Z2 this is ``w AND x``, a learned bit mask.  get ``(w, x) -> w x``;
+    put ``(w, x, dy) -> (sum over the batch of dy x, dy w)`` (mod p).
+    """
+    from paralens.categories.para import ParaLens, ParamSpec
+
+    t = zp(p, n)
+
+    def fn(a):
+        (w,), x = a
+        return (w * x) % p
+
+    def rev(a, d):
+        (w,), x = a
+        return ((d * x).sum(axis=0) % p,), (d * w) % p
+
+    return ParaLens(R(Map(fn, rev, Product((Product((t,)), t)), t, f"mask({n})")),
+                    {"w": ParamSpec((n,), lambda rng, s, dt: rng.integers(0, p, s), Zp(p))})
