@@ -300,11 +300,11 @@ def test_cnn_training_agrees_with_numpy_float64(x64, mnist):
     _agree(learner, mnist, 16, 100, "float64", 1e-10)
 
 
-@pytest.mark.parametrize("opt,rtol", [("sgd", 1e-5), ("adam", 2e-4)])
-def test_cnn_training_agrees_with_numpy_float32(mnist, opt, rtol):
-    # Adam in float32 amplifies rounding differences (matmul and convolution summation order):
-    # after 100 steps NumPy-float32 itself is ~2e-4 away from the float64 run, so the two float32
-    # runs are compared at that level (the float64 test above checks the semantics at 1e-10).
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_cnn_training_agrees_with_numpy_float32(mnist, opt):
+    # Adam's bias correction is computed as -expm1(t log b) so that float32 JAX does not lose
+    # digits in 1 - 0.999**t; with it both float32 runs agree at the 1e-5
+    rtol = 1e-5
     learner = Learner(mnist_cnn(), losses.softmax_cross_entropy(), optimisers.get_optimiser(opt, lr=_lr(opt)))
     _agree(learner, mnist, 16, 100, "float32", rtol)
 

@@ -25,6 +25,8 @@ block                                  update                                   
 
 from __future__ import annotations
 
+import math
+
 from paralens.backend import backend_of
 from paralens.learning.optimisers.base import (
     NameSpec,
@@ -35,6 +37,7 @@ from paralens.learning.optimisers.base import (
     scalar_like,
     stateless,
     tree_full_like,
+    tree_leaves,
     tree_map,
     tree_zeros_like,
     zero_count,
@@ -239,8 +242,12 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, *, amsg
             nu_hat = tree_map(lambda a, b: backend_of(a).xp.maximum(a, b), state["nu_max"], nu)
             new_state["nu_max"] = nu_hat
         xp = backend_of(count).xp
-        bc1 = 1.0 - xp.asarray(b1) ** count
-        bc2 = 1.0 - xp.asarray(b2) ** count
+        # 1 - b**t as -expm1(t log b), log b taken in float64: accurate even in float32 (1 - 0.999**t is not)
+        leaves = tree_leaves(mu)
+        dt = leaves[0].dtype if leaves else None
+        t = xp.asarray(count, dtype=dt)
+        bc1 = -xp.expm1(t * xp.asarray(math.log(b1), dtype=dt)) if b1 > 0 else xp.ones_like(t)
+        bc2 = -xp.expm1(t * xp.asarray(math.log(b2), dtype=dt)) if b2 > 0 else xp.ones_like(t)
 
         def ratio(m, v):
             xp = backend_of(m).xp
