@@ -538,6 +538,15 @@ class _Target:
             ps = {n: sample_value(s.type, rng, None) for n, s in self.f.params.items()}
         return (ps, a)
 
+    def points(self, rng, trials: int):
+        """``trials`` pairs ``(a, f(a))``: the first checked by :meth:`first`, the rest fresh samples."""
+        x, y = self.first(rng)
+        for trial in range(trials):
+            if trial:
+                x = self.sample(rng)
+                y = self.get(x)
+            yield x, y
+
     def first(self, rng):
         """A sample and its image, raising a clear error when ``f`` cannot even run on it."""
         x = self.sample(rng)
@@ -597,17 +606,13 @@ def check_reverse_derivative(f, **options) -> LawReport:
 
 def _rd_reals(t: _Target, o: _Opts) -> list[LawResult]:
     rng = np.random.default_rng(o.seed)
-    x, y = t.first(rng)
     if t.kind == "para":
         accs = {"parameters": _Worst("reverse derivative in parameters", t.label),
                 "input": _Worst("reverse derivative in input", t.label)}
     else:
         accs = {"all": _Worst("reverse derivative", t.label)}
     h = o.eps
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         dy = _like(y, rng, None)
         for part, acc in accs.items():
             v = _like(x, rng, None)
@@ -806,11 +811,7 @@ def check_rd2_additivity(f, **options) -> LawReport:
     p = t.p
     rng = np.random.default_rng(o.seed + 1)
     acc = _Worst("RD.2 additivity", t.label)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         d1, d2 = _like(y, rng, p), _like(y, rng, p)
         ex = t.example(x, db1=d1, db2=d2)
         res = _safe(acc, ex, (t.put, x, _axpy(1, d1, d2, p)), (t.put, x, d1), (t.put, x, d2),
@@ -854,11 +855,7 @@ def check_rd6_linearity(f, **options) -> LawReport:
     p = t.p
     rng = np.random.default_rng(o.seed + 2)
     hom = _Worst("RD.6 linearity", t.label)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         d = _like(y, rng, p)
         c = float(rng.uniform(-3, 3)) if p is None else int(rng.integers(1, p)) if p > 2 else 1
         ex = t.example(x, db=d, c=c)
@@ -921,11 +918,7 @@ def check_rd7_symmetry(f, **options) -> LawReport:
     rng = np.random.default_rng(o.seed + 3)
     acc = _Worst("RD.7 symmetry", t.label)
     h = math.sqrt(o.eps) * 1e-2  # second differences need a larger step than first ones
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         u, v, dy = _like(x, rng, None), _like(x, rng, None), _like(y, rng, None)
         ex = t.example(x, u=u, v=v, db=dy)
         res = _safe(acc, ex, (_mixed_second, t, x, u, v, dy, h))
@@ -1021,11 +1014,7 @@ def check_backward_params(f: Para, **options) -> LawReport:
     p = t.p
     rng = np.random.default_rng(o.seed + 11)
     acc = _Worst(law, t.label)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         d = _like(y, rng, p)
         ex = t.example(x, db=d)
         res = _safe(acc, ex, (_params_both_ways, f, x, d, o.ctx))
@@ -1090,11 +1079,7 @@ def _chain_map(h: MapCompose, o: _Opts) -> LawReport:
     rng = np.random.default_rng(o.seed + 5)
     acc = _Worst("RD.5 chain rule", t.label)
     lens = R(h)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         dc = _like(y, rng, p)
         res = _safe(acc, t.example(x, dc=dc), (_chain_map_run, h, lens, x, dc, o.ctx))
         if res is None:
@@ -1113,25 +1098,26 @@ def _chain_map_run(h: MapCompose, lens: Lens, x, dc, ctx):
 
 
 def _chain_lens(h: Lens, o: _Opts) -> LawReport:
-    t = _Target(h, o)
     if not isinstance(h, Compose):
-        return LawReport(t.label, [_skip("RD.5 chain rule", t.label, "not a composite")])
+        label = _label(h)
+        return LawReport(label, [_skip("RD.5 chain rule", label, "not a composite")])
+    return _chain(h, o, _chain_lens_run, "composite")
+
+
+def _chain(h, o: _Opts, run, noun: str) -> LawReport:
+    """RD.5 for a composite ``h``: its get and put equal its parts' gets and puts taken in turn (``run``)."""
+    t = _Target(h, o)
     p = t.p
     rng = np.random.default_rng(o.seed + 5)
     acc = _Worst("RD.5 chain rule", t.label)
-    x, y = t.first(rng)
-    ctx = o.ctx
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         dc = _like(y, rng, p)
-        res = _safe(acc, t.example(x, dc=dc), (_chain_lens_run, h, x, dc, ctx))
+        res = _safe(acc, t.example(x, dc=dc), (run, h, x, dc, o.ctx))
         if res is None:
             continue
         ref, c, put, get = res
-        _compare(acc, t, x, put, ref, p, o, "put of the composite != the puts of its parts, in turn", dc=dc)
-        _compare(acc, t, x, get, c, p, o, "get of the composite != the gets of its parts, in turn", dc=dc)
+        _compare(acc, t, x, put, ref, p, o, f"put of the {noun} != the puts of its parts, in turn", dc=dc)
+        _compare(acc, t, x, get, c, p, o, f"get of the {noun} != the gets of its parts, in turn", dc=dc)
     return LawReport(t.label, [acc.result()])
 
 
@@ -1150,24 +1136,7 @@ def _chain_lens_run(h: Compose, x, dc, ctx):
 
 
 def _chain_para(h: Chain, o: _Opts) -> LawReport:
-    t = _Target(h, o)
-    p = t.p
-    rng = np.random.default_rng(o.seed + 5)
-    acc = _Worst("RD.5 chain rule", t.label)
-    x, y = t.first(rng)
-    ctx = o.ctx
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
-        dc = _like(y, rng, p)
-        res = _safe(acc, t.example(x, dc=dc), (_chain_para_run, h, x, dc, ctx))
-        if res is None:
-            continue
-        ref, c, put, get = res
-        _compare(acc, t, x, put, ref, p, o, "put of the chain != the puts of its parts, in turn", dc=dc)
-        _compare(acc, t, x, get, c, p, o, "get of the chain != the gets of its parts, in turn", dc=dc)
-    return LawReport(t.label, [acc.result()])
+    return _chain(h, o, _chain_para_run, "chain")
 
 
 def _chain_para_run(h: Chain, x, dc, ctx):
@@ -1190,11 +1159,7 @@ def _tensor(h, o: _Opts) -> LawReport:
     rng = np.random.default_rng(o.seed + 6)
     law = "R preserves @"
     acc = _Worst(law, t.label)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         d = _like(y, rng, p)
         res = _safe(acc, t.example(x, db=d), (_tensor_run, h, t.kind, x, d))
         if res is None:
@@ -1249,11 +1214,7 @@ def check_rd1(f, g, **options) -> LawReport:
     p = t.p
     rng = np.random.default_rng(o.seed + 7)
     acc = _Worst("RD.1 sum", label)
-    x, y = t.first(rng)
-    for trial in range(o.trials):
-        if trial:
-            x = t.sample(rng)
-            y = t.get(x)
+    for x, y in t.points(rng, o.trials):
         d = _like(y, rng, p)
         res = _safe(acc, t.example(x, db=d), (fg.get, x), (fg.put, x, d), (lf.get, x), (lg.get, x), (lf.put, x, d),
                     (lg.put, x, d), (zero_map.put, x, d))
