@@ -233,26 +233,28 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, *, amsg
         return state
 
     def update(grads, state, params):
+        # Python floats are weak scalars (NumPy 2, JAX): each leaf keeps its own dtype
         count = state["count"] + 1
-        mu = tree_map(lambda g, m: scalar_like(b1, g) * m + scalar_like(1.0 - b1, g) * g, grads, state["mu"])
-        nu = tree_map(lambda g, v: scalar_like(b2, g) * v + scalar_like(1.0 - b2, g) * g * g, grads, state["nu"])
+        mu = tree_map(lambda g, m: b1 * m + (1.0 - b1) * g, grads, state["mu"])
+        nu = tree_map(lambda g, v: b2 * v + (1.0 - b2) * (g * g), grads, state["nu"])
         new_state = {"count": count, "mu": mu, "nu": nu}
         nu_hat = nu
         if amsgrad:
             nu_hat = tree_map(lambda a, b: backend_of(a).xp.maximum(a, b), state["nu_max"], nu)
             new_state["nu_max"] = nu_hat
-        xp = backend_of(count).xp
-        # 1 - b**t as -expm1(t log b), log b taken in float64: accurate even in float32 (1 - 0.999**t is not)
         leaves = tree_leaves(mu)
-        dt = leaves[0].dtype if leaves else None
+        if not leaves:
+            return mu, new_state
+        xp = backend_of(count).xp
+        dt = leaves[0].dtype
+        # 1 - b**t as -expm1(t log b), log b taken in float64: accurate even in float32 (1 - 0.999**t is not)
         t = xp.asarray(count, dtype=dt)
-        bc1 = -xp.expm1(t * xp.asarray(math.log(b1), dtype=dt)) if b1 > 0 else xp.ones_like(t)
-        bc2 = -xp.expm1(t * xp.asarray(math.log(b2), dtype=dt)) if b2 > 0 else xp.ones_like(t)
+        inv_bc1 = 1.0 / -xp.expm1(t * xp.asarray(math.log(b1), dtype=dt)) if b1 > 0 else xp.ones_like(t)
+        inv_sqrt_bc2 = 1.0 / xp.sqrt(-xp.expm1(t * xp.asarray(math.log(b2), dtype=dt))) if b2 > 0 else xp.ones_like(t)
 
         def ratio(m, v):
             xp = backend_of(m).xp
-            denom = xp.sqrt(v) / xp.sqrt(scalar_like(bc2, v)) + scalar_like(eps, v)
-            return (m / scalar_like(bc1, m)) / denom
+            return (m * inv_bc1) / (xp.sqrt(v) * inv_sqrt_bc2 + eps)
 
         return tree_map(ratio, mu, nu_hat), new_state
 
