@@ -179,3 +179,24 @@ def test_iris_hidden_held_out_split():
 
     train_m, test_m = run("hidden", epochs=400, holdout=0.2, seed=0)
     assert test_m["accuracy"] >= 0.9 and train_m["accuracy"] >= 0.95
+
+
+def test_optimiser_attached_as_a_reparametrisation_is_the_training_step():
+    """Paper Fig. 4/6: stacking the optimiser lens on the parameter wires and running put gives train_step."""
+    from paralens.learning.supervised import OptimiserLens
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
+    opt = optimisers.nesterov_lookahead(0.1, 0.9)  # a non-trivial get: the model sees p + gamma s
+    learner = Learner(dense(4, 5, "tanh") >> dense(5, 3, None), losses.softmax_cross_entropy(), opt)
+    state = learner.init(0, dtype="float64")
+    state, _ = train_step(learner, state, x, y)  # a non-zero velocity
+    expected, _ = train_step(learner, state, x, y)
+    q = {"state": state.opt_state, "params": state.params}
+    stacked = learner.model.reparametrise(OptimiserLens(opt, learner.model))
+    y_pred, r = stacked.forward(q, x)
+    vals, r_loss = learner.loss.forward({"label": y}, y_pred)
+    _, dy = learner.loss.backward(r_loss, np.ones_like(vals) / len(x))
+    new_q, _ = stacked.backward(r, dy)
+    for k in expected.params:
+        np.testing.assert_allclose(new_q["params"][k], expected.params[k], rtol=1e-12)

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from paralens.backend import backend_of, get_backend
 from paralens.categories.lens import Context
-from paralens.categories.para import Para
+from paralens.categories.para import Para, ParamLens
 
 
 class TrainState(NamedTuple):
@@ -128,3 +128,27 @@ def loss_and_grads(learner: Learner, params: dict, x, y):
         dl = dl / x.shape[0]
     _, dy = learner.loss.backward(r_loss, dl)
     return B.xp.mean(values), learner.model.backward_params(r_model, dy)
+
+
+class OptimiserLens(ParamLens):
+    """An optimiser as a lens on parameter wires, ``(S x P, S x P) -> (P, P')`` (paper Def 3.14).
+
+    Its Q port carries ``{"state": s, "params": p}``; get is the optimiser's ``U(s, p)`` (the
+    parameters the model sees, a look-ahead for Nesterov) and put ``U*(s, p, p')`` returns the
+    *new* ``{"state": s', "params": p'}``, not a change.  ``model.reparametrise(OptimiserLens(opt, model))``
+    is the model with the optimiser stacked on its parameter wires (paper Fig. 4).
+    """
+
+    def __init__(self, optimiser, model: Para):
+        self.optimiser = optimiser
+        self.params = dict(model.params)
+        self.name = getattr(optimiser, "name", "optimiser")
+
+    def forward(self, q):
+        s, p = q["state"], q["params"]
+        return self.optimiser.get(s, p), (s, p)
+
+    def backward(self, residual, dp):
+        s, p = residual
+        s2, p2 = self.optimiser.put(s, p, dp)
+        return {"state": s2, "params": p2}
