@@ -15,13 +15,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Field:
-    """The scalars of a category: the reals (``p=None``) or Z_p."""
+    """The scalars of a category: the reals (``p=None``), Z_p, or GF(p^m) (``m > 1``).
+
+    This is the tag a lens type carries; the arithmetic of finite fields lives in
+    :mod:`paralens.fields` (``GF(order).lens_field`` is this tag).
+    """
 
     p: int | None = None
+    m: int = 1
 
     @property
     def name(self) -> str:
-        return "R" if self.p is None else f"Z{self.p}"
+        if self.p is None:
+            return "R"
+        return f"Z{self.p}" if self.m == 1 else f"GF({self.p}^{self.m})"
 
     @property
     def default_dtype(self) -> str:

@@ -1,0 +1,333 @@
+"""Coefficient fields of circuits: GF(2), GF(p), GF(p^m) on galois, and the reals.
+
+``GF(order)`` gives the finite field of that order (cached: galois compiles a
+field's ufuncs on first use).  User-facing arrays are galois ``FieldArray`` s;
+integers stand for elements in galois' integer representation (for GF(p^m) the
+integer whose base-p digits are the coefficients of the element as a polynomial
+in the generator ``a``, reduced by the irreducible polynomial).
+
+    >>> F = GF(2**8)
+    >>> F.order, F.characteristic, F.degree, F.bits
+    (256, 2, 8, 8)
+    >>> F.array([3, 5]) * F.array([7, 7])
+    GF([ 9, 27], order=2^8)
+    >>> GF(5).random((2, 3), seed=0).shape
+    (2, 3)
+    >>> GF(6)
+    Traceback (most recent call last):
+    ...
+    paralens.fields.field.FieldError: GF(6): the order of a finite field must be a prime power, and 6 is not
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from paralens.categories.errors import ParalensError
+from paralens.categories.types import REALS as _REALS_TAG
+from paralens.categories.types import Field as _FieldTag
+from paralens.fields import kernels as K
+
+
+class FieldError(ParalensError, ValueError):
+    """A field cannot be made, an element is not in the field, or two fields are mixed."""
+
+
+class Field:
+    """A coefficient field of circuits (abstract): finite (:class:`FiniteField`) or the reals."""
+
+    name: str = "field"
+    is_finite: bool = False
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+    def kernel(self, packed: bool = False) -> K.Kernel:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class RealField(Field):
+    """The reals, so that a polynomial circuit can be read over R (parity with real networks)."""
+
+    name = "R"
+    is_finite = False
+    characteristic = 0
+    lens_field = _REALS_TAG
+
+    def kernel(self, packed: bool = False):
+        if packed:
+            raise FieldError("bit-packed evaluation is only for GF(2)")
+        k = K.RealKernel()
+        k.field = self
+        return k
+
+    def array(self, x) -> np.ndarray:
+        a = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise FieldError("R: the values contain NaN or infinity")
+        return a
+
+    def to_ints(self, x) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def element(self, c):
+        return float(c)
+
+    def __eq__(self, other):
+        return isinstance(other, RealField)
+
+    def __hash__(self):
+        return hash("R")
+
+    def sympy_domain(self):
+        import sympy
+
+        return sympy.QQ
+
+    def describe(self) -> dict:
+        return {"kind": "reals"}
+
+
+REALS = RealField()
+
+
+class FiniteField(Field):
+    """The finite field of ``order = p^m`` elements, on ``galois.GF``.
+
+    Attributes: ``order``, ``characteristic`` (p), ``degree`` (m), ``bits`` (the
+    width of an element in hardware), ``galois`` (the galois class), ``zero`` and
+    ``one``, ``irreducible`` (the coefficients of the irreducible polynomial,
+    highest degree first, for m > 1).
+    """
+
+    is_finite = True
+
+    def __init__(self, order: int):
+        import galois
+
+        order = int(order)
+        if order < 2 or not galois.is_prime_power(order):
+            raise FieldError(f"GF({order}): the order of a finite field must be a prime power, and {order} is not")
+        self.order = order
+        self.galois = galois.GF(order)
+        self.characteristic = int(self.galois.characteristic)
+        self.degree = int(self.galois.degree)
+        self.bits = max(1, (order - 1).bit_length())
+        self.name = f"GF({order})" if self.degree == 1 else f"GF({self.characteristic}^{self.degree})"
+        self.lens_field = _FieldTag(self.characteristic, self.degree)
+        if self.degree > 1:
+            self.irreducible = tuple(int(c) for c in self.galois.irreducible_poly.coeffs)
+        else:
+            self.irreducible = None
+
+    # -- identity -----------------------------------------------------------------
+    def __eq__(self, other):
+        return isinstance(other, FiniteField) and other.order == self.order
+
+    def __hash__(self):
+        return hash(("GF", self.order))
+
+    def __reduce__(self):
+        return (GF, (self.order,))
+
+    @property
+    def is_prime(self) -> bool:
+        return self.degree == 1
+
+    @property
+    def is_binary(self) -> bool:
+        """GF(2): the Booleans, with XOR as addition and AND as multiplication."""
+        return self.order == 2
+
+    @property
+    def zero(self):
+        return self.galois(0)
+
+    @property
+    def one(self):
+        return self.galois(1)
+
+    def describe(self) -> dict:
+        """A JSON-ready description (order, and the irreducible polynomial for extension fields)."""
+        d = {"kind": "finite", "order": self.order}
+        if self.irreducible is not None:
+            d["irreducible"] = list(self.irreducible)
+        return d
+
+    # -- elements -------------------------------------------------------------------
+    def check_ints(self, x, what: str = "values") -> np.ndarray:
+        """Integers in ``0 .. order - 1`` as an integer array; a clear error otherwise."""
+        if hasattr(x, "field") and hasattr(x, "view") and x.__class__.__name__ != "ndarray":
+            other = getattr(type(x), "order", None)
+            if other is not None and other != self.order:
+                raise FieldError(f"{self.name}: got elements of {type(x).name}, a different field")
+            return np.asarray(x.view(np.ndarray))
+        a = np.asarray(x)
+        if a.dtype == object:
+            try:
+                ints = [int(v) for v in a.ravel()]
+            except (TypeError, ValueError) as e:
+                raise FieldError(f"{self.name}: {what} must be integers, got {e}") from None
+            if ints and (min(ints) < 0 or max(ints) >= self.order):
+                bad = next(v for v in ints if v < 0 or v >= self.order)
+                raise FieldError(f"{self.name}: {what} must lie in 0 .. {self.order - 1}, got {bad}")
+            return a if self.order > 2**62 else a.astype(np.int64)
+        if a.dtype.kind == "b":
+            a = a.astype(np.int64)
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+                raise FieldError(f"{self.name}: {what} must be integers, got non-integer floats")
+            a = a.astype(np.int64)
+        if a.dtype.kind not in "iu":
+            raise FieldError(f"{self.name}: {what} must be integers or FieldArrays, got dtype {a.dtype}")
+        if a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if lo < 0 or hi >= self.order:
+                bad = lo if lo < 0 else hi
+                raise FieldError(f"{self.name}: {what} must lie in 0 .. {self.order - 1}, got {bad}")
+        return a
+
+    def array(self, x):
+        """``x`` (integers in 0 .. order-1, or a FieldArray of this field) as a galois FieldArray."""
+        a = self.check_ints(x)
+        if self.galois.dtypes[0] == np.object_:
+            return self.galois(np.asarray(a, dtype=object))
+        return self.galois(np.asarray(a).astype(self.galois.dtypes[-1]))
+
+    def to_ints(self, x) -> np.ndarray:
+        """The integer representation of elements (``int64``, or Python ints above 2^62)."""
+        return self.check_ints(x)
+
+    def element(self, c) -> int:
+        """One element as an integer in ``0 .. order - 1`` (an int in range, or a FieldArray scalar)."""
+        a = self.check_ints(np.asarray(c if not hasattr(c, "view") else c, dtype=object).reshape(()), "a constant")
+        return int(a)
+
+    def random(self, shape, seed: int):
+        """Uniform random elements, as a FieldArray, from an explicit seed."""
+        rng = np.random.default_rng(seed)
+        if self.order <= 2**62:
+            ints = rng.integers(0, self.order, size=shape, dtype=np.int64)
+        else:
+            ints = np.array([int(v) for v in rng.integers(0, 2**62, size=int(np.prod(shape)))], dtype=object)
+            ints = (ints * (self.order // 2**62 + 1) + rng.integers(0, 2**62)) % self.order
+            ints = ints.reshape(shape)
+        return self.array(ints)
+
+    def random_ints(self, shape, rng: np.random.Generator) -> np.ndarray:
+        """Uniform random elements as integers, drawn from a NumPy Generator."""
+        if self.order <= 2**62:
+            return rng.integers(0, self.order, size=shape, dtype=np.int64)
+        return np.array([int(rng.integers(0, 2**62)) * 2**62 % self.order + int(rng.integers(0, 2**62))
+                         for _ in range(int(np.prod(shape)))], dtype=object).reshape(shape) % self.order
+
+    # -- arithmetic for the interpreters ------------------------------------------------
+    def kernel(self, packed: bool = False) -> K.Kernel:
+        """The fastest internal representation for circuit evaluation (see :mod:`paralens.fields.kernels`)."""
+        k = self._kernel(packed)
+        k.field = self
+        return k
+
+    def _kernel(self, packed: bool) -> K.Kernel:
+        if packed:
+            if not self.is_binary:
+                raise FieldError(f"bit-packed evaluation is only for GF(2), not {self.name}")
+            return K.GF2PackedKernel()
+        if self.is_binary:
+            return K.GF2Kernel()
+        if self.is_prime and (self.order - 1) ** 2 < 2**63:
+            return K.PrimeKernel(self.order)
+        return K.GaloisKernel(self.galois)
+
+    # -- sympy ---------------------------------------------------------------------------
+    def sympy_domain(self):
+        """sympy's coefficient domain: ``GF(p)`` for prime fields (symmetric printing: see :mod:`paralens.circuits.symbolic`)."""
+        import sympy
+
+        return sympy.GF(self.characteristic)
+
+    def sympy_generator(self):
+        """The symbol ``a`` of GF(p^m) (elements are polynomials in ``a`` of degree < m), or None."""
+        import sympy
+
+        return sympy.Symbol("a") if self.degree > 1 else None
+
+    def sympy_modulus(self):
+        """The irreducible polynomial in ``a`` that reduces products (GF(p^m)), or None for prime fields."""
+        if self.degree == 1:
+            return None
+        a = self.sympy_generator()
+        m = len(self.irreducible) - 1
+        return sum(int(c) * a ** (m - i) for i, c in enumerate(self.irreducible))
+
+    def to_sympy(self, c):
+        """An element as a sympy expression: an integer in ``0 .. p-1``, or a polynomial in ``a`` (GF(p^m))."""
+        import sympy
+
+        c = int(c)
+        if self.degree == 1:
+            return sympy.Integer(c)
+        a = self.sympy_generator()
+        expr = sympy.Integer(0)
+        k = 0
+        while c:
+            c, digit = divmod(c, self.characteristic)
+            expr += digit * a**k
+            k += 1
+        return expr
+
+    def from_sympy(self, expr) -> int:
+        """A sympy element (integer, or polynomial in ``a`` for GF(p^m)) back to the integer representation."""
+        import sympy
+
+        p = self.characteristic
+        if self.degree == 1:
+            return int(sympy.Integer(expr)) % p
+        a = self.sympy_generator()
+        poly = sympy.Poly(sympy.expand(expr), a, modulus=p)
+        poly = poly.rem(sympy.Poly(self.sympy_modulus(), a, modulus=p))
+        value = 0
+        for (k,), coeff in poly.terms():
+            value += (int(coeff) % p) * p**k
+        return value
+
+
+@functools.lru_cache(maxsize=None)
+def GF(order: int) -> FiniteField:
+    """The finite field with ``order`` elements (a prime power): GF(2), GF(p), GF(p^m).
+
+    Cached: the same order gives the same object (galois compiles each field once).
+    """
+    return FiniteField(order)
+
+
+def as_field(field) -> Field:
+    """A :class:`Field` from a Field, an order (int), or ``"R"``/``"reals"``."""
+    if isinstance(field, Field):
+        return field
+    if isinstance(field, str) and field.lower() in ("r", "reals", "real"):
+        return REALS
+    if isinstance(field, int | np.integer):
+        return GF(int(field))
+    if isinstance(field, type) and hasattr(field, "order") and hasattr(field, "characteristic"):
+        return GF(int(field.order))  # a galois FieldArray class
+    raise FieldError(f"cannot read {field!r} as a field: give GF(order), an order, or 'reals'")
+
+
+def field_from_description(d: dict) -> Field:
+    """Inverse of ``field.describe()``; the irreducible polynomial must match galois' default."""
+    if d.get("kind") == "reals":
+        return REALS
+    if d.get("kind") != "finite" or "order" not in d:
+        raise FieldError(f"not a field description: {d!r}")
+    F = GF(int(d["order"]))
+    if "irreducible" in d and tuple(int(c) for c in d["irreducible"]) != F.irreducible:
+        raise FieldError(
+            f"{F.name}: the file uses the irreducible polynomial {d['irreducible']}, "
+            f"paralens uses {list(F.irreducible)}; elements would mean different things"
+        )
+    return F
