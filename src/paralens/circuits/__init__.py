@@ -33,3 +33,5 @@ from paralens.circuits.reverse import reverse
 from paralens.circuits.syntax import Builder, Circuit, Op, resolve
 from paralens.circuits.trace import Wire, trace
 from paralens.circuits.transform import bundle, prune
+from paralens.circuits.lens import CircuitLens, ParaCircuit, compose_parametric, lens, parametric
+from paralens.circuits.io import CircuitFileError, circuit_from_dict, circuit_to_dict, load_circuit, save_circuit

@@ -1,0 +1,251 @@
+"""Circuits as lenses and parametric lenses, so that the learning code trains them unchanged.
+
+``lens(c)`` is the image of a circuit under the functor R : C -> Lens(C)
+(paper Prop 2.7): get is ``c`` and put is ``R[c]``, both circuits.  At run time
+the forward pass runs the forward part of :func:`~paralens.circuits.reverse`
+and keeps every wire's value as the residual; the backward pass writes the
+changes ``dy`` into that wire array and runs the rest of ``R[c]``, so no forward
+value is computed twice.
+
+``parametric(c, params={"w": 16})`` is a morphism of Para(Lens(C)) (Def 2.5):
+the first wires of ``c`` are parameter wires, grouped and named, and the rest
+are the data input.  The parameters are shared by every example of a batch
+(copied), so their change is the *sum* of the per-example changes (the reverse
+of copy is addition).  That sum is returned as an integer array (the sum of the
+integer representatives, a lift to Z of the sum in GF(p)): field-aware
+optimisers reduce it mod p (``optimisers.gradient_update(modulus=p)`` gives exactly
+``p + sum_i p'_i`` in GF(p), i.e. reverse derivative ascent over GF(2)), and the
+GF(2) vote optimiser reads it as a count of examples asking for a flip.
+
+Values are integer arrays (batch, wires) in galois' integer representation.
+
+    >>> import numpy as np
+    >>> from paralens.fields import GF
+    >>> from paralens.circuits import trace
+    >>> L = lens(trace(GF(2), 2, lambda x, y: x * y))
+    >>> L.get(np.array([[1, 1], [1, 0]]))
+    array([[1],
+           [0]])
+    >>> L.put(np.array([[1, 1], [1, 0]]), np.array([[1], [1]]))   # R[and]((x, y), d) = (y d, x d)
+    array([[1, 1],
+           [0, 1]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paralens.categories.errors import CompositionError, ParameterError, ShapeError
+from paralens.categories.lens import Lens
+from paralens.categories.para import Para, ParamSpec
+from paralens.categories.types import ArrayType
+from paralens.circuits.evaluate import run_into
+from paralens.circuits.reverse import reverse
+from paralens.circuits.syntax import Builder, Circuit
+
+
+class _Runner:
+    """Forward and backward passes of a circuit over its reverse derivative R[c]."""
+
+    def __init__(self, c: Circuit):
+        self.c = c
+        self.rc = reverse(c)
+        n, m = c.n_inputs, c.n_outputs
+        self.out_wires = np.where(c.outputs < n, c.outputs, c.outputs + m)
+        self.K = c.field.kernel()
+
+    def forward(self, cols: list):
+        """``cols``: n_inputs arrays (batch,) in kernel form -> outputs (n_out, batch) and the wire array."""
+        c, rc, K = self.c, self.rc, self.K
+        batch = np.shape(cols[0])[0] if cols else 0
+        V = K.empty((rc.n_wires, batch))
+        for i, col in enumerate(cols):
+            V[i] = col
+        run_into(rc, K, V, rc.ops[: rc.n_forward_ops])
+        return V[self.out_wires], V
+
+    def backward(self, V, dy_rows):
+        """``dy_rows``: (n_out, batch) in kernel form -> dx (n_in, batch)."""
+        n, m = self.c.n_inputs, self.c.n_outputs
+        V = V.copy()  # a residual may be read twice (put called twice); keep it intact
+        V[n: n + m] = dy_rows
+        run_into(self.rc, self.K, V, self.rc.ops[self.rc.n_forward_ops:])
+        return V[self.rc.outputs]
+
+
+def _ints_in(F, a, who: str, width: int) -> np.ndarray:
+    a = F.check_ints(a, f"values for {who}")
+    if a.ndim != 2 or a.shape[1] != width:
+        raise ShapeError(f"{who} expects an array (batch, {width}), got shape {np.shape(a)}")
+    return a
+
+
+def _field_type(c: Circuit, n: int) -> ArrayType:
+    return ArrayType((n,), c.field.lens_field)
+
+
+class CircuitLens(Lens):
+    """``R(c)``: the lens (c, R[c]) of a circuit; values are integer arrays (batch, wires)."""
+
+    def __init__(self, c: Circuit):
+        self.circuit = c
+        self._run = _Runner(c)
+        self.dom = _field_type(c, c.n_inputs)
+        self.cod = _field_type(c, c.n_outputs)
+        self.name = c.label()
+
+    def forward(self, a, ctx=None):
+        K, F = self._run.K, self.circuit.field
+        a = _ints_in(F, a, self.name, self.circuit.n_inputs)
+        y, V = self._run.forward(list(K.from_ints(a.T)))
+        return K.to_ints(y.view(np.ndarray)).T.copy(), V
+
+    def backward(self, V, dy):
+        K, F = self._run.K, self.circuit.field
+        dy = _ints_in(F, dy, f"the change of {self.name}", self.circuit.n_outputs)
+        dx = self._run.backward(V, K.from_ints(dy.T))
+        return K.to_ints(dx.view(np.ndarray)).T.copy()
+
+
+def lens(c: Circuit) -> CircuitLens:
+    """The lens ``(c, R[c])`` of a circuit (the functor R on circuits)."""
+    if not isinstance(c, Circuit):
+        raise TypeError(f"lens() takes a Circuit, got {type(c).__name__}")
+    return CircuitLens(c)
+
+
+def random_init(field):
+    """Uniform random field elements (as integers); over GF(2), fair coin flips."""
+    def init(rng, shape, dtype):
+        return field.random_ints(shape, rng)
+
+    init.__name__ = "uniform"
+    return init
+
+
+def zeros_init(rng, shape, dtype):
+    return np.zeros(shape, dtype=np.int64)
+
+
+class ParaCircuit(Para):
+    """A parametric circuit: a circuit whose first wires are named parameters (Para(Lens(C))).
+
+    Args:
+      circuit: the circuit; its inputs are the parameters (in the order of ``params``) then the data.
+      params: ``{name: n_wires}`` or ``{name: ParamSpec}``; each parameter is a vector of field elements.
+      init: ``{name: init}`` initialisers ``(rng, shape, dtype) -> ints`` (default: uniform random).
+      name: printed name.
+    """
+
+    def __init__(self, circuit: Circuit, params: dict, init: dict | None = None, name: str | None = None):
+        F = circuit.field
+        self.circuit = circuit
+        self.params = {}
+        init = init or {}
+        for n, spec in params.items():
+            if isinstance(spec, ParamSpec):
+                self.params[n] = spec
+            else:
+                size = int(spec)
+                self.params[n] = ParamSpec((size,), init.get(n, random_init(F)), F.lens_field)
+        self.sizes = [int(np.prod(s.shape)) for s in self.params.values()]
+        self.n_params = sum(self.sizes)
+        if self.n_params > circuit.n_inputs:
+            raise ParameterError(f"{circuit.label()} has {circuit.n_inputs} inputs, fewer than its "
+                                 f"{self.n_params} parameter wires")
+        self.n_data = circuit.n_inputs - self.n_params
+        self.dom = _field_type(circuit, self.n_data)
+        self.cod = _field_type(circuit, circuit.n_outputs)
+        self.name = name or circuit.label()
+        self._run = _Runner(circuit)
+
+    # -- running --------------------------------------------------------------------
+    def _param_rows(self, p: dict, batch: int) -> list:
+        K, F = self._run.K, self.circuit.field
+        rows = []
+        for (n, spec), size in zip(self.params.items(), self.sizes):
+            if n not in p:
+                raise ParameterError(f"{self.label()} needs parameter {n!r}; got {sorted(p)}")
+            v = F.check_ints(p[n], f"parameter {n!r}").reshape(-1)
+            if v.shape[0] != size:
+                raise ParameterError(f"parameter {n!r} of {self.label()} has {v.shape[0]} elements, expected {size}")
+            rows.extend(np.broadcast_to(K.from_ints(v)[:, None], (size, batch)))
+        return rows
+
+    def forward(self, p: dict, a, ctx=None):
+        K, F = self._run.K, self.circuit.field
+        a = _ints_in(F, a, self.name, self.n_data)
+        batch = a.shape[0]
+        cols = self._param_rows(p, batch) + list(K.from_ints(a.T))
+        y, V = self._run.forward(cols)
+        return K.to_ints(y.view(np.ndarray)).T.copy(), V
+
+    def _dx(self, V, db):
+        K, F = self._run.K, self.circuit.field
+        db = _ints_in(F, db, f"the change of {self.name}", self.circuit.n_outputs)
+        return self._run.backward(V, K.from_ints(db.T))
+
+    def _dparams(self, dx) -> dict:
+        F = self.circuit.field
+        out, start = {}, 0
+        for (n, spec), size in zip(self.params.items(), self.sizes):
+            block = dx[start: start + size]
+            if F.is_finite and F.degree > 1:
+                # sum in the field (no integer lift of GF(p^m) addition)
+                s = np.add.reduce(F.galois(self._run.K.to_ints(block.view(np.ndarray))), axis=1)
+                out[n] = np.asarray(s.view(np.ndarray), dtype=np.int64).reshape(spec.shape)
+            else:
+                out[n] = self._run.K.to_ints(block.view(np.ndarray)).astype(np.int64).sum(axis=1).reshape(spec.shape)
+            start += size
+        return out
+
+    def backward(self, V, db):
+        dx = self._dx(V, db)
+        da = self._run.K.to_ints(dx[self.n_params:].view(np.ndarray)).T.copy()
+        return self._dparams(dx), da
+
+    def backward_params(self, V, db):
+        return self._dparams(self._dx(V, db))
+
+    def output_type(self, dom):
+        if self.dom.unify(dom) is None:
+            raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
+        return self.cod
+
+    # -- composition at the level of circuits ------------------------------------------
+    def then(self, other):
+        if isinstance(other, ParaCircuit):
+            return compose_parametric(self, other)
+        return super().then(other)
+
+    def as_circuit(self) -> Circuit:
+        return self.circuit
+
+
+def parametric(c: Circuit, params: dict, init: dict | None = None, name: str | None = None) -> ParaCircuit:
+    """``c`` as a parametric lens whose first input wires are the named parameters ``params``."""
+    return ParaCircuit(c, params, init, name)
+
+
+def compose_parametric(f: ParaCircuit, g: ParaCircuit) -> ParaCircuit:
+    """``f >> g`` as one parametric circuit: parameters of both (prefixed ``0.``/``1.`` on a clash)."""
+    if f.circuit.field != g.circuit.field:
+        raise CompositionError(f"cannot compose {f.label()} over {f.circuit.field} with {g.label()} "
+                               f"over {g.circuit.field}: two fields in one circuit")
+    if f.circuit.n_outputs != g.n_data:
+        raise CompositionError(
+            f"cannot compose {f.label()} with {g.label()}: {f.circuit.n_outputs} output wires are not "
+            f"{g.n_data} input wires")
+    clash = set(f.params) & set(g.params)
+    pf, pg = ("0.", "1.") if clash else ("", "")
+    n = f.n_params + g.n_params + f.n_data
+    b = Builder(f.circuit.field, n)
+    fin = [np.array([i]) for i in range(f.n_params)] + \
+          [np.array([f.n_params + g.n_params + i]) for i in range(f.n_data)]
+    fout = np.concatenate([o.reshape(-1) for o in b.inline(f.circuit, fin)]) if f.circuit.n_outputs else []
+    gin = [np.array([f.n_params + i]) for i in range(g.n_params)] + [np.array([w]) for w in fout]
+    gout = b.inline(g.circuit, gin)
+    c = b.build(np.concatenate([o.reshape(-1) for o in gout]) if gout else np.zeros(0, np.int64))
+    params = {pf + k: v for k, v in f.params.items()}
+    params.update({pg + k: v for k, v in g.params.items()})
+    return ParaCircuit(c, params, name=f"{f.label()} >> {g.label()}")
