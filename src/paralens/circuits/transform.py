@@ -72,3 +72,92 @@ def prune(c: Circuit) -> Circuit:
         for j in range(op.gen.n_out):
             wmap[op.out + j * op.k + sel] = outs[j]
     return b.build(wmap[c.outputs], name=c.name)
+
+
+def _gf2_fold(gen, vals: list[np.ndarray]):
+    """Per gate of a GF(2) bundle: the constant output (0/1), or -1 when not constant.
+    ``vals`` are the inputs' constants (-1 where unknown)."""
+    known = np.all([v >= 0 for v in vals], axis=0) if vals else np.ones(0, bool)
+    out = np.full(len(vals[0]) if vals else 0, -1, dtype=np.int64)
+    if gen.n_in == 0 or gen.n_out != 1:
+        return out, None
+    if known.any():
+        from paralens.fields import GF
+
+        K = GF(2).kernel()
+        xs = [np.where(v >= 0, v, 0).astype(np.uint8)[known] for v in vals]
+        out[known] = gen.evaluate(K, xs, None)[0]
+    return out, known
+
+
+def fold_constants(c: Circuit) -> Circuit:
+    """Propagate constants through a GF(2) circuit and simplify: ``x * 0 = 0``, ``x * 1 = x``,
+    ``x + 0 = x``, ``x + 1 = not x``, gates with all-constant inputs become constants.
+    Other fields are returned unchanged."""
+    if not (c.field.is_finite and c.field.is_binary):
+        return c
+    cval = np.full(c.n_wires, -1, dtype=np.int64)   # known constant value
+    new = np.full(c.n_wires, -1, dtype=np.int64)    # wire of the new circuit
+    new[: c.n_inputs] = np.arange(c.n_inputs)
+    b = Builder(c.field, c.n_inputs)
+    consts: dict[int, int] = {}
+
+    def const_wire(v: int) -> int:
+        if v not in consts:
+            consts[v] = int(b.const([v])[0])
+        return consts[v]
+
+    def wires_of(a: np.ndarray) -> np.ndarray:
+        w = new[a].copy()
+        cv = cval[a]
+        for v in (0, 1):
+            sel = cv == v
+            if sel.any():
+                w[sel] = const_wire(v)
+        return w
+
+    for op in c.ops:
+        outs = np.arange(op.out, op.out + op.n_wires)
+        if op.gen is G.CONST:
+            cval[outs] = op.data.astype(np.int64) % 2
+            continue
+        vals = [cval[a] for a in op.args]
+        folded, _ = _gf2_fold(op.gen, vals)
+        rest = np.ones(op.k, dtype=bool) if op.gen.n_out != 1 else folded < 0
+        if op.gen.n_out == 1:
+            cval[outs[~rest]] = folded[~rest]
+        if op.gen in (G.ADD, G.MUL) or getattr(op.gen, "name", "") in ("xor", "and"):
+            v0, v1 = vals
+            is_add = op.gen is G.ADD or op.gen.name == "xor"
+            for this, other in ((v0, op.args[1]), (v1, op.args[0])):
+                # exactly one input constant (the all-constant case is folded above)
+                sel = rest & (this >= 0)
+                if not sel.any():
+                    continue
+                if is_add:
+                    alias = sel & (this == 0)
+                    negate = sel & (this == 1)
+                else:
+                    alias = sel & (this == 1)
+                    negate = np.zeros_like(sel)
+                    zero = sel & (this == 0)
+                    cval[outs[zero]] = 0
+                    rest &= ~zero
+                src = other
+                cval[outs[alias]] = cval[src[alias]]
+                new[outs[alias]] = new[src[alias]]
+                rest &= ~alias
+                if negate.any():
+                    idx = np.flatnonzero(negate)
+                    new[outs[idx]] = b.op(G.NOT, wires_of(src[idx]))[0]
+                    rest &= ~negate
+        elif op.gen is G.NEG:
+            new[outs[rest]] = wires_of(op.args[0][rest])
+            cval[outs[rest]] = cval[op.args[0][rest]]
+            continue
+        sel = np.flatnonzero(rest)
+        if len(sel):
+            res = b.op(op.gen, *[wires_of(a[sel]) for a in op.args], data=None if op.data is None else op.data[sel])
+            for j in range(op.gen.n_out):
+                new[op.out + j * op.k + sel] = res[j]
+    return prune(b.build(wires_of(c.outputs), name=c.name))

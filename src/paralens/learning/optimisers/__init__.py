@@ -56,6 +56,7 @@ from paralens.learning.optimisers.momentum import nesterov_lookahead, paper_mome
 from paralens.learning.optimisers.registry import OPTIMISERS, get_optimiser
 from paralens.learning.optimisers.rmsprop import rmsprop
 from paralens.learning.optimisers.sgd import momentum, nesterov, sgd
+from paralens.learning.optimisers.vote import vote
 from paralens.learning.optimisers.transforms import (
     add_weight_decay,
     clip_by_global_norm,
@@ -109,4 +110,5 @@ __all__ = [
     "tree_leaves",
     "tree_map",
     "velocity",
+    "vote",
 ]

@@ -1,0 +1,192 @@
+"""A Boolean classifier: encoder (real features -> bits), a GF(2) circuit, and a decoder (bits -> class).
+
+This is the model that is saved, evaluated, predicted with and exported as
+hardware.  Its circuit has the learned parameters baked in as constants and
+simplified away (:func:`bake`), so it is a plain circuit of logic gates; the
+encoder and decoder travel with it, so a saved classifier takes raw features.
+
+The file is versioned JSON (``"format": "paralens-boolean-classifier"``), written
+atomically; another kind of file, a newer version, or a truncated file is
+refused with an error that names the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paralens.categories.errors import ParalensError, ShapeError
+from paralens.circuits.encoders import GroupSumDecoder, encoder_from_dict
+from paralens.circuits.io import circuit_from_dict, circuit_to_dict
+from paralens.circuits.lens import ParaCircuit
+from paralens.circuits.syntax import Builder, Circuit
+from paralens.circuits.transform import fold_constants, prune
+
+FORMAT = "paralens-boolean-classifier"
+VERSION = 1
+
+
+class ModelFileError(ParalensError, ValueError):
+    """A saved model cannot be read: another kind of file, a newer version, or a corrupt one."""
+
+
+def bake(model: ParaCircuit, params: dict) -> Circuit:
+    """The circuit of ``model`` with its parameters fixed to ``params`` (constants folded, dead gates pruned)."""
+    F = model.circuit.field
+    b = Builder(F, model.n_data)
+    vals = np.concatenate([F.check_ints(params[n], f"parameter {n!r}").reshape(-1) for n in model.params]) \
+        if model.params else np.zeros(0, dtype=np.int64)
+    cw = b.const(vals) if len(vals) else np.zeros(0, dtype=np.int64)
+    blocks = [cw[i: i + 1] for i in range(len(vals))] + [np.array([i]) for i in range(model.n_data)]
+    outs = b.inline(model.circuit, blocks)
+    c = b.build(np.concatenate([o.reshape(-1) for o in outs]) if outs else np.zeros(0, np.int64),
+                name=model.circuit.name)
+    return prune(fold_constants(c))
+
+
+def two_input_equivalents(c: Circuit) -> int:
+    """Gates counted as two-input gates: a k-input gate counts k - 1 (at least 1); constants count 0."""
+    total = 0
+    for op in c.ops:
+        if op.gen.name == "const":
+            continue
+        total += op.k * max(1, op.gen.n_in - 1)
+    return total
+
+
+@dataclass(frozen=True)
+class BooleanClassifier:
+    """``predict(X) = decoder(circuit(encoder(X)))``; ``circuit`` is a GF(2) circuit of gates.
+
+    ``decoder`` is a :class:`~paralens.circuits.encoders.GroupSumDecoder` (output bits in
+    groups per class, counted, argmax; one bit per class is one-hot; a one-output binary
+    circuit is read through :func:`one_hot_binary`).
+    """
+
+    encoder: object
+    circuit: Circuit
+    decoder: GroupSumDecoder
+    name: str = "classifier"
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.encoder.n_bits != self.circuit.n_inputs:
+            raise ShapeError(f"{self.name}: the encoder gives {self.encoder.n_bits} bits, the circuit takes "
+                             f"{self.circuit.n_inputs}")
+        if self.decoder_width() != self.circuit.n_outputs:
+            raise ShapeError(f"{self.name}: the decoder reads {self.decoder_width()} bits, the circuit gives "
+                             f"{self.circuit.n_outputs}")
+
+    def decoder_width(self) -> int:
+        return self.decoder.n_classes * self.decoder.bits_per_class
+
+    @property
+    def n_features(self) -> int:
+        return self.encoder.n_features
+
+    @property
+    def n_classes(self) -> int:
+        return self.decoder.n_classes
+
+    @property
+    def gates(self) -> int:
+        return two_input_equivalents(self.circuit)
+
+    def bits(self, X) -> np.ndarray:
+        return self.encoder.transform(X)
+
+    def output_bits(self, X, *, packed: bool | None = None) -> np.ndarray:
+        bits = self.bits(X)
+        if packed is None:
+            packed = len(bits) >= 256
+        from paralens.circuits.evaluate import evaluate_ints
+
+        return evaluate_ints(self.circuit, bits.astype(np.int64), packed=packed)
+
+    def predict(self, X, *, packed: bool | None = None) -> np.ndarray:
+        """Class indices for raw features ``X`` (rows = samples)."""
+        out = self.output_bits(X, packed=packed)
+        return np.asarray(self.decoder.predict(out), dtype=np.int64)
+
+    def accuracy(self, X, y) -> float:
+        y = np.asarray(y)
+        if y.size and (y.min() < 0 or y.max() >= self.n_classes):
+            raise ShapeError(f"{self.name}: labels must lie in 0 .. {self.n_classes - 1}, got {int(y.min())} .. {int(y.max())}")
+        return float(np.mean(self.predict(X) == y))
+
+    # -- files ------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "encoder": self.encoder.to_dict(),
+            "circuit": circuit_to_dict(self.circuit),
+            "decoder": self.decoder.to_dict(),
+            "info": self.info,
+        }
+
+    @staticmethod
+    def from_dict(d: dict) -> BooleanClassifier:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            got = d.get("format") if isinstance(d, dict) else type(d).__name__
+            raise ModelFileError(f"not a paralens Boolean classifier (format {got!r}, expected {FORMAT!r})")
+        if int(d.get("version", 0)) > VERSION:
+            raise ModelFileError(f"written by a newer paralens: version {d['version']} > {VERSION}")
+        return BooleanClassifier(
+            encoder=encoder_from_dict(d["encoder"]),
+            circuit=circuit_from_dict(d["circuit"]),
+            decoder=GroupSumDecoder.from_dict(d["decoder"]),
+            name=d.get("name", "classifier"),
+            info=d.get("info", {}),
+        )
+
+    def save(self, path) -> None:
+        """Write atomically (a temporary file, then a rename): a crash leaves any previous file intact."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".paralens-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.to_dict(), f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def load(path) -> BooleanClassifier:
+        path = os.fspath(path)
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as e:
+            raise ModelFileError(f"{path}: cannot read ({e.strerror})") from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError:
+            raise ModelFileError(f"{path}: truncated or not JSON; not a paralens Boolean classifier") from None
+        try:
+            return BooleanClassifier.from_dict(d)
+        except ModelFileError as e:
+            raise ModelFileError(f"{path}: {e}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: corrupt model file ({type(e).__name__}: {e})") from None
+
+
+def one_hot_binary(c: Circuit) -> Circuit:
+    """A one-output binary classifier circuit ``y`` as two outputs ``(not y, y)``, read by
+    ``GroupSumDecoder(2, 1)`` (class = the bit)."""
+    if c.n_outputs != 1:
+        raise ShapeError(f"one_hot_binary takes a circuit with one output, got {c.n_outputs}")
+    from paralens.circuits import generators as G
+
+    b = Builder(c.field, c.n_inputs)
+    b.ops, b.n_wires = list(c.ops), c.n_wires
+    y = c.outputs
+    return b.build(np.concatenate([b.op(G.NOT, y)[0], y]), name=c.name)
