@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from paralens.instances import poly as P
+from paralens.circuits import elementwise as P
 from paralens.learning import learning_rates, losses, optimisers
 from paralens.learning.supervised import Learner
 from paralens.training.fit import fit

@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from typing import NamedTuple
 
 import numpy as np
@@ -248,56 +246,77 @@ def test_no_temporary_files_left_and_stale_ones_removed(tmp_path):
 
 
 WRITER = textwrap.dedent("""
-    import sys
+    import os, sys
     import numpy as np
-    from paralens.training.checkpoint import save_checkpoint
-    path = sys.argv[1]
-    step = 0
-    while True:
-        big = np.full((1_000_000,), step, dtype=np.float64)       # 8 MB per tensor, 3 tensors
+    from paralens.training import checkpoint as ck
+
+    path, phase = sys.argv[1], sys.argv[2]
+
+    def save(step):
+        big = np.full((200_000,), step, dtype=np.float64)
         state = {"mu": {"w": big + 0.5}, "count": np.array(step, np.int64)}
-        save_checkpoint(path, {"w": big}, state, step=step, extra={"tail": [step] * 3})
-        print(step, flush=True)
-        step += 1
+        ck.save_checkpoint(path, {"w": big}, state, step=step, extra={"tail": [step] * 3})
+
+    def pause():  # the writer stops here, mid-save, until it is killed
+        print("paused", phase, flush=True)
+        sys.stdin.readline()
+        sys.exit("not killed")
+
+    save(0)
+    print("saved 0", flush=True)
+    real_save_file, real_replace = ck.save_file, os.replace
+
+    def save_file(tensors, filename, metadata=None):
+        real_save_file(tensors, filename, metadata=metadata)
+        if phase == "writing":  # half of the temporary file is on disk
+            size = os.path.getsize(filename)
+            with open(filename, "r+b") as f:
+                f.truncate(size // 2)
+            pause()
+
+    def replace(src, dst):
+        if phase == "before-rename":  # the temporary file is complete and synced
+            pause()
+        real_replace(src, dst)
+        if phase == "after-rename":  # renamed, its folder not yet removed nor synced
+            pause()
+
+    ck.save_file, ck.os.replace = save_file, replace
+    save(1)
 """)
 
 
-def test_kill_during_save_leaves_a_complete_checkpoint(tmp_path):
-    """kill -9 a process that saves in a loop; the file at the path is always one complete version.
-
-    The writer prints each step after its save returns, so the file must hold that
-    step or the next one (killed between the rename and the print): the previous
-    checkpoint survives a kill in the middle of a save. Kills go on until at least
-    one landed mid-save (a temporary folder was left behind), at least three in all.
+@pytest.mark.parametrize("phase,survivor", [("writing", 0), ("before-rename", 0), ("after-rename", 1)])
+def test_kill_during_save_leaves_a_complete_checkpoint(tmp_path, phase, survivor):
+    """kill -9 a writer paused at a known point of its second save: the file at the path is one complete
+    version, the previous one until the rename and the new one after it; the next save clears the
+    killed writer's temporary folder.  (The writer pauses in a hook, so the kill lands mid-save every time.)
     """
     (tmp_path / "ckpt").mkdir()
     path = tmp_path / "ckpt" / "c.safetensors"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    rand = random.Random(1234)
-    kills = mid_save = 0
-    while kills < 3 or (mid_save == 0 and kills < 12):
-        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
-        try:
-            first = proc.stdout.readline()  # at least one complete checkpoint exists
-            assert first.strip().isdigit(), first
-            time.sleep(rand.uniform(0.0, 0.3))
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        finally:
-            proc.kill()
-            proc.wait()
-        last = int((first + proc.stdout.read()).split()[-1])
+    proc = subprocess.Popen([sys.executable, str(script), str(path), phase], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "saved 0"
+        assert proc.stdout.readline().strip() == f"paused {phase}"
+        leftovers = [n for n in os.listdir(path.parent) if n != "c.safetensors"]
+        assert len(leftovers) == 1 and leftovers[0].endswith(".tmp"), leftovers  # the kill lands mid-save
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
         proc.stdout.close()
-        mid_save += any(name.endswith(".tmp") for name in os.listdir(path.parent))
-        ckpt = load_checkpoint(path, expect_params={"w": (1_000_000,)})
-        k = ckpt.step
-        assert k in (last, last + 1)
-        assert np.all(ckpt.params["w"] == k)
-        assert np.all(ckpt.opt_state["mu"]["w"] == k + 0.5)
-        assert ckpt.opt_state["count"] == k and ckpt.extra == {"tail": [k] * 3}
-    assert mid_save > 0, f"no kill out of {kills} landed during a save"
-    # temporary folders of killed writers are the only leftovers, and the next save clears them
-    assert all(name == "c.safetensors" or name.endswith(".tmp") for name in os.listdir(path.parent))
+    ckpt = load_checkpoint(path, expect_params={"w": (200_000,)})
+    k = ckpt.step
+    assert k == survivor
+    assert np.all(ckpt.params["w"] == k)
+    assert np.all(ckpt.opt_state["mu"]["w"] == k + 0.5)
+    assert ckpt.opt_state["count"] == k and ckpt.extra == {"tail": [k] * 3}
+    # the killed writer's temporary folder is the only leftover, and the next save clears it
+    assert sorted(os.listdir(path.parent)) == sorted(["c.safetensors", *leftovers])
     save_checkpoint(path, {"w": np.ones(1)})
     assert os.listdir(path.parent) == ["c.safetensors"]

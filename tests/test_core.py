@@ -20,6 +20,13 @@ from paralens.instances import smooth as S
 # -- build-time errors ---------------------------------------------------------------------------------
 
 
+def _assert_laws_hold(report, *must_have: str):
+    """All passed and each named law really ran (a report with no check is ``ok`` too)."""
+    assert report.ok, str(report)
+    ran = {r.law for r in report if r.checks > 0}
+    assert ran and set(must_have) <= ran, f"laws {sorted(set(must_have) - ran)} were not checked: {report}"
+
+
 def test_composition_error_names_both_sides():
     with pytest.raises(CompositionError) as info:
         S.linear(784, 128) >> S.linear(100, 10)
@@ -203,7 +210,8 @@ def test_para_tensor():
     # no clash: names kept; a lens on either side is lifted
     mixed = S.bias(3) @ S.sin()
     assert list(mixed.params) == ["bias"]
-    assert laws.check_laws(S.linear(2, 2) @ S.tanh(), shape=(3,)).ok
+    _assert_laws_hold(laws.check_laws(S.linear(2, 2) @ S.tanh(), shape=(3,)), "R preserves @",
+                      "reverse derivative in parameters")
 
 
 def test_reparametrise_by_a_lens_per_parameter():
@@ -219,7 +227,7 @@ def test_reparametrise_by_a_lens_per_parameter():
     np.testing.assert_allclose(dq["weight"], (d.T @ x) * np.exp(q["weight"]))
     np.testing.assert_allclose(dx, d @ np.exp(q["weight"]))
     report = laws.check_laws(rep)
-    assert report.ok and report["reverse derivative in parameters"].checks > 0, str(report)
+    _assert_laws_hold(report, "reverse derivative in parameters", "reverse derivative in input")
     with pytest.raises(ParameterError, match="cannot reparametrise"):
         base.reparametrise({"nope": S.exp()})
 
@@ -241,7 +249,7 @@ def test_tie_sums_gradients():
     eps, v = 1e-6, rng.normal(size=(3, 3))
     fd = (np.sum(tied.get({"w": w + eps * v}, x) * d) - np.sum(tied.get({"w": w - eps * v}, x) * d)) / (2 * eps)
     assert abs(fd - np.sum(dq["w"] * v)) < 1e-6 * max(1.0, abs(fd))
-    assert laws.check_laws(tied).ok
+    _assert_laws_hold(laws.check_laws(tied), "reverse derivative in parameters", "backward_params = dp of put")
     with pytest.raises(ParameterError, match="shapes differ"):
         (S.linear(3, 2) >> S.linear(2, 2)).tie({"w": ["0.weight", "1.weight"]})
     with pytest.raises(ParameterError, match="cannot tie"):

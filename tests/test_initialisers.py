@@ -35,8 +35,11 @@ def test_uniform_bounds_and_conv_fans():
     w = _draw(I.glorot_uniform(), (16, 8, 3, 3))  # fan_in 72, fan_out 144
     bound = math.sqrt(6.0 / (72 + 144))
     assert w.max() <= bound and w.min() >= -bound and w.max() > 0.95 * bound
+    # he_uniform uses the fan-in alone: bound sqrt(6 / 72), variance 2 / 72 (swapped fans: sqrt(6 / 144), 2 / 144)
     w = _draw(I.he_uniform(), (16, 8, 3, 3))
-    assert np.abs(w).max() <= math.sqrt(6.0 / 72)
+    bound = math.sqrt(6.0 / 72)
+    assert np.abs(w).max() <= bound and w.max() > 0.95 * bound and w.min() < -0.95 * bound
+    assert w.var() == pytest.approx(2.0 / 72, rel=0.1)
 
 
 def test_constant_initialisers():
@@ -53,6 +56,15 @@ def test_initialisers_are_chosen_per_layer_and_seeded():
     assert not np.array_equal(m.init(seed=4, dtype="float64")["0.weight"], p["0.weight"])
     c = conv2d(3, 4, 3, init="kaiming_uniform").init(0)
     assert c["weight"].dtype == np.float32 and c["weight"].shape == (4, 3, 3, 3)
+    # kaiming_uniform is He uniform on the conv weight's fan-in 3 * 3 * 3 = 27 (fan-out 36 would give a
+    # bound of sqrt(6 / 36) = 0.87 of it)
+    bound = math.sqrt(6.0 / 27)
+    w = conv2d(3, 4, 3, init="kaiming_uniform").init(0, dtype="float64")["weight"]
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert w.var() == pytest.approx(2.0 / 27, rel=0.25)
+    big = conv2d(8, 16, 3, init="kaiming_uniform").init(1, dtype="float64")["weight"]  # fan-in 72, fan-out 144
+    assert np.abs(big).max() <= math.sqrt(6.0 / 72) < 1.05 * np.abs(big).max()
+    assert big.var() == pytest.approx(2.0 / 72, rel=0.1)
 
 
 def test_unknown_initialiser_is_named():

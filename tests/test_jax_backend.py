@@ -28,7 +28,7 @@ from paralens.backend.jax_compile import (
 from paralens.categories.lens import Context
 from paralens.categories.para import Para, chain
 from paralens.instances import smooth as S
-from paralens.learning import losses, optimisers
+from paralens.learning import learning_rates, losses, optimisers
 from paralens.learning.supervised import Learner, train_step
 from paralens.models import mnist_cnn, mnist_mlp
 from paralens.training.fit import NonFiniteError, fit, prepare_targets
@@ -139,6 +139,30 @@ def test_pooling_matches_numpy_including_first_argmax_on_ties(kind, h, w, size, 
     yj, dxj = run(jnp.asarray(x), jnp.asarray(dy))
     np.testing.assert_allclose(yj, y, rtol=1e-6)
     np.testing.assert_allclose(dxj, NP.pool2d_backward(x.shape, r, dy, kind, size, stride), rtol=1e-6, atol=1e-7)
+
+
+def test_max_pool_routes_ties_to_the_first_argmax_by_hand():
+    """An oracle independent of both kernels: ties worked out by hand, row-major first window entry wins."""
+    x = np.array([[1, 3, 3, 0],
+                  [3, 2, 0, 3],
+                  [0, 0, 1, 1],
+                  [1, 1, 1, 1]], np.float32)[None, None]
+    dy = np.array([[1, 2], [3, 4]], np.float32)[None, None]
+    want = np.zeros((4, 4), np.float32)
+    want[0, 1], want[0, 2], want[3, 0], want[2, 2] = 1, 2, 3, 4  # windows' first maxima (row-major)
+    # overlapping windows (size 2, stride 1) on a constant image: each window's first entry is its top-left
+    c = np.ones((1, 1, 3, 3), np.float32)
+    dyc = np.array([[10, 20], [30, 40]], np.float32)[None, None]
+    want_c = np.zeros((3, 3), np.float32)
+    want_c[:2, :2] = [[10, 20], [30, 40]]
+    for B, conv in ((NP, np.asarray), (JX, jnp.asarray)):
+        y, r = B.pool2d(conv(x), "max", 2, 2)
+        np.testing.assert_array_equal(np.asarray(y)[0, 0], [[3, 3], [1, 1]])
+        np.testing.assert_array_equal(np.asarray(B.pool2d_backward(x.shape, r, conv(dy), "max", 2, 2))[0, 0], want,
+                                      err_msg=B.name)
+        _, r = B.pool2d(conv(c), "max", 2, 1)
+        np.testing.assert_array_equal(np.asarray(B.pool2d_backward(c.shape, r, conv(dyc), "max", 2, 1))[0, 0], want_c,
+                                      err_msg=B.name)
 
 
 @pytest.mark.parametrize("h,w,size,stride", POOL_CASES)
@@ -367,6 +391,51 @@ def test_compile_epoch_equals_looping_the_step_with_dropout():
         compile_epoch(learner, 16)(s_epoch, jnp.asarray(x), jnp.asarray(t), jnp.arange(20))
 
 
+def test_compiled_step_and_fit_trace_the_step_once(monkeypatch):
+    """The step is traced and compiled on the first call only: the state it returns has the types it takes,
+    so later calls neither retrace nor compile (with dropout keys, a look-ahead optimiser, a scheduled rate)."""
+    from jax import monitoring
+
+    from paralens.backend import jax_compile
+
+    traces, compiles = [], []
+    real = jax_compile._train_step
+
+    def counting(*args):
+        traces.append(1)  # runs only while JAX traces the step
+        return real(*args)
+
+    def on_event(event, duration, **kw):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(event)
+
+    monkeypatch.setattr(jax_compile, "_train_step", counting)
+    monitoring.register_event_duration_secs_listener(on_event)
+    try:
+        for learner, keyed in ((_small_learner(rate=0.25), True), (_small_learner(optimisers.nesterov(0.1, 0.9)), False),
+                               (Learner(_chain([S.dense(4, 3, "sigmoid")]), losses.mse(),
+                                        optimisers.gradient_update(), learning_rates.scheduled(0.1)), False)):
+            x, t = _toy(48)
+            batches = [(jnp.asarray(x[i * 16 : (i + 1) * 16]), jnp.asarray(t[i * 16 : (i + 1) * 16]),
+                        JX.fold_in(JX.key(0), i) if keyed else None) for i in range(3)]
+            step = compile_train_step(learner)
+            s = learner.init(0, backend="jax")
+            traces.clear()
+            s, _ = step(s, *batches[0])
+            assert len(traces) == 1
+            compiles.clear()
+            for b in batches[1:]:
+                s, _ = step(s, *b)
+            assert len(traces) == 1, f"{learner}: the step was traced again on a later call"
+            assert compiles == [], f"{learner}: the step was compiled again on a later call"
+            # fit: 2 epochs of 3 full batches, one trace
+            traces.clear()
+            fit(learner, x, t.argmax(1), epochs=2, batch_size=16, backend="jax", progress=False)
+            assert len(traces) == 1, f"fit traced the step {len(traces)} times"
+    finally:
+        monitoring.unregister_event_duration_listener(on_event)
+
+
 def test_guarded_step_keeps_the_state_when_an_update_is_not_finite():
     learner = Learner(_chain([S.linear(4, 3)]), losses.mse(), optimisers.sgd(1e30))
     x, t = _toy(8)
@@ -482,6 +551,15 @@ def test_data_parallel_on_one_device_is_the_plain_step():
     x, t = _toy(16)
     a = learner.init(0, backend="jax")
     b = device_copy(a)
-    a, ma = compile_train_step(learner)(a, jnp.asarray(x), jnp.asarray(t), None)
-    b, mb = data_parallel_train_step(learner)(b, x, t, None)
-    np.testing.assert_allclose(ma["loss"], mb["loss"], rtol=1e-6)
+    before = TREE.tree_map(np.asarray, a)
+    for _ in range(2):  # the second step starts from an updated state: the update itself is compared
+        a, ma = compile_train_step(learner)(a, jnp.asarray(x), jnp.asarray(t), None)
+        b, mb = data_parallel_train_step(learner)(b, x, t, None)
+        np.testing.assert_allclose(ma["loss"], mb["loss"], rtol=1e-6)
+    assert TREE.tree_structure(a) == TREE.tree_structure(b) and int(a.step) == int(b.step) == 2
+    for path, u, v in zip(TREE.tree_flatten_with_path(a)[0], TREE.tree_leaves(a), TREE.tree_leaves(b)):
+        np.testing.assert_allclose(np.asarray(v), np.asarray(u), rtol=1e-6, atol=1e-7, err_msg=str(path[0]))
+    # parameters and optimiser state (Adam's moments and count) moved
+    assert not np.allclose(np.asarray(a.params["0.weight"]), before.params["0.weight"])
+    assert any(not np.array_equal(np.asarray(u), np.asarray(v))
+               for u, v in zip(TREE.tree_leaves(a.opt_state), TREE.tree_leaves(before.opt_state)))

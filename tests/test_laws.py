@@ -25,8 +25,10 @@ small_shapes = st.lists(st.integers(1, 4), min_size=1, max_size=2).map(tuple)
 
 
 def assert_ok(report: laws.LawReport, *must_have: str):
+    """All passed, some check ran (``ok`` is also true of an empty report), and each law named ran."""
     assert report.ok, str(report)
     ran = {r.law for r in report if r.checks > 0}
+    assert ran, f"no check ran: {report}"
     for law in must_have:
         assert law in ran, f"law {law!r} was not checked: {report}"
 
@@ -324,7 +326,7 @@ def test_wrong_parameter_only_backward_is_caught():
     assert [r.law for r in report.failures] == ["backward_params = dp of put"]
     # in a chain only the first part's params-only backward is used
     assert [r.law for r in laws.check_laws(bad >> S.tanh()).failures] == ["backward_params = dp of put"]
-    assert laws.check_laws(S.linear(2, 3) >> bad).ok
+    assert_ok(laws.check_laws(S.linear(2, 3) >> bad), "backward_params = dp of put", "reverse derivative in parameters")
 
 
 def test_wrong_projection_is_caught_by_rd3():
@@ -334,7 +336,7 @@ def test_wrong_projection_is_caught_by_rd3():
 
 
 def test_wrong_pairing_is_caught_by_rd4(monkeypatch):
-    assert laws.check_rd4(S.sin(), S.tanh(), shape=(3,)).ok
+    assert_ok(laws.check_rd4(S.sin(), S.tanh(), shape=(3,)), "RD.4 pairing")
     # <f, g> = copy >> (f @ g): with a copy whose put drops the second change, RD.4 breaks
     bad_copy = Map(lambda a: (a, a), lambda a, d: d[0], ArrayType(), Product((ArrayType(), ArrayType())), "copy_bad",
                    infer=lambda dom: Product((dom, dom)))
@@ -360,7 +362,7 @@ def test_category_laws_can_fail():
 
 def test_report_api():
     report = laws.check_laws(S.sigmoid())
-    assert report.ok and len(report) == 5
+    assert report.ok and len(report) == 5 and all(r.checks > 0 for r in report), str(report)
     assert report.raise_if_failed() is report
     text = str(report)
     assert text.startswith("laws of sigmoid: 5 checked, all passed")
@@ -417,5 +419,6 @@ def test_para_params_sampled_from_specs_and_custom_sampler():
         return {"weight": rng.uniform(-1, 1, (2, 3))}
 
     report = laws.check_laws(S.linear(3, 2), sample_params=sample_params, sample=lambda rng: rng.normal(size=(4, 3)))
-    assert report.ok and seen["called"]
+    assert_ok(report, "reverse derivative in parameters", "reverse derivative in input")
+    assert seen["called"]
     assert isinstance(S.linear(3, 2), Para)

@@ -10,7 +10,11 @@ from paralens.categories.errors import ParameterError
 from paralens.learning import optimisers as O
 from paralens.learning import schedules as S
 
-torch = pytest.importorskip("torch")
+try:  # only the comparisons with torch.optim need PyTorch; the other tests run without it
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch (the reference optimisers)")
 
 STEPS = 50
 SHAPES = {"w": (3, 4), "b": (4,)}
@@ -101,7 +105,7 @@ def params_list(tp):
 
 # -- named optimisers vs torch.optim --------------------------------------------------
 
-T = torch.optim
+T = torch.optim if torch is not None else None
 CASES = {
     "sgd": (lambda: O.sgd(0.05), lambda tp: T.SGD(params_list(tp), lr=0.05)),
     "sgd_wd": (lambda: O.sgd(0.05, weight_decay=0.1), lambda tp: T.SGD(params_list(tp), lr=0.05, weight_decay=0.1)),
@@ -161,6 +165,7 @@ CASES = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_matches_torch_optim(case):
     ours_f, torch_f = CASES[case]
@@ -200,6 +205,7 @@ SCHEDULED = {
 }
 
 
+@needs_torch
 @pytest.mark.parametrize("case", sorted(SCHEDULED))
 def test_scheduled_lr_matches_torch_scheduler(case):
     ours_f, torch_f, sched = SCHEDULED[case]
@@ -208,6 +214,7 @@ def test_scheduled_lr_matches_torch_scheduler(case):
     assert_same_trajectory(ours, ref)
 
 
+@needs_torch
 def test_torch_comparison_can_fail():
     """The harness notices a small hyperparameter mismatch (so agreement above means something)."""
     ours, _, _ = run_ours(O.adam(0.02, b2=0.99))
@@ -219,6 +226,7 @@ def test_torch_comparison_can_fail():
 # -- the paper's convention ---------------------------------------------------------------
 
 
+@needs_torch
 def test_gradient_update_with_alpha_minus_eps_is_sgd():
     """Def 3.11, p + p', with the learning rate alpha = -eps (Ex 3.9) is SGD(lr=eps)."""
     eps = 0.05
@@ -227,6 +235,7 @@ def test_gradient_update_with_alpha_minus_eps_is_sgd():
     assert_same_trajectory(ours, ref)
 
 
+@needs_torch
 def test_gradient_ascent_ascends():
     ours, _, _ = run_ours(O.gradient_ascent(0.05), alpha=-1.0)  # ascent on -f is descent on f
     ref, _ = run_torch(lambda tp: T.SGD(params_list(tp), lr=0.05))
@@ -249,6 +258,7 @@ def test_gradient_update_mod_2_is_xor():
     np.testing.assert_array_equal(new3["p"], (p3 + d3) % 3)
 
 
+@needs_torch
 def test_paper_momentum_is_torch_momentum_with_mu_minus_gamma():
     """Ex 3.15: s' = -gamma s + p', p + s', with alpha = -eps.
 
@@ -271,6 +281,7 @@ def test_paper_momentum_is_torch_momentum_with_mu_minus_gamma():
         assert_same_trajectory(bad, ref)
 
 
+@needs_torch
 def test_paper_adagrad_is_torch_adagrad_with_alpha_minus_one():
     """Ex 3.17: G' = G + p'^2, p + eps/(delta + sqrt G') p'; with alpha = -1 it is Adagrad(lr=eps, eps=delta)."""
     ours, _, _ = run_ours(O.paper_adagrad(eps=0.1, delta=1e-7), alpha=-1.0)
@@ -288,6 +299,7 @@ def _torch_nesterov(lr, mu):
     )
 
 
+@needs_torch
 def test_nesterov_lookahead_matches_torch_after_change_of_variables():
     """Look-ahead form: v' = mu v - lr grad(theta + mu v), theta' = theta + v', gradient at get = theta + mu v.
     PyTorch: p' = p - lr (g + mu b'), b' = mu b + g, gradient at p.  With p = theta + mu v and b = -v / lr
@@ -310,6 +322,7 @@ def test_nesterov_lookahead_matches_torch_after_change_of_variables():
         assert_same_trajectory(no_look, ref)
 
 
+@needs_torch
 def test_paper_nesterov_consistent_sign_matches_torch():
     """Ex 3.16 with alpha = -eps, gamma = -mu and look-ahead +mu s is PyTorch's Nesterov, via the same change of variables."""
     eps, mu = 0.05, 0.9
@@ -318,6 +331,7 @@ def test_paper_nesterov_consistent_sign_matches_torch():
     assert_same_trajectory(looked, ref)
 
 
+@needs_torch
 def test_paper_nesterov_as_printed_is_not_nesterov():
     """As printed (look-ahead +gamma s with velocity -gamma s) the signs disagree: no choice of gamma gives PyTorch's."""
     eps, mu = 0.05, 0.9
@@ -332,6 +346,7 @@ def test_paper_nesterov_as_printed_is_not_nesterov():
 # -- combinators ---------------------------------------------------------------------------
 
 
+@needs_torch
 def test_clip_then_sgd_matches_clip_grad_norm():
     # gradients scaled up so that clipping is active on most (not all) steps
     big = lambda p, t: grad_fn(p, t, noise=1.0, scale=3.0)
@@ -346,6 +361,7 @@ def test_clip_then_sgd_matches_clip_grad_norm():
         assert_same_trajectory(ours, unclipped)
 
 
+@needs_torch
 def test_clip_then_adam_matches_torch():
     big = lambda p, t: grad_fn(p, t, noise=1.0, scale=3.0)
     ours, _, _ = run_ours(O.chain(O.clip_by_global_norm(1.0), O.adam(0.02)), grad=big)
@@ -367,6 +383,7 @@ def test_chain_threads_updates_left_to_right():
     assert set(opt.init(p)) == {"scale_0", "clip_by_global_norm", "scale_2"}
 
 
+@needs_torch
 def test_partition_matches_torch_param_groups():
     opt = O.partition(
         {"slow": O.sgd(0.01, momentum=0.9, weight_decay=0.1), "fast": O.sgd(0.05, momentum=0.5)},
@@ -386,6 +403,7 @@ def test_partition_matches_torch_param_groups():
     assert set(state["slow"]["trace"]["momentum_buffer"]) == {"w"}
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "labels",
     [
@@ -430,6 +448,7 @@ def test_partition_errors():
     np.testing.assert_allclose(new["b"], -0.2)
 
 
+@needs_torch
 def test_freeze_leaves_params_unchanged():
     # freeze(names, optimiser): the optimiser sees only the other parameters
     opt = O.freeze(["b"], O.adam(0.02))

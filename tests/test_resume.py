@@ -9,7 +9,7 @@ from paralens import data
 from paralens.categories.errors import CheckpointError
 from paralens.cli import main
 from paralens.instances.smooth import dense, dropout, linear
-from paralens.learning import losses, optimisers
+from paralens.learning import learning_rates, losses, optimisers, schedules
 from paralens.learning.supervised import Learner
 from paralens.training import NonFiniteError, checkpointer, fit, load_checkpoint, load_train_state
 
@@ -34,6 +34,63 @@ def test_resuming_gives_bit_identical_parameters(tmp_path, opt):
     for k in full.params:
         np.testing.assert_array_equal(resumed.params[k], full.params[k])
     assert int(resumed.step) == int(full.step)
+
+
+SCHEDULED = {
+    # the paper's closing with a scheduled learning-rate lens: its state (the step) is in the checkpoint
+    "paper_scheduled_rate": lambda: Learner(
+        dense(4, 16, "relu") >> dropout(0.2) >> dense(16, 3, "sigmoid"), losses.mse(), optimisers.gradient_update(),
+        learning_rates.scheduled(schedules.step_decay(0.5, step_size=7, gamma=0.5))),
+    # a library optimiser with a scheduled step size: the schedule's count is in the optimiser state
+    "adam_cosine": lambda: _learner(optimisers.adam(schedules.cosine_decay(0.05, T_max=40, eta_min=0.001))),
+    "momentum_warmup": lambda: _learner(optimisers.momentum(schedules.linear_warmup(0.1, 15, start_value=0.001), 0.9)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCHEDULED))
+def test_resuming_with_a_scheduled_learning_rate_is_exact(tmp_path, case):
+    ds = data.load_iris()
+    learner = SCHEDULED[case]()
+    kw = dict(batch_size=16, seed=7, progress=False)
+    full, _ = fit(learner, ds.features, ds.labels, epochs=5, **kw)
+    path = tmp_path / "ck.safetensors"
+    fit(learner, ds.features, ds.labels, epochs=2, checkpoint=checkpointer(path, seed=7), checkpoint_every=2, **kw)
+    state, done, _ = load_train_state(path, learner)
+    resumed, _ = fit(learner, ds.features, ds.labels, epochs=5, state=state, start_epoch=done, **kw)
+    for k in full.params:
+        np.testing.assert_array_equal(resumed.params[k], full.params[k])
+    # the schedule's position was restored: restarting it from step 0 would train differently
+    restarted = state._replace(lr_state=learner.learning_rate.init(), opt_state=learner.optimiser.init(state.params))
+    other, _ = fit(learner, ds.features, ds.labels, epochs=5, state=restarted, start_epoch=done, **kw)
+    assert not np.array_equal(other.params["0.weight"], full.params["0.weight"])
+
+
+def test_resuming_on_jax(tmp_path):
+    """On JAX (dropout keys, Adam with a cosine schedule) a resumed run continues the uninterrupted one."""
+    jax = pytest.importorskip("jax")
+    from paralens.backend.jax_compile import compile_train_step
+
+    ds = data.load_iris()
+    learner = _learner(optimisers.adam(schedules.cosine_decay(0.05, T_max=40)))
+    # one compiled step for the three runs (150 / 15: no partial batch), so that the test compiles once
+    kw = dict(batch_size=15, seed=7, progress=False, backend="jax", step_fn=compile_train_step(learner))
+    full, _ = fit(learner, ds.features, ds.labels, epochs=4, **kw)
+    path = tmp_path / "ck.safetensors"
+    fit(learner, ds.features, ds.labels, epochs=2, checkpoint=checkpointer(path, seed=7), checkpoint_every=2, **kw)
+    state, done, _ = load_train_state(path, learner, backend="jax")
+    assert done == 2 and int(state.step) == 20
+    assert all(isinstance(v, jax.Array) for v in jax.tree_util.tree_leaves(state))
+    resumed, _ = fit(learner, ds.features, ds.labels, epochs=4, state=state, start_epoch=done, **kw)
+    assert int(resumed.step) == int(full.step) == 40
+    for u, v in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(full)):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7)
+    # the restored optimiser state matters: resuming with a fresh one is another run
+    _, _, ck = load_train_state(path, learner, backend="jax")
+    fresh_opt = jax.tree_util.tree_map(jax.numpy.asarray, learner.optimiser.init(ck.params))
+    state, _, _ = load_train_state(path, learner, backend="jax")
+    other, _ = fit(learner, ds.features, ds.labels, epochs=4, state=state._replace(opt_state=fresh_opt),
+                   start_epoch=done, **kw)
+    assert not np.allclose(np.asarray(other.params["0.weight"]), np.asarray(full.params["0.weight"]), atol=1e-4)
 
 
 def test_divergence_keeps_the_last_good_checkpoint(tmp_path):

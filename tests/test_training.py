@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from paralens import data
-from paralens.instances.smooth import dense, dropout, linear
+from paralens.backend import get_backend
+from paralens.categories.lens import Context
+from paralens.instances.smooth import bias, dense, dropout, linear
 from paralens.learning import learning_rates, losses, optimisers
 from paralens.learning.supervised import Learner, loss_and_grads, train_step
 from paralens.models import PRESETS, mnist_mlp
@@ -42,7 +44,16 @@ def test_train_step_is_sgd_on_the_gradient():
     new, metrics = train_step(learner, state, x, y)
     for k in grads:
         np.testing.assert_allclose(new.params[k], state.params[k] - 0.5 * grads[k], rtol=1e-12)
-    assert new.step == 1 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert new.step == 1
+    # the metrics are the batch's, at the parameters before the update
+    pred = learner.model.get(state.params, x)
+    assert metrics["accuracy"] == np.mean(pred.argmax(1) == y.argmax(1))
+    assert metrics["loss"] == pytest.approx(np.mean(losses.softmax_cross_entropy().get({"label": y}, pred)),
+                                            rel=1e-12)
+    x20, y20 = rng.normal(size=(20, 4)), np.eye(3)[rng.integers(0, 3, 20)]  # an accuracy strictly inside (0, 1)
+    _, m20 = train_step(learner, state, x20, y20)
+    expected = np.mean(learner.model.get(state.params, x20).argmax(1) == y20.argmax(1))
+    assert 0 < expected < 1 and m20["accuracy"] == expected
 
 
 def test_paper_closing_equals_library_closing():
@@ -58,6 +69,32 @@ def test_paper_closing_equals_library_closing():
         s2, _ = train_step(torch_like, s2, x, y)
     for k in s1.params:
         np.testing.assert_allclose(s1.params[k], s2.params[k], rtol=1e-12)
+
+
+def test_sum_reduction_adds_the_changes_of_the_examples():
+    """reduction="sum" on a batch of n > 1: the step's change is the sum of the n single-example
+    changes (n times the mean reduction's), in train_step and in fit; the reported loss stays the mean."""
+    rng = np.random.default_rng(5)
+    n = 7
+    x, y = rng.normal(size=(2 * n, 4)), np.eye(3)[rng.integers(0, 3, 2 * n)]
+    model = dense(4, 5, "tanh") >> dense(5, 3, "sigmoid")
+    summed = Learner(model, losses.mse(reduction="sum"), optimisers.sgd(0.1))
+    mean = Learner(model, losses.mse(), optimisers.sgd(0.1))
+    state = summed.init(0, dtype="float64")
+    per_example = [loss_and_grads(mean, state.params, x[i : i + 1], y[i : i + 1])[1] for i in range(n)]
+    new, m_sum = train_step(summed, state, x[:n], y[:n])
+    for k in state.params:
+        total = sum(g[k] for g in per_example)
+        np.testing.assert_allclose(new.params[k], state.params[k] - 0.1 * total, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(loss_and_grads(summed, state.params, x[:n], y[:n])[1][k], total, rtol=1e-12)
+    _, m_mean = train_step(mean, state, x[:n], y[:n])
+    assert float(m_sum["loss"]) == pytest.approx(float(m_mean["loss"]), rel=1e-15)
+    # fit with batches of n: two such steps
+    by_hand, _ = train_step(summed, new, x[n:], y[n:])
+    fitted, _ = fit(summed, x, y, epochs=1, batch_size=n, shuffle=False, state=state, dtype="float64",
+                    progress=False)
+    for k in state.params:
+        np.testing.assert_allclose(fitted.params[k], by_hand.params[k], rtol=1e-12)
 
 
 def test_linear_regression_recovers_the_weights():
@@ -99,11 +136,32 @@ def test_early_stopping_stops():
 
 
 def test_nonfinite_training_stops_with_a_clear_message():
+    """The error names the step, the batch and the first offending parameter (here the second one)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 4)).astype(np.float32) * 1e10
+    y = rng.normal(size=(20, 3)).astype(np.float32)
+    # bias(4) >> linear(4, 3): the first step's weight change (~|x|^2 lr) overflows float32, the bias's
+    # (~|x| lr) and the loss (~|x|^2) do not
+    learner = Learner(bias(4) >> linear(4, 3), losses.mse(), optimisers.sgd(1e20))
+    assert list(learner.model.params) == ["bias", "weight"]
+    kw = dict(epochs=2, batch_size=10, seed=0, shuffle=False, progress=False)
+    with pytest.raises(NonFiniteError, match=r"step 0 \(epoch 1, batch 1\): parameter 'weight' is NaN or infinite"):
+        fit(learner, x, y, **kw)
+    # a loss that overflows first is named as the loss, with the first non-finite parameter
+    with pytest.raises(NonFiniteError, match=r"step 0 .*: the loss \(first non-finite parameter: 'bias'\)"):
+        fit(learner, x * 1e20, y, **kw)
+    # skipping drops every such update: the parameters stay those of the initialisation
+    state, hist = fit(learner, x, y, **{**kw, "epochs": 1}, on_nonfinite="skip")
+    assert hist.skipped_steps == 2 and state.step == 0
+    init = learner.init(0)
+    for k in init.params:
+        np.testing.assert_array_equal(state.params[k], init.params[k])
+    # on real data: a learning rate far too large diverges within a few steps, and the message names the step
     ds = data.load_iris()
-    learner = Learner(linear(4, 3), losses.mse(), optimisers.sgd(1e3))  # diverges within a few steps
-    with pytest.raises(NonFiniteError, match=r"step \d+ .*(loss|parameter '\d\.(weight|bias)')"):
-        fit(learner, ds.features, ds.labels, epochs=2, batch_size=10, seed=0, progress=False)
-    state, hist = fit(learner, ds.features, ds.labels, epochs=1, batch_size=10, seed=0, progress=False,
+    big = Learner(linear(4, 3), losses.mse(), optimisers.sgd(1e3))
+    with pytest.raises(NonFiniteError, match=r"step \d+ \(epoch \d+, batch \d+\): (the loss|parameter 'weight') is"):
+        fit(big, ds.features, ds.labels, epochs=2, batch_size=10, seed=0, progress=False)
+    state, hist = fit(big, ds.features, ds.labels, epochs=1, batch_size=10, seed=0, progress=False,
                       on_nonfinite="skip")
     assert hist.skipped_steps > 0
     assert all(np.all(np.isfinite(v)) for v in state.params.values())
@@ -127,20 +185,49 @@ def test_bad_inputs_are_reported_before_training():
 
 
 def test_dropout_is_seeded_in_training_and_off_at_evaluation():
+    """Dropout in fit draws the mask of step t from (seed, t); at evaluation it is the identity.
+
+    Every run starts from the same initial state and sees the batches in the same order, so
+    the seed changes nothing but the dropout masks: with dropout off in fit, seeds 3 and 4
+    would give the same parameters.
+    """
     model = dense(4, 16, "relu") >> dropout(0.5) >> dense(16, 3, None)
     learner = Learner(model, losses.softmax_cross_entropy(), optimisers.sgd(0.1))
     ds = data.load_iris()
-    s1, _ = fit(learner, ds.features, ds.labels, epochs=2, batch_size=30, seed=3, progress=False)
-    s2, _ = fit(learner, ds.features, ds.labels, epochs=2, batch_size=30, seed=3, progress=False)
-    s3, _ = fit(learner, ds.features, ds.labels, epochs=2, batch_size=30, seed=4, progress=False)
-    np.testing.assert_array_equal(s1.params["0.weight"], s2.params["0.weight"])
+    x, y = ds.features, ds.labels
+
+    def run(seed):
+        state, _ = fit(learner, x, y, epochs=2, batch_size=30, seed=seed, state=learner.init(0), shuffle=False,
+                       progress=False)
+        return state
+
+    s1, s2, s3 = run(3), run(3), run(4)
+    for k in s1.params:
+        np.testing.assert_array_equal(s1.params[k], s2.params[k])
     assert not np.array_equal(s1.params["0.weight"], s3.params["0.weight"])
-    out1 = predict(learner, s1.params, ds.features)
-    np.testing.assert_array_equal(out1, predict(learner, s1.params, ds.features))
-    # at evaluation dropout is the identity: the model equals the same model without it
+
+    # the same steps by hand: the key of step t is fold_in(key(seed), t); without a key, no dropout
+    NP = get_backend("numpy")
+    targets = prepare_targets(learner.model, y).astype(np.float32)
+    by_hand, no_dropout = learner.init(0), learner.init(0)
+    for t in range(2 * 5):
+        b = t % 5
+        xb, yb = x[b * 30 : (b + 1) * 30].astype(np.float32), targets[b * 30 : (b + 1) * 30]
+        by_hand, _ = train_step(learner, by_hand, xb, yb, NP.fold_in(NP.key(3), t))
+        no_dropout, _ = train_step(learner, no_dropout, xb, yb, None)
+    for k in s1.params:
+        np.testing.assert_array_equal(s1.params[k], by_hand.params[k])
+    assert not np.array_equal(s1.params["0.weight"], no_dropout.params["0.weight"])
+
+    # at evaluation dropout is the identity: the model equals the same model without it ...
+    out1 = predict(learner, s1.params, x)
     plain = dense(4, 16, "relu") >> dense(16, 3, None)
     p = {k.replace("2.", "1."): v for k, v in s1.params.items()}
-    np.testing.assert_allclose(out1, predict(plain, p, ds.features), rtol=1e-6)
+    np.testing.assert_allclose(out1, predict(plain, p, x), rtol=1e-6)
+    # ... while in training mode it drops units
+    xb = x.astype(np.float32)
+    training, _ = learner.model.forward(s1.params, xb, Context(True, NP.key(0), NP))
+    assert not np.allclose(training, out1, rtol=1e-3)
 
 
 def test_prepare_targets_one_hot():

@@ -1,4 +1,4 @@
-"""The command line: ``paralens train``, ``paralens evaluate``, ``paralens models``."""
+"""The command line: ``paralens train``, ``evaluate``, ``predict``, ``export``, ``models``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,98 @@ def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: 
     return preset, Learner(preset.build(), preset.loss(), opt, rate), opt_name, step_size
 
 
+def _is_boolean_preset(name: str) -> bool:
+    from paralens.circuits.presets import PRESETS as BOOLEAN
+
+    return name in BOOLEAN
+
+
+def _boolean_train(args) -> int:
+    """``paralens train`` for a Boolean preset: train, harden, save the classifier (JSON), report."""
+    from paralens.circuits.presets import train_preset
+
+    clf, result = train_preset(args.model, data_dir=args.data, seed=args.seed, epochs=args.epochs,
+                               progress=not args.no_progress and not args.json)
+    if args.save:
+        clf.save(args.save)
+        result["saved"] = args.save
+    _report(result, args.json)
+    return 0
+
+
+def _is_classifier_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(1) == b"{"
+    except OSError:
+        return False
+
+
+def _classifier_data(clf, data_dir, split: str):
+    from paralens.circuits.presets import load_integer_data
+
+    ds = clf.info.get("dataset", "mnist")
+    Xtr, ytr, Xte, yte = load_integer_data(ds, data_dir, clf.info.get("seed", 0))
+    if Xtr.shape[1] != clf.n_features:
+        raise ParalensError(f"{clf.name} takes {clf.n_features} features, the data has {Xtr.shape[1]}")
+    return (Xtr, ytr) if split == "train" else (Xte, yte)
+
+
+def cmd_predict(args) -> int:
+    """One predicted class per line for a split of the data (a saved Boolean classifier)."""
+    from paralens.circuits.classifier import BooleanClassifier
+
+    clf = BooleanClassifier.load(args.model_file)
+    X, _ = _classifier_data(clf, args.data, args.split)
+    sys.stdout.write("".join(f"{int(c)}\n" for c in clf.predict(X)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    """A saved Boolean classifier as hardware: Verilog, a testbench, BLIF, and figures."""
+    from paralens.circuits.classifier import BooleanClassifier, classifier_circuit, feature_bits_of
+
+    t0 = time.perf_counter()
+    clf = BooleanClassifier.load(args.model_file)
+    fb = int(clf.info.get("feature_bits", 8))
+    circuit = classifier_circuit(clf, fb)
+    result = {"model": clf.name, "gates": clf.gates, "circuit_gates": circuit.n_gates, "depth": circuit.depth()}
+    from paralens.synth import to_pyrtl
+    from paralens.synth.verilog import to_verilog, write_testbench
+
+    design = to_pyrtl(circuit, name=clf.name, word_inputs=fb, word_outputs=circuit.n_outputs,
+                      pipeline=args.pipeline) if args.pipeline else \
+        to_pyrtl(circuit, name=clf.name, word_inputs=fb, word_outputs=circuit.n_outputs)
+    if getattr(design, "latency", None) is not None:
+        result["latency_cycles"] = design.latency
+    if args.verilog:
+        to_verilog(design, args.verilog)
+        result["verilog"] = args.verilog
+        import os
+
+        result["verilog_bytes"] = os.path.getsize(args.verilog)
+    if args.testbench:
+        X, _ = _classifier_data(clf, args.data, args.split)
+        write_testbench(design, feature_bits_of(X, fb), args.testbench, word=True)
+        result["testbench"] = args.testbench
+        result["testbench_samples"] = len(X)
+    if args.blif:
+        from paralens.synth.formats import write_blif
+
+        write_blif(circuit, args.blif)
+        result["blif"] = args.blif
+    if args.stats:
+        from paralens.synth.stats import hardware_stats
+
+        result.update(hardware_stats(circuit, yosys=not args.no_yosys))
+    result["seconds"] = time.perf_counter() - t0
+    _report(result, args.json)
+    return 0
+
+
 def cmd_train(args) -> int:
+    if _is_boolean_preset(args.model):
+        return _boolean_train(args)
     from paralens.training.fit import evaluate, fit
     from paralens.training.resume import checkpointer, load_train_state, save_train_state
 
@@ -92,6 +183,16 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    if _is_classifier_file(args.checkpoint):
+        from paralens.circuits.classifier import BooleanClassifier
+
+        clf = BooleanClassifier.load(args.checkpoint)
+        result = {"model": clf.name, "gates": clf.gates, "depth": clf.circuit.depth()}
+        for split in ("train", "test"):
+            X, y = _classifier_data(clf, args.data, split)
+            result[f"{split}_accuracy"] = clf.accuracy(X, y)
+        _report(result, args.json)
+        return 0
     from paralens.training.checkpoint import load_checkpoint
     from paralens.training.fit import evaluate
 
@@ -113,12 +214,17 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from paralens.circuits.presets import PRESETS as BOOLEAN
     from paralens.models import PRESETS
 
     for p in PRESETS.values():
         print(f"{p.name:<16} {p.description}")
         if args.verbose:
             print("  " + p.build().summary().replace("\n", "\n  "))
+    for p in BOOLEAN.values():
+        print(f"{p.name:<16} [Boolean] {p.description}")
+        if args.verbose:
+            print(f"  data {p.dataset}, training: {p.method}, {p.epochs} epochs, {p.options}")
     return 0
 
 
@@ -163,6 +269,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", default=None)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate)
+    pr = sub.add_parser("predict", help="print one predicted class per line (a saved Boolean classifier)")
+    pr.add_argument("model_file")
+    pr.add_argument("--data", default=None, help="directory of MNIST IDX files (default: the bundled subset)")
+    pr.add_argument("--split", default="test", choices=["test", "train"])
+    pr.set_defaults(func=cmd_predict)
+    x = sub.add_parser("export", help="a saved Boolean classifier as hardware (Verilog, testbench, BLIF, figures)")
+    x.add_argument("model_file")
+    x.add_argument("--verilog", default=None, help="write the Verilog module here")
+    x.add_argument("--testbench", default=None, help="write a testbench feeding every sample of --split here")
+    x.add_argument("--data", default=None)
+    x.add_argument("--split", default="test", choices=["test", "train"])
+    x.add_argument("--blif", default=None, help="write the gate network as BLIF here")
+    x.add_argument("--pipeline", type=int, default=None, help="registers every K levels")
+    x.add_argument("--stats", action="store_true", help="gates, depth, PyRTL and (if present) Yosys figures")
+    x.add_argument("--no-yosys", action="store_true", help="skip Yosys even where it is installed")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(func=cmd_export)
     m = sub.add_parser("models", help="list the preset models")
     m.add_argument("-v", "--verbose", action="store_true")
     m.set_defaults(func=cmd_models)

@@ -31,6 +31,10 @@ backward_params         a Para's parameter-only backward (used in training) equa
 Z_p closure             over Z_p, get and put return integers in ``0 .. p-1``
 category laws           associativity, left/right identity, interchange
                         ``(f @ g) >> (g' @ h) = (f >> g') @ (g >> h)``
+circuits                :func:`check_circuit_laws`: ``reverse(c)`` against sympy's formal
+                        derivatives and galois', and RD.1 - RD.7 in their CRDC form (R of a
+                        circuit is a circuit, so RD.6 and RD.7 reverse it two and three times);
+                        :func:`check_circuit_category_laws` for >> and @
 ======================  =====================================================================
 
 Over Z_p a map is a tuple of polynomials, and its reverse derivative is the
@@ -96,6 +100,8 @@ __all__ = [
     "check_backward_params",
     "check_category_laws",
     "check_chain_rule",
+    "check_circuit_category_laws",
+    "check_circuit_laws",
     "check_laws",
     "check_lens_matches_map",
     "check_rd1",
@@ -239,9 +245,10 @@ class _Worst:
         self.checks = 0
         self.notes: list[str] = []
 
-    def add(self, err: float, tol: float, example: dict, detail: str = "") -> None:
+    def add(self, err: float, tol: float, example: dict, detail: str = "", n: int = 1) -> None:
+        """One check (or ``n`` checks summarised by their worst error and example)."""
         err = float(err)
-        self.checks += 1
+        self.checks += int(n)
         ok = bool(err <= tol)  # NaN fails
         if math.isnan(err):
             err = math.inf
@@ -1500,6 +1507,593 @@ def _cmp_para(acc, ex, got, want, p, o, detail):
     acc.add(err, _tol(o, scale, p), ex, detail)
 
 
+# -- circuits: the laws on polynomial circuits, where R of a circuit is a circuit -----------------------
+#
+# A circuit ``c : F^n -> F^m`` over a field is checked with its reverse derivative ``reverse(c)`` (a
+# circuit ``F^n x F^m -> F^n``), which can be reversed again: the CRDC axioms RD.6 and RD.7 are checked
+# in their own form, on ``R[R[R[c]]]`` and on the forward derivative ``D[c] = (iota_0 x 1) R[R[c]] pi_1``.
+# Rows are every point of ``F^(n + m)`` when there are at most ``max_points`` of them, else ``samples``
+# random ones; each comparison is one vectorised check per row, so ``checks`` counts rows.
+
+_CIRCUIT_MAX_POINTS = 20_000
+_SYMBOLIC_MAX_GATES = 200
+_SYMBOLIC_MAX_TERMS = 5_000
+_REFERENCE_MAX_POINTS = 4_096
+_DOUBLE_REVERSE_MAX_OPS = 4_000
+
+
+@dataclass
+class _COpts:
+    exhaustive: bool | None = None
+    samples: int = 64
+    seed: int = 0
+    max_points: int = _CIRCUIT_MAX_POINTS
+    max_gates: int = _SYMBOLIC_MAX_GATES
+    max_terms: int = _SYMBOLIC_MAX_TERMS
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+
+def _copts(kw: dict) -> _COpts:
+    unknown = set(kw) - set(_COpts.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)} for circuits; the options are "
+                        f"{sorted(_COpts.__dataclass_fields__)}")
+    return _COpts(**kw)
+
+
+class _CField:
+    """Vectorised arithmetic on rows of field elements: galois FieldArrays, or float64 over the reals."""
+
+    def __init__(self, F, o: _COpts):
+        self.F, self.o = F, o
+        self.finite = F.is_finite
+
+    def arr(self, ints):
+        if self.finite:
+            return self.F.array(ints)
+        return np.asarray(ints, dtype=np.float64)
+
+    def ints(self, x) -> np.ndarray:
+        """Plain integers (or floats) for printing and comparing."""
+        if self.finite:
+            return np.asarray(x.view(np.ndarray))
+        return np.asarray(x, dtype=np.float64)
+
+    def zeros(self, shape):
+        if self.finite:
+            return self.F.array(np.zeros(shape, dtype=np.int64))
+        return np.zeros(shape)
+
+    def random(self, rng, shape):
+        if self.finite:
+            return self.F.array(self.F.random_ints(shape, rng))
+        return rng.standard_normal(shape)
+
+    def scalars(self, rng, rows):
+        if self.finite:
+            return self.F.array(self.F.random_ints((rows, 1), rng))
+        return rng.uniform(-3, 3, (rows, 1))
+
+    def cat(self, *xs):
+        parts = [self.ints(x) for x in xs]
+        rows = next(len(p) for p in parts)
+        parts = [p.reshape(rows, -1) for p in parts]
+        out = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0))
+        if self.finite and out.dtype != object:
+            out = out.astype(np.int64)
+        return self.arr(out)
+
+    def inner(self, x, y):
+        """Row-wise ``<x, y>``, shape ``(rows, 1)``."""
+        if x.shape[1] == 0:
+            return self.zeros((x.shape[0], 1))
+        return (x * y).sum(axis=1).reshape(-1, 1)
+
+    def rows(self, k: int, rng, what: str):
+        """Every point of F^k when there are at most max_points (or exhaustive=True), else samples."""
+        F, o = self.F, self.o
+        if self.finite and (o.exhaustive or (o.exhaustive is None and F.order ** k <= o.max_points)):
+            if F.order ** k > 10**7:
+                raise ValueError(f"exhaustive=True over {F.name}^{k}: {F.order ** k} points are too many")
+            grid = np.array(list(itertools.product(range(F.order), repeat=k)), dtype=np.int64).reshape(-1, k)
+            return self.arr(grid), f"exhaustive over all {F.order ** k} points of {what}"
+        return self.random(rng, (o.samples, k)), f"{o.samples} random points of {what}"
+
+    def eval(self, c, X):
+        y = c.evaluate(X)
+        if self.finite:
+            return y if y.ndim == 2 else y.reshape(len(X), -1)
+        return np.asarray(y, dtype=np.float64).reshape(len(X), -1)
+
+    def compare(self, acc: _Worst, got, want, example: dict, detail: str) -> None:
+        """Compare row by row: one check per row, the worst row as the counterexample."""
+        rows = len(want)
+        if rows == 0:
+            return
+        g, w = self.ints(got).reshape(rows, -1), self.ints(want).reshape(rows, -1)
+        if g.shape != w.shape:
+            acc.fail(f"{detail}: shape {g.shape} is not {w.shape}", {})
+            return
+        if self.finite:
+            wrong = (g != w).sum(axis=1) if g.shape[1] else np.zeros(rows, np.int64)
+            worst = int(np.argmax(wrong))
+            err, tol = float(wrong[worst]), 0.0
+            nbad = int(np.count_nonzero(wrong))
+        else:
+            d = np.abs(g - w).max(axis=1) if g.shape[1] else np.zeros(rows)
+            scale = np.maximum(np.abs(g).max(axis=1), np.abs(w).max(axis=1)) if g.shape[1] else np.zeros(rows)
+            tols = self.o.atol + self.o.rtol * scale
+            d = np.where(np.isnan(d), np.inf, d)
+            worst = int(np.argmax(d / tols))
+            err, tol = float(d[worst]), float(tols[worst])
+            nbad = int(np.count_nonzero(d > tols))
+        ex = {k: self.ints(v)[worst] for k, v in example.items()}
+        ex.update(expected=w[worst], got=g[worst])
+        acc.add(err, tol, ex, f"{detail} ({nbad} of {rows} rows differ)" if nbad else detail, n=rows)
+
+
+def _square_layer(F, m: int):
+    """``y -> y * y`` on each of ``m`` wires (a nonlinear partner circuit)."""
+    return _C().layer(F, "mul", m, np.arange(m), np.arange(m)) if m else _C().identity(F, 0)
+
+
+def _mix(F, n: int):
+    """``x_i -> x_i x_{i+1} + x_i`` (cyclically), ``n -> n``: a nonlinear circuit that mixes wires."""
+    if n == 0:
+        return _C().identity(F, 0)
+    from paralens.circuits.syntax import Builder
+
+    b = Builder(F, n)
+    x = b.inputs()
+    return b.build(b.add(b.mul(x, np.roll(x, -1)), x), name=f"mix{n}")
+
+
+def _circuit_sum(f, g):
+    """``f + g = <f, g> ; +`` as a circuit: ``copy >> (f @ g) >> add``."""
+    F, n, m = f.field, f.n_inputs, f.n_outputs
+    add = _C().layer(F, "add", 2 * m, np.arange(m), np.arange(m, 2 * m)) if m else _C().identity(F, 0)
+    return _C().copy(F, n) >> (f @ g) >> add
+
+
+def _circuit_pair(f, g):
+    """``<f, g> = copy >> (f @ g)``."""
+    return _C().copy(f.field, f.n_inputs) >> (f @ g)
+
+
+def _zero_circuit(F, n: int, m: int):
+    from paralens.circuits.syntax import Builder
+
+    b = Builder(F, n)
+    return b.build(b.const(np.zeros(m, dtype=np.int64)) if m else np.zeros(0, dtype=np.int64))
+
+
+def _split(c, at: int):
+    """``c = c1 >> c2`` cut after its first ``at`` operations (the wires crossing the cut pass on)."""
+    from paralens.circuits.syntax import Builder, Circuit
+
+    ops1, ops2 = c.ops[:at], c.ops[at:]
+    boundary = c.n_inputs + sum(op.n_wires for op in ops1)
+    used = set(int(w) for op in ops2 for a in op.args for w in a if w < boundary)
+    used |= set(int(w) for w in c.outputs if w < boundary)
+    W = np.array(sorted(used), dtype=np.int64)
+    c1 = Circuit(c.field, c.n_inputs, ops1, W)
+    wmap = np.full(c.n_wires, -1, dtype=np.int64)
+    wmap[W] = np.arange(len(W))
+    b = Builder(c.field, len(W))
+    for op in ops2:
+        outs = b.op(op.gen, *[wmap[a] for a in op.args], data=op.data)
+        for j, o in enumerate(outs):
+            wmap[op.out + j * op.k: op.out + (j + 1) * op.k] = o
+    return c1, b.build(wmap[c.outputs])
+
+
+def _forward_derivative(c, rr=None):
+    """``D[c] = (iota_0 x 1) ; R[R[c]] ; pi_1 : (a, v) -> J(a) v`` as a circuit ``2n -> m``."""
+    from paralens.circuits.syntax import Builder
+
+    rr = rr if rr is not None else _rev(_rev(c))
+    n, m = c.n_inputs, c.n_outputs
+    b = Builder(c.field, 2 * n)
+    zeros = b.const(np.zeros(m, dtype=np.int64)) if m else np.zeros(0, dtype=np.int64)
+    blocks = [np.array([i]) for i in range(n)] + [zeros[j: j + 1] for j in range(m)] + \
+             [np.array([n + i]) for i in range(n)]
+    outs = b.inline(rr, blocks)
+    return b.build(np.concatenate([o.reshape(-1) for o in outs[n:]]) if m else np.zeros(0, np.int64)).prune()
+
+
+def _is_multilinear(R, polys) -> bool:
+    return all(max(mon[: R.n], default=0) <= 1 for f in polys for mon in f.monoms())
+
+
+def _is_linear_polys(R, polys) -> bool:
+    return all(sum(mon[: R.n]) == 1 for f in polys for mon in f.monoms())
+
+
+def _galois_jacobian(cf: _CField, R, polys, X):
+    """``J[r, j, i] = d f_j / d x_i`` at row ``r`` of ``X``: each ``f_j`` made a univariate polynomial
+    in ``x_i`` by substituting the row's other coordinates into its formal terms, and differentiated
+    by galois (``galois.Poly(...).derivative()``), independently of ``reverse``."""
+    import galois
+
+    F = cf.F
+    GFc = F.galois
+    p, n, rows = F.characteristic, R.n, len(X)
+    one = cf.arr(np.ones(rows, dtype=np.int64))
+    powers: dict = {}
+
+    def power(l, e):
+        if (l, e) not in powers:
+            powers[(l, e)] = X[:, l] ** e
+        return powers[(l, e)]
+
+
+    def el(v):  # one element, in the dtype of F.array (galois compiles its ufuncs per dtype)
+        return F.array(np.array(int(v), dtype=object if F.order > 2**62 else np.int64))
+
+    gen = el(p) if R.ext else None
+    derivs: dict = {}
+    J = cf.zeros((rows, len(polys), n))
+    for j, f in enumerate(polys):
+        for i in range(n):
+            coefs: dict = {}
+            for mon, c in f.terms():
+                d = mon[i]
+                if d == 0:
+                    continue
+                coeff = el(int(c) % p)
+                if R.ext and mon[n]:
+                    coeff = coeff * gen ** mon[n]
+                val = one * coeff
+                for l in range(n):
+                    if l != i and mon[l]:
+                        val = val * power(l, mon[l])
+                coefs[d] = coefs[d] + val if d in coefs else val
+            total = cf.zeros(rows)
+            for d, cd in coefs.items():
+                if d not in derivs:  # (t^d)' by galois, read back as (coefficient, degree) terms
+                    dp = galois.Poly.Degrees([d], field=GFc).derivative()
+                    derivs[d] = [(el(int(k)), int(e)) for k, e in zip(dp.nonzero_coeffs, dp.nonzero_degrees)
+                                 if int(k)]
+                for k, e in derivs[d]:
+                    total = total + cd * (one * k if e == 0 else X[:, i] ** e * k)
+            J[:, j, i] = total
+    return J
+
+
+def _apply_jacobian_t(cf: _CField, J, DY):
+    """``dx_i = sum_j J[:, j, i] dy_j`` row by row."""
+    rows, m, n = J.shape
+    out = cf.zeros((rows, n))
+    for i in range(n):
+        acc = cf.zeros(rows)
+        for j in range(m):
+            acc = acc + J[:, j, i] * DY[:, j]
+        out[:, i] = acc
+    return out
+
+
+def check_circuit_laws(c, **options) -> LawReport:
+    """Check a :class:`~paralens.circuits.Circuit` and its reverse derivative against the CRDC laws.
+
+    Options: ``exhaustive`` (None: every point of ``F^(n+m)`` when there are at most
+    ``max_points``, default 20,000; True/False force it), ``samples`` (random rows otherwise,
+    default 64), ``seed``, ``max_gates`` (larger circuits skip the sympy checks, default 200),
+    ``max_terms`` (so do circuits whose polynomials grow beyond it), ``rtol``/``atol`` (reals).
+
+    Laws: ``evaluate-vs-symbolic`` and ``reverse-vs-symbolic`` (against :mod:`paralens.circuits.symbolic`),
+    ``reverse-vs-reference`` (galois' formal derivative of the univariate restrictions; over GF(2)
+    for multilinear circuits also the Boolean difference; over the reals finite differences),
+    RD.1 .. RD.7 in their CRDC form on circuits (R of a circuit is a circuit, reversed again for
+    RD.6 and RD.7), ``R preserves @``, the chain rule on a cut of ``c`` and on composites.  Each
+    result counts its checks (one per row); a failure names the law and the worst row.
+
+        >>> from paralens.fields import GF
+        >>> from paralens.circuits import Circuit
+        >>> report = check_circuit_laws(Circuit.generator(GF(3), "mul"))
+        >>> report.ok, report["reverse-vs-reference"].checks
+        (True, 27)
+    """
+    from paralens.circuits.symbolic import SymbolicTooLarge, _circuit_ring_polys, _reverse_exprs, \
+        change_symbols, evaluate_sympy, input_symbols
+
+    o = _copts(options)
+    F = c.field
+    cf = _CField(F, o)
+    label = c.label()
+    n, m = c.n_inputs, c.n_outputs
+    rng = np.random.default_rng(o.seed)
+    results: list[LawResult] = []
+    XD, how = cf.rows(n + m, rng, f"{F.name}^{n + m} (x, dy)")
+    rows = len(XD)
+    X, DY = XD[:, :n], XD[:, n:]
+    Y = cf.eval(c, X)
+    Rc = _rev(c)
+    RX = cf.eval(Rc, XD)
+    ex = {"x": X, "dy": DY}
+
+    # -- against the symbolic meaning ------------------------------------------------------------
+    polys = R = None
+    why = None
+    if c.n_gates > o.max_gates:
+        why = f"{c.n_gates} gates, more than max_gates={o.max_gates} for sympy"
+    else:
+        try:
+            R, polys = _circuit_ring_polys(c, o.max_terms)
+        except SymbolicTooLarge as e:
+            why = str(e)
+    if polys is None:
+        results += [_skip("evaluate-vs-symbolic", label, why), _skip("reverse-vs-symbolic", label, why)]
+    else:
+        xs, dys = input_symbols(n), change_symbols(m)
+        acc = _Worst("evaluate-vs-symbolic", label)
+        acc.notes.append(how)
+        cf.compare(acc, Y, evaluate_sympy([R.to_expr(f) for f in polys], F, X, symbols=xs), {"x": X},
+                   "c(x) differs from its polynomials (to_sympy)")
+        results.append(acc.result())
+        acc = _Worst("reverse-vs-symbolic", label)
+        acc.notes.append(how)
+        cf.compare(acc, RX, evaluate_sympy(_reverse_exprs(R, polys, dys), F, XD, symbols=xs + dys), ex,
+                   "reverse(c)(x, dy) differs from symbolic_reverse(c) (formal partial derivatives)")
+        results.append(acc.result())
+
+    # -- against an independent reference -----------------------------------------------------------
+    acc = _Worst("reverse-vs-reference", label)
+    if F.is_finite and polys is not None:
+        keep = rows if rows <= _REFERENCE_MAX_POINTS else _REFERENCE_MAX_POINTS
+        Xr, DYr, RXr = X[:keep], DY[:keep], RX[:keep]
+        J = _galois_jacobian(cf, R, polys, Xr)
+        cf.compare(acc, RXr, _apply_jacobian_t(cf, J, DYr), {"x": Xr, "dy": DYr},
+                   "reverse(c) differs from galois' formal derivative of the univariate restrictions")
+        acc.notes.append(f"galois Poly.derivative at {keep} points")
+        if F.is_binary:
+            if _is_multilinear(R, polys):
+                JB = cf.zeros((rows, m, n))
+                for i in range(n):
+                    Xi = X.copy()
+                    Xi[:, i] = Xi[:, i] + cf.arr(np.ones(rows, dtype=np.int64))
+                    JB[:, :, i] = Y + cf.eval(c, Xi)
+                cf.compare(acc, RX, _apply_jacobian_t(cf, JB, DY), ex,
+                           "reverse(c) differs from the Boolean difference f(x) xor f(x xor e_i) (multilinear c)")
+                acc.notes.append("and the Boolean difference (multilinear)")
+            else:
+                acc.notes.append("not multilinear: the Boolean difference is the functional, not the formal, derivative")
+        results.append(acc.result())
+    elif not F.is_finite:
+        h = 1e-6
+        JF = np.zeros((rows, m, n))
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = h * np.maximum(1.0, np.abs(X[:, i])).mean()
+            JF[:, :, i] = (cf.eval(c, X + e) - cf.eval(c, X - e)) / (2 * e[i])
+        acc_r = _Worst("reverse-vs-reference", label)
+        o2 = replace(o, rtol=1e-4, atol=1e-5)
+        _CField(F, o2).compare(acc_r, RX, np.einsum("rji,rj->ri", JF, DY), ex,
+                               "reverse(c) differs from central finite differences")
+        results.append(acc_r.result())
+    else:
+        results.append(_skip("reverse-vs-reference", label, why))
+
+    # -- RD.1 sum, RD.4 pairing, R preserves @ -------------------------------------------------------
+    g = c >> _square_layer(F, m)
+    DZ = cf.random(rng, (rows, m))
+    RG = cf.eval(_rev(g), cf.cat(X, DY))
+    acc = _Worst("RD.1 sum", label)
+    fg = _circuit_sum(c, g)
+    cf.compare(acc, cf.eval(fg, X), Y + cf.eval(g, X), {"x": X}, "(f + g)(x) != f(x) + g(x)")
+    cf.compare(acc, cf.eval(_rev(fg), XD), RX + RG, ex, "R[f + g](x, dy) != R[f](x, dy) + R[g](x, dy)")
+    cf.compare(acc, cf.eval(_rev(_zero_circuit(F, n, m)), XD), cf.zeros((rows, n)), ex, "R[0](x, dy) != 0")
+    acc.notes.append(f"g = c >> square; {how}")
+    results.append(acc.result())
+
+    acc = _Worst("RD.4 pairing", label)
+    pair = _circuit_pair(c, g)
+    RGz = cf.eval(_rev(g), cf.cat(X, DZ))
+    cf.compare(acc, cf.eval(pair, X), cf.cat(Y, cf.eval(g, X)), {"x": X}, "<f, g>(x) != (f(x), g(x))")
+    cf.compare(acc, cf.eval(_rev(pair), cf.cat(X, DY, DZ)), RX + RGz, {"x": X, "dy": DY, "dz": DZ},
+               "R[<f, g>](x, (dy, dz)) != R[f](x, dy) + R[g](x, dz)")
+    cf.compare(acc, cf.eval(_rev(_C().discard(F, n)), X), cf.zeros((rows, n)), {"x": X}, "R[!](x) != 0")
+    results.append(acc.result())
+
+    acc = _Worst("R preserves @", label)
+    X2 = cf.random(rng, (rows, n))
+    T = c @ g
+    cf.compare(acc, cf.eval(T, cf.cat(X, X2)), cf.cat(Y, cf.eval(g, X2)), {"x": X, "x2": X2},
+               "(f @ g)(x, x2) != (f(x), g(x2))")
+    cf.compare(acc, cf.eval(_rev(T), cf.cat(X, X2, DY, DZ)),
+               cf.cat(RX, cf.eval(_rev(g), cf.cat(X2, DZ))), {"x": X, "x2": X2, "dy": DY, "dz": DZ},
+               "R[f @ g]((x, x2), (dy, dz)) != (R[f](x, dy), R[g](x2, dz))")
+    results.append(acc.result())
+
+    # -- RD.2 additivity, RD.6 homogeneity --------------------------------------------------------------
+    acc = _Worst("RD.2 additivity", label)
+    D2 = cf.random(rng, (rows, m))
+    cf.compare(acc, cf.eval(Rc, cf.cat(X, DY + D2)), RX + cf.eval(Rc, cf.cat(X, D2)), {"x": X, "dy1": DY, "dy2": D2},
+               "R[f](x, dy1 + dy2) != R[f](x, dy1) + R[f](x, dy2)")
+    cf.compare(acc, cf.eval(Rc, cf.cat(X, cf.zeros((rows, m)))), cf.zeros((rows, n)), {"x": X}, "R[f](x, 0) != 0")
+    results.append(acc.result())
+
+    acc = _Worst("RD.6 linearity", label)
+    s = cf.scalars(rng, rows)
+    cf.compare(acc, cf.eval(Rc, cf.cat(X, s * DY)), s * RX, {"x": X, "dy": DY, "s": s},
+               "R[f](x, s dy) != s R[f](x, dy)")
+    results.append(acc.result())
+
+    # -- RD.3: identity, projections, copy, add, discard ----------------------------------------------
+    results += _circuit_rd3(cf, max(n, 1), max(m, 1), rng)
+
+    # -- RD.5 chain rule: a cut of c, and composites with a mixing circuit --------------------------------
+    acc = _Worst("RD.5 chain rule", label)
+    pieces = []
+    if len(c.ops) >= 2:
+        pieces.append(("a cut of c", *_split(c, len(c.ops) // 2)))
+    pieces.append(("c >> mix", c, _mix(F, m)))
+    pieces.append(("mix >> c", _mix(F, n), c))
+    if n == m:
+        pieces.append(("c >> c", c, c))
+    for name, f1, f2 in pieces:
+        h = f1 >> f2
+        A = cf.eval(f1, X)
+        Dc = DY  # changes of the composite's m outputs
+        inner = cf.eval(_rev(f2), cf.cat(A, Dc))
+        want = cf.eval(_rev(f1), cf.cat(X, inner))
+        cf.compare(acc, cf.eval(h, X), cf.eval(f2, A), {"x": X}, f"{name}: (f >> g)(x) != g(f(x))")
+        cf.compare(acc, cf.eval(_rev(h), cf.cat(X, Dc)), want, {"x": X, "dz": Dc},
+                   f"{name}: R[f >> g](x, dz) != R[f](x, R[g](f(x), dz))")
+    acc.notes.append(", ".join(p[0] for p in pieces))
+    results.append(acc.result())
+
+    # -- RD.6 and RD.7 through R[R[c]] and R[R[R[c]]] --------------------------------------------------
+    RR = _rev(Rc)
+    B1, B2, V, U = cf.random(rng, (rows, m)), cf.random(rng, (rows, m)), cf.random(rng, (rows, n)), \
+        cf.random(rng, (rows, n))
+    # R[R[f]]((a, b), v) = (H(a; b, v), J(a) v): the second half is the forward derivative, free of b
+    acc = _Worst("RD.6 R[R[f]] forward derivative", label)
+    RR1 = cf.eval(RR, cf.cat(X, B1, V))
+    RR2 = cf.eval(RR, cf.cat(X, B2, V))
+    Dv = RR1[:, n:]
+    cf.compare(acc, Dv, RR2[:, n:], {"x": X, "b1": B1, "b2": B2, "v": V},
+               "pi_1 R[R[f]]((a, b), v) depends on b (it is J(a) v)")
+    cf.compare(acc, cf.inner(Dv, DY), cf.inner(V, RX), {"x": X, "v": V, "dy": DY},
+               "<pi_1 R[R[f]]((a, 0), v), dy> != <v, R[f](a, dy)> (forward and reverse derivative are not adjoint)")
+    results.append(acc.result())
+
+    acc = _Worst("RD.6 R[R[R[f]]]", label)
+    if len(RR.ops) <= _DOUBLE_REVERSE_MAX_OPS:
+        RRR = _rev(RR)
+        out = cf.eval(RRR, cf.cat(X, B1, cf.zeros((rows, n)), cf.zeros((rows, n)), DY))
+        cf.compare(acc, out[:, n + m:], RX, {"a": X, "b": B1, "dy": DY},
+                   "pi_1 R[R[R[f]]](((a, b), 0), (0, dy)) != R[f](a, dy)")
+        results.append(acc.result())
+    else:
+        results.append(_skip("RD.6 R[R[R[f]]]", label, f"R[R[c]] has {len(RR.ops)} operations"))
+
+    # RD.7, as laws.py checks it for maps: d/du <R[f](a, dy), v> is symmetric in (u, v); on circuits the
+    # gradient of a -> <R[f](a, dy), v> is the first half of R[R[f]]((a, dy), v)
+    acc = _Worst("RD.7 symmetry", label)
+    Hv = cf.eval(RR, cf.cat(X, DY, V))[:, :n]
+    Hu = cf.eval(RR, cf.cat(X, DY, U))[:, :n]
+    cf.compare(acc, cf.inner(Hv, U), cf.inner(Hu, V), {"a": X, "dy": DY, "u": U, "v": V},
+               "<pi_0 R[R[f]]((a, dy), v), u> != <pi_0 R[R[f]]((a, dy), u), v> (the Hessian is not symmetric)")
+    results.append(acc.result())
+
+    # RD.7 in CRDC form: D[D[f]]((a, b), (c, d)) = D[D[f]]((a, c), (b, d))
+    law = "RD.7 D[D[f]] exchange"
+    Df = _forward_derivative(c, RR)
+    if len(Df.ops) <= _DOUBLE_REVERSE_MAX_OPS // 2:
+        acc = _Worst(law, label)
+        DDf = _forward_derivative(Df)
+        Bv, Cv, Dd = cf.random(rng, (rows, n)), cf.random(rng, (rows, n)), cf.random(rng, (rows, n))
+        cf.compare(acc, cf.eval(Df, cf.cat(X, V)), Dv, {"a": X, "v": V}, "D[f] != pi_1 R[R[f]]((a, 0), v)")
+        cf.compare(acc, cf.eval(DDf, cf.cat(X, Bv, Cv, Dd)), cf.eval(DDf, cf.cat(X, Cv, Bv, Dd)),
+                   {"a": X, "b": Bv, "c": Cv, "d": Dd}, "D[D[f]]((a, b), (c, d)) != D[D[f]]((a, c), (b, d))")
+        results.append(acc.result())
+    else:
+        results.append(_skip(law, label, f"D[c] has {len(Df.ops)} operations"))
+
+    # -- linear circuits: additive, and R[f](a, -) is the adjoint of f at every a -------------------------
+    linear = _is_linear_polys(R, polys) if polys is not None else \
+        all(op.gen.name in ("add", "neg") for op in c.ops)
+    if linear:
+        acc = _Worst("RD.6 linear map adjoint", label)
+        cf.compare(acc, cf.eval(c, X + X2), Y + cf.eval(c, X2), {"u": X, "v": X2}, "f(u + v) != f(u) + f(v)")
+        cf.compare(acc, cf.inner(cf.eval(c, V), DY), cf.inner(V, RX), {"a": X, "v": V, "w": DY},
+                   "<f(v), w> != <v, R[f](a, w)>")
+        cf.compare(acc, cf.eval(Rc, cf.cat(X2, DY)), RX, {"a1": X, "a2": X2, "w": DY},
+                   "R[f](a, w) of a linear circuit depends on the point a")
+        results.append(acc.result())
+    return LawReport(label, results)
+
+
+def _circuit_rd3(cf: _CField, n: int, m: int, rng) -> list[LawResult]:
+    """RD.3 and the wiring: ``R[1] = pi_1``, ``R[pi_0] = pi_1 ; iota_0``, ``R[pi_1] = pi_1 ; iota_1``,
+    ``R[copy] = add``, ``R[add] = copy``, ``R[!] = 0``, on circuits over the field."""
+    F = cf.F
+    A, how = cf.rows(n + m, rng, f"{F.name}^{n + m}")
+    rows = len(A)
+    a, b = A[:, :n], A[:, n:]
+    da, db = cf.random(rng, (rows, n)), cf.random(rng, (rows, m))
+    d2 = cf.random(rng, (rows, n))
+    zn, zm = cf.zeros((rows, n)), cf.zeros((rows, m))
+    cases = [
+        ("RD.3 R[1] = pi_1", _C().identity(F, n), a, da, da),
+        ("RD.3 R[pi_0] = pi_1 ; iota_0", _C().wiring(F, n + m, np.arange(n)), A, da, cf.cat(da, zm)),
+        ("RD.3 R[pi_1] = pi_1 ; iota_1", _C().wiring(F, n + m, np.arange(n, n + m)), A, db, cf.cat(zn, db)),
+        ("RD.3 R[copy] = add", _C().copy(F, n), a, cf.cat(da, d2), da + d2),
+        ("RD.3 R[add] = copy", _C().generator(F, "add", n), cf.cat(a, d2), da,
+         cf.cat(da, da)),
+        ("RD.3 R[!] = 0", _C().discard(F, n), a, cf.zeros((rows, 0)), zn),
+    ]
+    out = []
+    for law, circ, x, d, want in cases:
+        acc = _Worst(law, f"{F.name}^{n}")
+        cf.compare(acc, cf.eval(_rev(circ), cf.cat(x, d)), want, {"x": x, "d": d}, f"{law} fails")
+        acc.notes.append(how)
+        out.append(acc.result())
+    return out
+
+
+def check_circuit_category_laws(f, g, h, **options) -> LawReport:
+    """Associativity, identities and interchange for circuits ``f : A -> B``, ``g : B -> C``, ``h : C -> D``.
+
+    * ``(f >> g) >> h = f >> (g >> h)``: both compute ``h(g(f(a)))`` and reverse to
+      ``R[f](a, R[g](f a, R[h](g f a, dd)))``;
+    * ``id >> f = f = f >> id``, values and reverse derivatives;
+    * interchange ``(f @ g) >> (g @ h) = (f >> g) @ (g >> h)`` on pairs ``(a, b)``.
+
+    Options as :func:`check_circuit_laws` (rows: exhaustive when small, else samples).
+    """
+    o = _copts(options)
+    F = f.field
+    cf = _CField(F, o)
+    label = f"{f.label()}, {g.label()}, {h.label()}"
+    rng = np.random.default_rng(o.seed + 10)
+    na, nb, nc, nd = f.n_inputs, f.n_outputs, g.n_outputs, h.n_outputs
+    assoc, left, right, inter = (_Worst(n, label) for n in (
+        "category: associativity", "category: left identity", "category: right identity", "category: interchange"))
+    XD, how = cf.rows(na + nd, rng, f"{F.name}^{na + nd}")
+    rows = len(XD)
+    X, DD = XD[:, :na], XD[:, na:]
+    B = cf.eval(f, X)
+    C = cf.eval(g, B)
+    Dv = cf.eval(h, C)
+    want_put = cf.eval(_rev(f), cf.cat(X, cf.eval(_rev(g), cf.cat(B, cf.eval(_rev(h), cf.cat(C, DD))))))
+    for name, comp in (("(f >> g) >> h", (f >> g) >> h), ("f >> (g >> h)", f >> (g >> h))):
+        cf.compare(assoc, cf.eval(comp, X), Dv, {"x": X}, f"{name} != h(g(f(x)))")
+        cf.compare(assoc, cf.eval(_rev(comp), XD), want_put, {"x": X, "dd": DD},
+                   f"R[{name}] != R[f](x, R[g](f x, R[h](g f x, dd)))")
+    assoc.notes.append(how)
+    DB = cf.random(rng, (rows, nb))
+    RF = cf.eval(_rev(f), cf.cat(X, DB))
+    for acc, comp, name in ((left, _C().identity(F, na) >> f, "id >> f"),
+                            (right, f >> _C().identity(F, nb), "f >> id")):
+        cf.compare(acc, cf.eval(comp, X), B, {"x": X}, f"{name} != f")
+        cf.compare(acc, cf.eval(_rev(comp), cf.cat(X, DB)), RF, {"x": X, "db": DB}, f"R[{name}] != R[f]")
+    Xb = cf.eval(f, cf.random(rng, (rows, na)))
+    il, ir = (f @ g) >> (g @ h), (f >> g) @ (g >> h)
+    P = cf.cat(X, Xb)
+    want = cf.cat(C, cf.eval(h, cf.eval(g, Xb)))
+    cf.compare(inter, cf.eval(il, P), want, {"a": X, "b": Xb}, "(f @ g) >> (g @ h) != (g f a, h g b)")
+    cf.compare(inter, cf.eval(ir, P), want, {"a": X, "b": Xb}, "(f >> g) @ (g >> h) != (g f a, h g b)")
+    DP = cf.random(rng, (rows, nc + nd))
+    cf.compare(inter, cf.eval(_rev(il), cf.cat(P, DP)), cf.eval(_rev(ir), cf.cat(P, DP)),
+               {"a": X, "b": Xb, "d": DP}, "R[(f @ g) >> (g @ h)] != R[(f >> g) @ (g >> h)]")
+    return LawReport(label, [a.result() for a in (assoc, left, right, inter)])
+
+
+def _C():
+    """The Circuit class (imported lazily: paralens.laws does not need the circuits to load)."""
+    from paralens.circuits.syntax import Circuit
+
+    return Circuit
+
+
+def _rev(c):
+    from paralens.circuits.reverse import reverse
+
+    return reverse(c)
+
+
 # -- everything at once ----------------------------------------------------------------------------------
 
 
@@ -1539,8 +2133,17 @@ def _primitives(f, dom: Type):
         yield f, dom
 
 
+def _is_circuit(f) -> bool:
+    import sys
+
+    syntax = sys.modules.get("paralens.circuits.syntax")  # loaded if f can be a Circuit at all
+    return syntax is not None and isinstance(f, syntax.Circuit)
+
+
 def check_laws(f, **options) -> LawReport:
     """Run every law that applies to ``f`` (a :class:`Map`, a :class:`Lens` or a :class:`Para`).
+
+    A :class:`~paralens.circuits.Circuit` is checked by :func:`check_circuit_laws` (its options).
 
     Options (all keyword): ``shape`` (for shape-polymorphic types, default ``(3,)``), ``dom``
     (the whole concrete input type), ``batch`` (2 over the reals, 1 over Z_p), ``seed``,
@@ -1556,6 +2159,8 @@ def check_laws(f, **options) -> LawReport:
     laws (:func:`check_rd1`, :func:`check_rd3`, :func:`check_rd4`,
     :func:`check_category_laws`) take several morphisms and are run on their own.
     """
+    if _is_circuit(f):
+        return check_circuit_laws(f, **options)
     o = _opts(options)
     t = _Target(f, o)
     report = LawReport(t.label)

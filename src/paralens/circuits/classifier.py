@@ -190,3 +190,88 @@ def one_hot_binary(c: Circuit) -> Circuit:
     b.ops, b.n_wires = list(c.ops), c.n_wires
     y = c.outputs
     return b.build(np.concatenate([b.op(G.NOT, y)[0], y]), name=c.name)
+
+
+# -- the whole classifier as one GF(2) circuit (raw integer features in, class index out) -------------
+
+
+def _const_compare_gt(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
+    """``[num > t]`` for unsigned numbers (bit lists, LSB first) and an integer constant ``t``."""
+    rows = len(num[0])
+    if t < 0:
+        return np.full(rows, b.const([1])[0])
+    if t >= 2 ** len(num) - 1:
+        return np.full(rows, b.const([0])[0])
+    from paralens.circuits.layers import greater_than
+
+    return greater_than(b, num, t)
+
+
+def _greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
+    """``[x > y]`` for two bundles of unsigned numbers of one width (LSB first)."""
+    from paralens.circuits import generators as G
+
+    gt = None
+    for xi, yi in zip(x, y):  # from the LSB: gt = (x_i and not y_i) or (x_i == y_i and gt)
+        here = b.mul(xi, b.op(G.NOT, yi)[0])
+        if gt is None:
+            gt = here
+        else:
+            eq = b.op(G.XNOR, xi, yi)[0]
+            gt = b.op(G.OR, here, b.mul(eq, gt))[0]
+    return gt
+
+
+def _mux_words(b: Builder, s: np.ndarray, x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:
+    from paralens.circuits import generators as G
+
+    return [b.op(G.MUX, s, xi, yi)[0] for xi, yi in zip(x, y)]
+
+
+def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit:
+    """The whole classifier as one GF(2) circuit: ``n_features * feature_bits`` input wires (feature
+    ``i``'s integer value, LSB first, at wires ``i * feature_bits ...``), the encoder as comparators
+    against the integer thresholds, the gate network, per-class popcounts (adder trees) and the argmax
+    (ties to the lower class), and the class index out (``ceil(log2 n_classes)`` bits, LSB first).
+
+    It computes exactly ``clf.predict`` on integer features in ``0 .. 2^feature_bits - 1``
+    (tested), so anything made of it (PyRTL, Verilog) does too.
+    """
+    from paralens.circuits.layers import popcount
+
+    nf, w = clf.n_features, int(feature_bits)
+    b = Builder(clf.circuit.field, nf * w)
+    feat = np.arange(nf * w).reshape(nf, w)
+    enc_bits = []
+    for f, t in clf.encoder.integer_thresholds():
+        enc_bits.append(_const_compare_gt(b, [feat[f, j: j + 1] for j in range(w)], int(t))[0])
+    net = b.inline(clf.circuit, [np.array([e]) for e in enc_bits])
+    out = np.array([o[0] for o in net])
+    d = clf.decoder
+    groups = out.reshape(d.n_classes, d.bits_per_class)
+    counts = popcount(b, groups) if d.bits_per_class > 1 else [groups[:, 0]]
+    width = len(counts)
+    nums = [[counts[j][c: c + 1] for j in range(width)] for c in range(d.n_classes)]
+    idx_bits = max(1, (d.n_classes - 1).bit_length())
+    idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(d.n_classes)]
+    best, best_idx = nums[0], idx[0]
+    for c in range(1, d.n_classes):  # a later class wins only when strictly greater
+        s = _greater(b, nums[c], best)
+        best = _mux_words(b, s, best, nums[c])
+        best_idx = _mux_words(b, s, best_idx, idx[c])
+    c = b.build(np.concatenate(best_idx), name=clf.name)
+    return prune(c)
+
+
+def class_from_bits(bits: np.ndarray) -> np.ndarray:
+    """Class indices from the output bits of :func:`classifier_circuit` (LSB first)."""
+    bits = np.asarray(bits, dtype=np.int64)
+    return (bits * (1 << np.arange(bits.shape[1]))).sum(axis=1)
+
+
+def feature_bits_of(X, feature_bits: int = 8) -> np.ndarray:
+    """Integer features ``(N, n_features)`` as the input bits of :func:`classifier_circuit`."""
+    X = np.asarray(X, dtype=np.int64)
+    if X.size and (X.min() < 0 or X.max() >= 2**feature_bits):
+        raise ShapeError(f"features must be integers in 0 .. {2**feature_bits - 1} for {feature_bits}-bit inputs")
+    return ((X[:, :, None] >> np.arange(feature_bits)) & 1).reshape(len(X), -1)

@@ -22,14 +22,15 @@ from paralens.fields.kernels import pack_bits, unpack_bits
 BUDGET = 256 * 2**20  # bytes of wire values per chunk
 
 
-def run_ops(c, K, inputs: list, *, keep: bool = False):
+def run_ops(c, K, inputs: list, *, keep: bool = False, trailing=None):
     """Run circuit ``c`` on kernel ``K``: ``inputs`` are ``n_inputs`` arrays of one shape ``S``;
-    returns the ``n_outputs`` arrays (or, with ``keep=True``, the whole wire array ``V``)."""
+    returns the ``n_outputs`` arrays (or, with ``keep=True``, the whole wire array ``V``).
+    ``trailing`` gives ``S`` when there are no inputs (a circuit of constants)."""
     if len(inputs) != c.n_inputs:
         raise ShapeError(f"{c.label()} takes {c.n_inputs} inputs, got {len(inputs)}")
     if inputs:
         trailing = np.shape(inputs[0])
-    else:
+    elif trailing is None:
         trailing = ()
     V = K.empty((c.n_wires,) + tuple(trailing))
     for i, x in enumerate(inputs):
@@ -81,7 +82,8 @@ def evaluate_ints(c, a: np.ndarray, *, packed: bool = False) -> np.ndarray:
         step = max(1, BUDGET // per_word)
         outs = []
         for s in range(0, words.shape[1], step):
-            outs.append(np.stack(run_ops(c, K, list(words[:, s: s + step]))) if c.n_outputs
+            chunk = words[:, s: s + step]
+            outs.append(np.stack(run_ops(c, K, list(chunk), trailing=chunk.shape[1:])) if c.n_outputs
                         else np.zeros((0, min(step, words.shape[1] - s)), np.uint64))
         w = np.concatenate(outs, axis=1) if outs else np.zeros((c.n_outputs, 0), np.uint64)
         return unpack_bits(w, batch).astype(np.int64)
@@ -92,7 +94,7 @@ def evaluate_ints(c, a: np.ndarray, *, packed: bool = False) -> np.ndarray:
     for s in range(0, max(batch, 1), step):
         chunk = a[s: s + step]
         xs = K.from_ints(chunk.T)
-        outs = run_ops(c, K, list(xs))
+        outs = run_ops(c, K, list(xs), trailing=(len(chunk),))
         if c.n_outputs:
             res.append(K.to_ints(np.stack([o.view(np.ndarray) for o in outs])).T)
         else:

@@ -198,6 +198,13 @@ class Gate(Generator):
 
         return circuit_polynomials(self.definition(field), xs)
 
+    @staticmethod
+    def from_sympy(name: str, exprs, symbols, *, field=None, doc: str = "") -> Gate:
+        """A gate from sympy polynomials: :func:`paralens.circuits.symbolic.gate_from_sympy`."""
+        from paralens.circuits.symbolic import gate_from_sympy
+
+        return gate_from_sympy(name, exprs, symbols, field=field, doc=doc)
+
     def __call__(self, *wires):
         """Apply the gate to traced wires (inside :func:`~paralens.circuits.trace`)."""
         from paralens.circuits.trace import apply_gate

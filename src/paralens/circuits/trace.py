@@ -160,6 +160,9 @@ def trace(field, n_inputs: int, fn, *, bundle: bool = True, name: str | None = N
         else:
             raise TypeError(f"a traced function returns wires or integers, got {type(o).__name__}")
     c = b.build(np.asarray(wires, dtype=np.int64), name=name)
+    from paralens.circuits.transform import prune as _prune
+
+    c = _prune(c)  # gates left dead by constant folding (e.g. the xy of x + y - 2xy over GF(2))
     if bundle:
         from paralens.circuits.transform import bundle as _bundle
 

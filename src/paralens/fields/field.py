@@ -161,10 +161,14 @@ class FiniteField(Field):
     # -- elements -------------------------------------------------------------------
     def check_ints(self, x, what: str = "values") -> np.ndarray:
         """Integers in ``0 .. order - 1`` as an integer array; a clear error otherwise."""
-        if hasattr(x, "field") and hasattr(x, "view") and x.__class__.__name__ != "ndarray":
-            other = getattr(type(x), "order", None)
-            if other is not None and other != self.order:
-                raise FieldError(f"{self.name}: got elements of {type(x).name}, a different field")
+        import galois
+
+        if isinstance(x, galois.FieldArray):
+            other = type(x)
+            if other is not self.galois and (other.order != self.order
+                                             or other.irreducible_poly != self.galois.irreducible_poly):
+                what = other.name if other.order != self.order else f"{other.name} modulo {other.irreducible_poly}"
+                raise FieldError(f"{self.name}: got elements of {what}, a different field")
             return np.asarray(x.view(np.ndarray))
         a = np.asarray(x)
         if a.dtype == object:

