@@ -428,10 +428,10 @@ def test_compiled_step_and_fit_trace_the_step_once(monkeypatch):
                 s, _ = step(s, *b)
             assert len(traces) == 1, f"{learner}: the step was traced again on a later call"
             assert compiles == [], f"{learner}: the step was compiled again on a later call"
-            # fit: 2 epochs of 3 full batches, one trace
-            traces.clear()
-            fit(learner, x, t.argmax(1), epochs=2, batch_size=16, backend="jax", progress=False)
-            assert len(traces) == 1, f"fit traced the step {len(traces)} times"
+        # fit (here with the scheduled rate): 2 epochs of 3 full batches, one trace
+        traces.clear()
+        fit(learner, x, t.argmax(1), epochs=2, batch_size=16, backend="jax", progress=False)
+        assert len(traces) == 1, f"fit traced the step {len(traces)} times"
     finally:
         monitoring.unregister_event_duration_listener(on_event)
 
@@ -552,9 +552,10 @@ def test_data_parallel_on_one_device_is_the_plain_step():
     a = learner.init(0, backend="jax")
     b = device_copy(a)
     before = TREE.tree_map(np.asarray, a)
+    plain, parallel = compile_train_step(learner), data_parallel_train_step(learner)
     for _ in range(2):  # the second step starts from an updated state: the update itself is compared
-        a, ma = compile_train_step(learner)(a, jnp.asarray(x), jnp.asarray(t), None)
-        b, mb = data_parallel_train_step(learner)(b, x, t, None)
+        a, ma = plain(a, jnp.asarray(x), jnp.asarray(t), None)
+        b, mb = parallel(b, x, t, None)
         np.testing.assert_allclose(ma["loss"], mb["loss"], rtol=1e-6)
     assert TREE.tree_structure(a) == TREE.tree_structure(b) and int(a.step) == int(b.step) == 2
     for path, u, v in zip(TREE.tree_flatten_with_path(a)[0], TREE.tree_leaves(a), TREE.tree_leaves(b)):

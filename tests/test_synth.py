@@ -167,7 +167,7 @@ def test_nand_is_written_without_pyrtls_nand_primitive():
     d = to_pyrtl(c)
     assert "n" not in {n.op for n in d.block.logic}
     text = verilog_text(d)
-    assert "~((x0 & x3))" in text.replace(" ", "") or "~(x0&x3)" in text.replace(" ", "") or "~" in text
+    assert "assign y0 = ~((x0 & x3));" in text
 
 
 def test_hardware_rule_registry_and_definition_fallback():
@@ -351,7 +351,7 @@ def test_gate_level_verilog_text():
     buf = io.StringIO()
     mod = write_gate_verilog(c, buf, "gates")
     text = buf.getvalue()
-    assert mod == "gates" and "module gates(clk, x0," in text and "pyrtl" not in text.lower().split("(not pyrtl)")[1]
+    assert mod == "gates" and "module gates(clk, x0," in text and "input clk;" in text
     assert text.count("assign n") == len(gf2_netlist(c).gates)
 
 

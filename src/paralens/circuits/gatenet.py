@@ -116,6 +116,31 @@ def random_wiring(n_in: int, n_out: int, rng: np.random.Generator) -> tuple[np.n
     return ia.astype(np.int64), ib.astype(np.int64)
 
 
+def permutation_wiring(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Wiring of ``n`` gates on ``n`` wires: gate ``g`` reads wire ``g`` on port a and wire ``ib[g]`` on port b,
+    ``ib`` a random permutation without fixed points, so every wire is read exactly twice, once per port.
+
+    The same distribution as :func:`random_wiring` up to the order of the gates (which is arbitrary), and
+    cheaper: port a needs no gather and the reverse of copy is one gather (``dx = da + db[ib^-1]``).
+    """
+    if n < 2:
+        raise ValueError(f"permutation_wiring: need n >= 2, got {n}")
+    ib = rng.permutation(n)
+    for _ in range(100):
+        fixed = np.flatnonzero(ib == np.arange(n))
+        if len(fixed) == 0:
+            break
+        other = rng.integers(0, n, len(fixed))
+        for g, h in zip(fixed, other):
+            if ib[h] != g and ib[g] != h:
+                ib[g], ib[h] = ib[h], ib[g]
+    fixed = np.flatnonzero(ib == np.arange(n))
+    for g in fixed:  # a rotation of the rest fixes any left (n >= 2)
+        h = (g + 1) % n
+        ib[g], ib[h] = ib[h], ib[g]
+    return np.arange(n, dtype=np.int64), ib.astype(np.int64)
+
+
 def _untangle(ia, ib, rng, rounds: int = 100) -> None:
     """Swap ``ib`` entries between gates until no gate reads one wire on both ports (in place)."""
     for _ in range(rounds):
@@ -205,6 +230,15 @@ def gate_init(kind: str = "normal", *, scale: float = 1.0, pass_logit: float = 5
 # ----------------------------------------------------------------------------- the lenses
 
 
+_COEFFS_BY_DTYPE: dict = {}
+
+
+def _coeffs(dtype: str) -> np.ndarray:
+    if dtype not in _COEFFS_BY_DTYPE:
+        _COEFFS_BY_DTYPE[dtype] = COEFFS.astype(dtype)
+    return _COEFFS_BY_DTYPE[dtype]
+
+
 def _softmax(xp, z):
     e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
     return e / xp.sum(e, axis=1, keepdims=True)
@@ -246,22 +280,25 @@ class GateLayer(Para):
         self.n_in, self.n_out = int(n_in), len(ia)
         self.ia, self.ib = ia, ib
         self.fan = _fan_table(self.n_in, ia, ib)
+        # fast paths: port a reads wires 0 .. n_out - 1 in order (a slice); port b a permutation
+        self.a_prefix = bool(np.array_equal(ia, np.arange(self.n_out)))
+        self.b_inverse = None
+        if self.a_prefix and self.n_out == self.n_in and np.array_equal(np.sort(ib), np.arange(self.n_in)):
+            self.b_inverse = np.argsort(ib)
         self.params = {"logits": ParamSpec((self.n_out, 16), init or gate_init("normal"))}
         self.dom = ArrayType((self.n_in,))
         self.cod = ArrayType((self.n_out,))
         self.name = name or f"gates({self.n_in}->{self.n_out})"
-        self._coeffs: dict = {}
 
     def output_type(self, dom):
         if self.dom.unify(dom) is None:
             raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
         return self.cod
 
-    def _C(self, xp, dtype):
-        key = (xp.__name__, str(dtype))
-        if key not in self._coeffs:
-            self._coeffs[key] = xp.asarray(COEFFS, dtype=dtype)
-        return self._coeffs[key]
+    @staticmethod
+    def _C(xp, dtype):
+        """``COEFFS`` as a NumPy constant of ``dtype`` (a constant inside a compiled step, too)."""
+        return _coeffs(str(np.dtype(dtype)))
 
     def weights(self, p, hard: bool = False):
         """The mixture weights ``(n_out, 16)``: ``softmax(logits)``, or one-hot at the argmax with ``hard``."""
@@ -279,10 +316,11 @@ class GateLayer(Para):
         B = backend_of(x)
         xp = B.xp
         w = self.weights(z, hard)
-        al = (w @ self._C(xp, z.dtype)).astype(x.dtype) if hasattr(w, "astype") else w @ self._C(xp, z.dtype)
+        al = (w @ self._C(xp, z.dtype)).astype(x.dtype)
         a0, a1, a2, a3 = al[:, 0:1], al[:, 1:2], al[:, 2:3], al[:, 3:4]
         xt = _rows(B, x)
-        a, b = xt[self.ia], xt[self.ib]
+        a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
+        b = xt[self.ib]
         yt = a0 + a * (a1 + a3 * b) + a2 * b
         return yt.T, (w, al, a, b)
 
@@ -303,6 +341,8 @@ class GateLayer(Para):
             return dlogits, None
         da = dyt * (al[:, 1:2] + al[:, 3:4] * b)
         db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
+        if self.b_inverse is not None:
+            return dlogits, (da + db[self.b_inverse]).T
         D = xp.concatenate([da, db, xp.zeros((1, da.shape[1]), dtype=da.dtype)], axis=0)
         dxt = D[self.fan[:, 0]]
         for j in range(1, self.fan.shape[1]):
@@ -389,6 +429,8 @@ class GateNetwork:
                 sel = np.asarray(inputs, dtype=np.int64)
                 ia, ib = random_wiring(len(sel), w, rng)
                 ia, ib = sel[ia], sel[ib]
+            elif w == n_in and w >= 2:
+                ia, ib = permutation_wiring(w, rng)
             else:
                 ia, ib = random_wiring(n_in, w, rng)
             self.layers.append(GateLayer(n_in, ia, ib, init=inits[i], name=f"gates({n_in}->{w})"))
@@ -617,16 +659,27 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     val = None
     if validation is not None:
         val = (_ensure_bits(validation[0], "validation"), np.asarray(validation[1], dtype=np.int64))
-    history_rows = []
-    t0 = time.perf_counter()
+    dec = net.decoder()
+    eval_seconds = [0.0]
+
+    def watch(state, epochs_done, history):  # hardened validation accuracy, every eval_every epochs
+        t = time.perf_counter()
+        ps = {k: np.asarray(v) for k, v in state.params.items()}
+        history.epochs[-1]["val_hardened_accuracy"] = circuit_accuracy(harden(ps, net), dec, val[0], val[1])
+        eval_seconds[0] += time.perf_counter() - t
+        if progress:
+            print(f"epoch {epochs_done}: hardened validation accuracy {history.epochs[-1]['val_hardened_accuracy']:.4f}")
+
+    t0, c0 = time.perf_counter(), time.process_time()
     state, hist = fit(learner, x, y, epochs=epochs, batch_size=batch_size, seed=seed, backend=backend,
-                      validation=val if (val is not None and eval_every) else None, progress=progress,
-                      n_classes=n_classes)
-    seconds = time.perf_counter() - t0
+                      progress=progress, n_classes=n_classes,
+                      checkpoint=watch if (val is not None and eval_every) else None,
+                      checkpoint_every=eval_every or None)
+    seconds = time.perf_counter() - t0 - eval_seconds[0]
+    cpu_seconds = time.process_time() - c0
     params = {k: np.asarray(v) for k, v in state.params.items()}
     history_rows = list(hist.epochs)
     circuit = harden(params, net)
-    dec = net.decoder()
     info = {
         "relaxed_train_accuracy": evaluate(learner, params, x, y, n_classes=n_classes)["accuracy"],
         "hardened_train_accuracy": circuit_accuracy(circuit, dec, x, y),
@@ -634,6 +687,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
         "network_gates": net.n_gates,
         "depth": circuit.depth(),
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "epochs": epochs,
         "backend": backend,
         "history": history_rows,
@@ -734,5 +788,5 @@ def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None =
 __all__ = [
     "COEFFS", "GATE_NAMES", "TRUTH", "GateLayer", "GateNetwork", "GatesConfig", "GroupSum", "circuit_accuracy",
     "gate_init", "harden", "iris_gates_config", "load_gates_data", "local_wiring", "mnist_gates_config",
-    "random_wiring", "run_gates", "train_gate_network",
+    "permutation_wiring", "random_wiring", "run_gates", "train_gate_network",
 ]

@@ -161,6 +161,16 @@ def dumps(d: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
+def _file_mode(path: str) -> int:
+    """The replaced file's permissions, or those a new file gets under the current umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def save_circuit(c: Circuit, path) -> None:
     """Write ``c`` to ``path`` as JSON, atomically (a temporary file in the same folder, then renamed)."""
     path = os.fspath(path)
@@ -177,6 +187,7 @@ def save_circuit(c: Circuit, path) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -83,6 +83,10 @@ PRESETS = {p.name: p for p in [
                   "batches of 16, shuffled", "mnist01", "vote", 5,
                   {"encoder": ("threshold", 127), "batch_size": 16, "threshold": 8, "validation": 0.2},
                   _pseudo_linear),
+    BooleanPreset("iris-gates", "Iris 3 classes: thermometer 8 bits/feature (uniform), a learned network of "
+                  "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "relaxed", 200,
+                  {"encoder": ("thermometer-uniform", 8),
+                   "network": {"widths": (240, 240), "tau": 10.0, "batch_size": 32, "lr": 0.05}}),
 ]}
 
 
@@ -90,6 +94,8 @@ def _encoder(spec, X):
     kind, arg = spec
     if kind == "thermometer":
         return ThermometerEncoder(arg).fit(X)
+    if kind == "thermometer-uniform":
+        return ThermometerEncoder(arg, method="uniform").fit(X)
     if kind == "threshold":
         return ThresholdEncoder(thresholds=np.full(X.shape[1], float(arg)))
     raise ValueError(f"unknown encoder {kind!r}")

@@ -1,1 +1,1 @@
-"""Layer 3: the instances of the categories: Smooth (real arrays) and polynomial circuits over Z_p."""
+"""Layer 3: the real-valued instance of the categories: Smooth (real arrays). Circuits over finite fields live in paralens.circuits."""

@@ -224,7 +224,7 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
         words = []
         for r in range(n):
             v, shift = 0, 0
-            for (nm, w), col in zip(in_ports, vals):
+            for (_nm, w), col in zip(in_ports, vals):
                 v |= int(col[r]) << shift
                 shift += w
             words.append(f"{v:x}")
@@ -249,6 +249,7 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
 # -- Icarus Verilog ---------------------------------------------------------------------------------
 
 def icarus_available() -> bool:
+    """Whether Icarus Verilog (``iverilog`` and ``vvp``) is on the PATH."""
     return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
 
 
@@ -283,6 +284,8 @@ def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=()) -
 def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None) -> np.ndarray:
     """Export ``design``, simulate it on the rows of ``X`` in Icarus and return the circuit outputs
     ``(batch, n_outputs)`` (or, with ``word=True``, the printed words ``(batch,)``)."""
+    if not design.outputs:
+        return np.zeros((np.shape(X)[0], 0), dtype=np.int64)
     ctx = tempfile.TemporaryDirectory(prefix="paralens_icarus_") if workdir is None else contextlib.nullcontext(workdir)
     with ctx as wd:
         wd = Path(wd)

@@ -41,6 +41,7 @@ def find_yosys() -> list[str] | None:
 
 
 def yosys_available() -> bool:
+    """Whether :func:`find_yosys` finds a Yosys command (tests skip their Yosys checks otherwise)."""
     return find_yosys() is not None
 
 

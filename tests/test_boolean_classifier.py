@@ -1,0 +1,99 @@
+"""Boolean classifiers end to end: train a preset, save, predict, export as Verilog, run Icarus."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from paralens.circuits.classifier import (
+    BooleanClassifier,
+    ModelFileError,
+    class_from_bits,
+    classifier_circuit,
+    feature_bits_of,
+)
+from paralens.circuits.presets import load_integer_data, train_preset
+from paralens.cli import main
+
+
+@pytest.fixture(scope="module")
+def iris(tmp_path_factory):
+    clf, result = train_preset("iris3-rda", epochs=3, seed=0)
+    path = tmp_path_factory.mktemp("clf") / "iris.plc"
+    clf.save(path)
+    return clf, result, path
+
+
+def test_result_reports_accuracy_and_gates(iris):
+    clf, result, _ = iris
+    Xtr, ytr, Xte, yte = load_integer_data("iris", seed=0)
+    assert result["test_accuracy"] == pytest.approx(float(np.mean(clf.predict(Xte) == yte)))
+    assert result["gates"] == clf.gates > 0
+    # better than chance (1/3) on three balanced classes: the pseudo-linear units learned something
+    assert result["train_accuracy"] > 0.5
+
+
+def test_saved_classifier_predicts_identically(iris):
+    clf, _, path = iris
+    back = BooleanClassifier.load(path)
+    _, _, Xte, _ = load_integer_data("iris", seed=0)
+    np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
+    np.testing.assert_array_equal(back.predict(Xte, packed=True), clf.predict(Xte, packed=False))
+
+
+def test_whole_classifier_circuit_equals_predict(iris):
+    clf, _, _ = iris
+    Xtr, _, _, _ = load_integer_data("iris", seed=0)
+    c = classifier_circuit(clf)
+    pred = class_from_bits(np.asarray(c.evaluate(feature_bits_of(Xtr))))
+    np.testing.assert_array_equal(pred, clf.predict(Xtr))
+
+
+def test_bad_files_and_inputs_are_refused(iris, tmp_path):
+    clf, _, path = iris
+    text = path.read_text()
+    (tmp_path / "cut.plc").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFileError, match="truncated or not JSON"):
+        BooleanClassifier.load(tmp_path / "cut.plc")
+    d = json.loads(text)
+    d["version"] = 99
+    (tmp_path / "new.plc").write_text(json.dumps(d))
+    with pytest.raises(ModelFileError, match="newer paralens"):
+        BooleanClassifier.load(tmp_path / "new.plc")
+    (tmp_path / "other.plc").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(ModelFileError, match="not a paralens Boolean classifier"):
+        BooleanClassifier.load(tmp_path / "other.plc")
+    with pytest.raises(Exception, match="expected 4 features, got 3"):
+        clf.predict(np.zeros((2, 3)))
+    with pytest.raises(Exception, match="labels must lie in 0 .. 2"):
+        clf.accuracy(np.zeros((2, 4)), np.array([0, 3]))
+
+
+def test_cli_predict_matches_icarus(iris, tmp_path, capsys):
+    _, _, path = iris
+    assert main(["predict", str(path)]) == 0
+    software = capsys.readouterr().out.split()
+    v, tb = tmp_path / "m.v", tmp_path / "tb.v"
+    assert main(["export", str(path), "--verilog", str(v), "--testbench", str(tb), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verilog"] == str(v) and report["testbench_samples"] == len(software)
+    if shutil.which("iverilog") is None:
+        pytest.skip("Icarus Verilog (iverilog) is not installed")
+    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(v), str(tb)], check=True)
+    out = subprocess.run(["vvp", str(tmp_path / "sim")], check=True, capture_output=True, text=True, cwd=tmp_path)
+    hardware = [line for line in out.stdout.split() if line.isdigit()]
+    assert hardware == software
+
+
+def test_cli_train_json_for_a_boolean_preset(tmp_path, capsys):
+    out = tmp_path / "m.plc"
+    assert main(["train", "--model", "iris-rda", "--epochs", "1", "--save", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {"train_accuracy", "test_accuracy", "gates", "seconds"} <= set(r)
+    assert main(["evaluate", str(out), "--json"]) == 0
+    e = json.loads(capsys.readouterr().out)
+    assert e["test_accuracy"] == pytest.approx(r["test_accuracy"])
+    assert main(["models", "-v"]) == 0
+    assert "iris-rda" in capsys.readouterr().out
