@@ -16,6 +16,7 @@ from paralens.laws import check_circuit_category_laws, check_circuit_laws, check
 SMALL_FIELDS = [2, 3, 4, 5, 8]
 x, y, z = sympy.symbols("x y z")
 MAJ = gate_from_sympy("maj", x * y + y * z + x * z, [x, y, z])
+HALF = gate_from_sympy("half", [x + y, x * y, x**2 * y + 1], [x, y])  # three outputs
 
 
 def assert_all_ran(report):
@@ -118,19 +119,21 @@ def test_category_laws():
 
 
 RANDOM_FIELDS = [2, 5, 2**8, 3**5, 2**61 - 1]
-for _order in RANDOM_FIELDS:  # trace the sympy gate's definitions up front, not inside the strategy
+for _order in RANDOM_FIELDS:  # trace the sympy gates' definitions up front, not inside the strategy
     MAJ.definition(GF(_order))
+    HALF.definition(GF(_order))
 
 
 @st.composite
 def random_circuits(draw):
     """A random circuit: 1-4 inputs, 1-3 outputs, up to 12 operations among add, sub, mul, neg,
-    constants, small powers, the Boolean gates and a sympy-defined gate, on randomly chosen wires."""
+    constants, small powers, the Boolean gates and sympy-defined gates (one with three outputs),
+    on randomly chosen wires (so wires are copied and discarded at random)."""
     F = GF(draw(st.sampled_from(RANDOM_FIELDS)))
     n = draw(st.integers(1, 4))
     m = draw(st.integers(1, 3))
     k = draw(st.integers(0, 12))
-    gates = [*BOOLEAN_GATES.values(), MAJ]
+    gates = [*BOOLEAN_GATES.values(), MAJ, HALF]
 
     def pick(pool):
         return pool[draw(st.integers(0, len(pool) - 1))]
@@ -155,6 +158,9 @@ def random_circuits(draw):
             else:
                 g = draw(st.sampled_from(gates))
                 w = g(*[pick(pool) for _ in range(g.n_in)])
+                if isinstance(w, list):  # a gate with several outputs: some may go unread
+                    pool.extend(w[1:])
+                    w = w[0]
             pool.append(w)
         return [pick(pool) for _ in range(m)]
 

@@ -1602,7 +1602,7 @@ class _CField:
         if self.finite and (o.exhaustive or (o.exhaustive is None and F.order ** k <= o.max_points)):
             if F.order ** k > 10**7:
                 raise ValueError(f"exhaustive=True over {F.name}^{k}: {F.order ** k} points are too many")
-            grid = np.array(list(itertools.product(range(F.order), repeat=k)), dtype=np.int64).reshape(-1, k)
+            grid = np.array(list(itertools.product(range(F.order), repeat=k)), dtype=np.int64).reshape(F.order ** k, k)
             return self.arr(grid), f"exhaustive over all {F.order ** k} points of {what}"
         return self.random(rng, (o.samples, k)), f"{o.samples} random points of {what}"
 
@@ -1809,8 +1809,14 @@ def check_circuit_laws(c, **options) -> LawReport:
         >>> report.ok, report["reverse-vs-reference"].checks
         (True, 27)
     """
-    from paralens.circuits.symbolic import SymbolicTooLarge, _circuit_ring_polys, _reverse_exprs, \
-        change_symbols, evaluate_sympy, input_symbols
+    from paralens.circuits.symbolic import (
+        SymbolicTooLarge,
+        _circuit_ring_polys,
+        _reverse_exprs,
+        change_symbols,
+        evaluate_sympy,
+        input_symbols,
+    )
 
     o = _copts(options)
     F = c.field
@@ -2020,7 +2026,7 @@ def _circuit_rd3_cached(F, n: int, m: int, o: _COpts) -> tuple:
     rng = np.random.default_rng(o.seed + 8)
     A, how = cf.rows(n + m, rng, f"{F.name}^{n + m}")
     rows = len(A)
-    a, b = A[:, :n], A[:, n:]
+    a = A[:, :n]
     da, db, d2 = cf.random(rng, (rows, n)), cf.random(rng, (rows, m)), cf.random(rng, (rows, n))
     zn, zm = cf.zeros((rows, n)), cf.zeros((rows, m))
     C = _C()

@@ -725,6 +725,8 @@ class GatesConfig:
     seed: int = 0
     split_seed: int = 0
     test_fraction: float = 0.3
+    augment_copies: int = 0
+    augment_shift: int = 1
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> GatesConfig:
@@ -744,6 +746,27 @@ def mnist_gates_config() -> GatesConfig:
                        schedule="cosine", init="normal", backend="jax", seed=0)
 
 
+def shifted_copies(x, y, copies: int, shift: int, seed: int = 0, side: int = 28):
+    """``x`` (flat ``side x side`` images) with ``copies`` more copies, each image moved by a random
+    ``(dy, dx)`` in ``[-shift, shift]^2`` (zeros shifted in); labels repeated. Data augmentation."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
+    imgs = np.asarray(x).reshape(-1, side, side)
+    outs, labels = [np.asarray(x)], [np.asarray(y)]
+    for _ in range(copies):
+        d = rng.integers(-shift, shift + 1, (len(imgs), 2))
+        moved = np.zeros_like(imgs)
+        for dy in range(-shift, shift + 1):
+            for dx in range(-shift, shift + 1):
+                sel = np.flatnonzero((d[:, 0] == dy) & (d[:, 1] == dx))
+                if len(sel) == 0:
+                    continue
+                src = imgs[sel][:, max(0, -dy): side - max(0, dy), max(0, -dx): side - max(0, dx)]
+                moved[sel, max(0, dy): side - max(0, -dy), max(0, dx): side - max(0, -dx)] = src
+        outs.append(moved.reshape(len(imgs), -1))
+        labels.append(np.asarray(y))
+    return np.concatenate(outs), np.concatenate(labels)
+
+
 def load_gates_data(cfg: GatesConfig):
     """``(bits_train, y_train, bits_test, y_test, encoder)`` for a configuration's data set."""
     from paralens import data
@@ -757,6 +780,8 @@ def load_gates_data(cfg: GatesConfig):
         train = data.load_mnist(data.mnist_subset(), "train", flat=True)
         test = data.load_mnist(data.mnist_subset(), "test", flat=True)
         xtr, ytr, xte, yte = train.features, train.labels, test.features, test.labels
+        if cfg.augment_copies:
+            xtr, ytr = shifted_copies(xtr, ytr, cfg.augment_copies, cfg.augment_shift, seed=cfg.seed)
     else:
         raise ValueError(f"unknown data set {cfg.dataset!r}: 'iris' or 'mnist'")
     enc = ThermometerEncoder(cfg.bits_per_feature, method=cfg.encoder_method).fit(xtr)
