@@ -185,12 +185,16 @@ class Gate(Generator):
         return b.inline(self.reverse_definition(b.field), list(xs) + list(dys))
 
     def reverse_definition(self, field):
-        """``reverse(definition)``: the circuit R[gate] is inlined from (cached per field)."""
+        """``reverse(definition)``: the circuit R[gate] is inlined from (cached per field).
+
+        Pruned: R[definition] starts with a copy of the definition, whose values the backward part
+        mostly does not read; inlined unpruned, every gate would recompute them as dead gates."""
         key = ("R", field)
         if key not in self._definitions:
             from paralens.circuits.reverse import reverse
+            from paralens.circuits.transform import prune
 
-            self._definitions[key] = reverse(self.definition(field))
+            self._definitions[key] = prune(reverse(self.definition(field)))
         return self._definitions[key]
 
     def sympy(self, xs, c=None, field=None):
