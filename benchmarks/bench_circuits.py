@@ -113,7 +113,7 @@ def bench_eval(layers: int, width: int, batch: int, repeats: int, log) -> list[d
         c = layered(F, 256, layers, width, ["mul", "add"], seed=0, n_outputs=64)
         X = F.random_ints((batch, c.n_inputs), np.random.default_rng(1))
         c.evaluate(X[:64], packed=packed)  # warm-up (galois compiles its ufuncs on first use)
-        t = best_of(lambda: c.evaluate(X, packed=packed), repeats)
+        t = best_of(lambda c=c, X=X, packed=packed: c.evaluate(X, packed=packed), repeats)
         rate = c.n_gates * batch / t
         rows.append({"field": label, "kernel": F.kernel(packed=packed).name, "gates": c.n_gates, "batch": batch,
                      "seconds": t, "gate_evals_per_s": rate})
@@ -130,14 +130,14 @@ def bench_reverse(sizes, batch: int, log) -> dict:
     for n in sizes:
         c = layered(F, 256, 10, n // 11, ["mul", "add", "or"], seed=n, n_outputs=256, reduce=True)
         reps = 3 if n <= 100_000 else 2
-        t_rev = best_of(lambda: reverse(c), reps)
+        t_rev = best_of(lambda c=c: reverse(c), reps)
         r = reverse(c)
         X = np.random.default_rng(0).integers(0, 2, (batch, c.n_inputs))
         XR = np.random.default_rng(1).integers(0, 2, (batch, r.n_inputs))
         c.evaluate(X[:64], packed=True)
         er = 2 if n <= 100_000 else 1
-        t_c = best_of(lambda: c.evaluate(X, packed=True), er)
-        t_r = best_of(lambda: r.evaluate(XR, packed=True), er)
+        t_c = best_of(lambda c=c, X=X: c.evaluate(X, packed=True), er)
+        t_r = best_of(lambda r=r, XR=XR: r.evaluate(XR, packed=True), er)
         row = {"gates": c.n_gates, "ops": len(c.ops), "reverse_s": t_rev, "us_per_gate": 1e6 * t_rev / c.n_gates,
                "R_gates": r.n_gates, "R_ops": len(r.ops), "R_gates_per_gate": r.n_gates / c.n_gates,
                "eval_c_s": t_c, "eval_R_s": t_r, "eval_ratio": t_r / t_c}
@@ -206,7 +206,7 @@ def bench_sympy(sizes, cap: float, log) -> dict:
     for n in sizes:
         c = traced_circuit(F, n)
         row = {"gates": c.n_gates, "outputs": c.n_outputs, "depth": c.depth()}
-        row["reverse_s"] = best_of(lambda: reverse(c), 3)
+        row["reverse_s"] = best_of(lambda c=c: reverse(c), 3)
         r = reverse(c)
         rng = np.random.default_rng(n)
         X = F.random_ints((8, r.n_inputs), rng)

@@ -375,6 +375,18 @@ def test_atomic_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert load_circuit(path).name == "new" and os.listdir(tmp_path) == ["c.json"]
 
 
+def test_written_file_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        save_circuit(Circuit.identity(GF(5), 1), tmp_path / "a.json")
+        assert os.stat(tmp_path / "a.json").st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        os.chmod(tmp_path / "a.json", 0o640)
+        save_circuit(Circuit.identity(GF(5), 2), tmp_path / "a.json")
+        assert os.stat(tmp_path / "a.json").st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+    finally:
+        os.umask(umask)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_circuit(tmp_path / "nope.json")

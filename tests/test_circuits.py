@@ -7,6 +7,7 @@ galois for formal derivatives, and plain Python / NumPy truth tables.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 
@@ -281,7 +282,7 @@ def reference_eval(c, X):
         "add": lambda x, y: x + y,
         "mul": lambda x, y: x * y,
         "neg": lambda x: -x,
-        **{k: (lambda f: lambda *xs: f(G, *xs))(f) for k, f in MULTILINEAR_DUAL.items()},
+        **{k: functools.partial(f, G) for k, f in MULTILINEAR_DUAL.items()},
     }
     for op in c.ops:
         if op.gen.name == "const":
@@ -470,8 +471,12 @@ def test_reverse_of_100k_gates_is_small_and_linear():
 def test_reverse_of_a_gate_does_not_recompute_its_definition():
     # R[or] over GF(2): dx = d + y d, dy = d + x d: two multiplications and two additions, nothing dead
     r = reverse(Circuit.generator(GF(2), "or"))
-    assert prune(r).n_gates == r.n_gates
+    # R[c] holds c itself (the forward op, for a lens's forward pass), then the backward part
+    assert r.n_forward_ops == 1 and r.ops[0].gen.name == "or"
     assert r.gate_counts() == {"add": 2, "mul": 2, "or": 1}
+    assert prune(r).n_gates == r.n_gates - 1  # only the forward or is unread by the backward part
+    X = all_inputs(2, 3)
+    assert r.evaluate(X).tolist() == [[d * (1 - y), d * (1 - x)] for x, y, d in X.tolist()]
 
 
 def test_reverse_matches_reference_on_layered_networks():
@@ -516,7 +521,8 @@ def test_bundle_a_traced_circuit():
         vals = list(xs)
         for _ in range(200):
             a, b = rng.choice(vals), rng.choice(vals)
-            vals.append(rng.choice([lambda: a + b, lambda: a * b, lambda: -a])())
+            kind = rng.choice(["add", "mul", "neg"])
+            vals.append(a + b if kind == "add" else a * b if kind == "mul" else -a)
         return vals[6:]  # every gate is an output (trace drops dead gates)
 
     state = rng.getstate()

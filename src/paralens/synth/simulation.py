@@ -125,18 +125,25 @@ def run_steps(design, steps: list[dict], *, simulator: str = "auto", register_va
 
 
 def simulate(design, X, *, simulator: str = "auto") -> np.ndarray:
-    """Simulate a combinational design on each row of ``X`` (``(batch, n_inputs)`` integers, the
-    circuit's inputs) and return the circuit's outputs ``(batch, n_outputs)`` (int64).
+    """Simulate a combinational or pipelined design on each row of ``X`` (``(batch, n_inputs)``
+    integers, the circuit's inputs) and return the circuit's outputs ``(batch, n_outputs)`` (int64).
 
     One input vector per simulation step; the outputs are read back from the ``Output`` ports
-    and unpacked into circuit outputs.  ``simulator``: ``"auto"``, ``"compiled"``
+    and unpacked into circuit outputs.  A pipelined design (``design.latency = L``, from
+    ``to_pyrtl(..., pipeline=K)``) starts from its reset state, is fed one row per cycle and then
+    ``L`` cycles of zeros to drain the pipeline; row ``r`` is read in cycle ``r + L``, so the
+    result is aligned with the rows.  ``simulator``: ``"auto"``, ``"compiled"``
     (``pyrtl.CompiledSimulation``, needs a C compiler), ``"fast"`` (``pyrtl.FastSimulation``) or
     ``"python"`` (``pyrtl.Simulation``).  Checked against ``circuit.evaluate`` in the tests.
     """
-    if not design.is_combinational:
+    latency = getattr(design, "latency", None) or 0
+    if not design.is_combinational and getattr(design, "latency", None) is None:
         raise ValueError(f"{design.name} has registers: use run_steps (or simulate_learner)")
     X = _rows(design, X)
-    res = run_steps(design, _port_steps(design, X), simulator=simulator)
+    steps = _port_steps(design, X)
+    if latency and X.shape[0]:
+        steps += [{nm: 0 for nm in design.input_names}] * latency
+    res = run_steps(design, steps, simulator=simulator)
     if not design.outputs:
         return np.zeros((X.shape[0], 0), dtype=np.int64)
-    return design.ports.unpack_outputs([res[nm] for nm in design.output_names], design.n_outputs)
+    return design.ports.unpack_outputs([res[nm][latency:] for nm in design.output_names], design.n_outputs)

@@ -165,7 +165,11 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     file written next to the testbench (run from that folder: :func:`run_icarus` does).  For a
     design with registers, ``rst`` is held for one cycle first (``reset=True``) and each row is one
     clock cycle; ``sample="before"`` prints the outputs before the rising edge, ``"after"``
-    after it.  Checked by :func:`run_icarus` against ``circuit.evaluate``.
+    after it.  A pipelined design (``design.latency = L``, from ``to_pyrtl(..., pipeline=K)``)
+    is fed one row per cycle and then held for the cycles it takes to drain the pipeline; the
+    outputs are printed only in the cycles where they belong to a row (``L`` cycles after it with
+    ``sample="before"``, ``L - 1`` with ``"after"``), so it too prints exactly one line per row,
+    in order.  Checked by :func:`run_icarus` against ``circuit.evaluate``.
     """
     from paralens.synth.simulation import _rows
 
@@ -182,6 +186,10 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     if memory is None:
         memory = n * max(1, len(in_ports)) > 20_000
     seq = not d.is_combinational
+    latency = int(getattr(d, "latency", None) or 0) if seq else 0
+    # a pipelined design: cycles ``skip .. skip + n - 1`` print rows 0 .. n - 1
+    skip = max(0, latency - (1 if sample == "after" else 0))
+    cycles = n + skip if n else 0
     lines = ["`timescale 1ns/1ps", f"module {tb_name};", "    reg clk = 0;"]
     if seq:
         lines.append("    reg rst = 0;")
@@ -198,13 +206,16 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     else:
         disp = '$display("");'
 
-    def step(assign: list[str]) -> list[str]:
+    def step(assign: list[str], show: str | None = None) -> list[str]:
+        """One row (one cycle): ``show`` is None to print, "" not to, else the condition to print."""
         body = list(assign)
+        shown = disp if show is None else (f"if ({show}) {disp}" if show else "")
         if not seq:
             return body + ["#1 " + disp]
+        wait = f"#1 {shown}" if shown else "#1;"
         if sample == "before":
-            return body + ["#1 " + disp, "clk = 1;", "#1 clk = 0;"]
-        return body + ["#1 clk = 1;", "#1 " + disp, "clk = 0;"]
+            return body + [wait, "clk = 1;", "#1 clk = 0;"]
+        return body + ["#1 clk = 1;", wait, "clk = 0;"]
 
     hex_path = None
     if memory and n and total:
@@ -218,8 +229,12 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
         hex_name = f"{tb_name}_vectors.hex"
         body.append(f'$readmemh("{hex_name}", vectors);')
         cat = "{" + ", ".join(nm for nm, _ in reversed(in_ports)) + "}"
-        body.append(f"for (i = 0; i < {n}; i = i + 1) begin")
-        body += ["    " + s for s in step([f"{cat} = vectors[i];"])]
+        if skip:
+            body.append(f"for (i = 0; i < {cycles}; i = i + 1) begin")
+            body += ["    " + s for s in step([f"if (i < {n}) {cat} = vectors[i];"], f"i >= {skip}")]
+        else:
+            body.append(f"for (i = 0; i < {n}; i = i + 1) begin")
+            body += ["    " + s for s in step([f"{cat} = vectors[i];"])]
         body.append("end")
         words = []
         for r in range(n):
@@ -230,8 +245,9 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
             words.append(f"{v:x}")
         hex_path = "\n".join(words) + "\n"
     else:
-        for r in range(n):
-            body += step([f"{nm} = {_lit(w, col[r])};" for (nm, w), col in zip(in_ports, vals)])
+        for r in range(cycles if skip else n):
+            assign = [f"{nm} = {_lit(w, col[r])};" for (nm, w), col in zip(in_ports, vals)] if r < n else []
+            body += step(assign, None if not skip else ("" if r < skip else None))
     body.append("$finish;")
     lines += ["        " + s for s in body]
     lines += ["    end", "endmodule", ""]

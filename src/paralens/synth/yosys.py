@@ -87,11 +87,12 @@ def synth_stats(verilog_path, top: str, *, luts=(6, 4), ice40: bool = False, tim
     ``"seconds"``.  Read from Yosys' ``stat -json``; raises :class:`ToolFailed` on a Yosys error.
     """
     name = "design" + (".blif" if _reader(verilog_path) == "read_blif" else ".v")
+    # synthesised once (synth is deterministic), then mapped to each LUT size from that netlist
     lines = [f"{_reader(verilog_path)} {name}", f"hierarchy -top {top}", "design -save orig",
-             f"synth -top {top} -flatten", "tee -q -o cells.json stat -json"]
+             f"synth -top {top} -flatten", "tee -q -o cells.json stat -json", "design -save synthesised"]
     outs = ["cells.json"]
     for k in luts:
-        lines += ["design -load orig", f"synth -top {top} -flatten", f"abc -lut {int(k)}", "opt_clean",
+        lines += ["design -load synthesised", f"abc -lut {int(k)}", "opt_clean",
                   f"tee -q -o lut{int(k)}.json stat -json"]
         outs.append(f"lut{int(k)}.json")
     if ice40:
@@ -125,7 +126,7 @@ def _counterexample(log: str) -> dict:
 
 
 def equivalence_check(verilog_a, verilog_b, top_a: str, top_b: str | None = None, *,
-                      timeout: float = 900) -> dict:
+                      timeout: float = 900, presimplify: bool = False) -> dict:
     """Prove two combinational modules equivalent with Yosys (a SAT proof over all inputs).
 
     Reads ``verilog_a`` (module ``top_a``, the gold) and ``verilog_b`` (module ``top_b``, the gate;
@@ -133,6 +134,13 @@ def equivalence_check(verilog_a, verilog_b, top_a: str, top_b: str | None = None
     runs ``sat -verify -prove trigger 0 -show-inputs -show-outputs``.  The two modules must have
     the same port names and widths.  Returns ``{"proved": bool, "counterexample": {signal: value}
     (when not proved), "log": Yosys' log, "seconds", "returncode"}``.
+
+    ``presimplify=True`` runs ``opt -fast`` on the miter before the SAT proof: Yosys' function-
+    preserving constant folding and structural merging of identical cells (what equivalence
+    checkers call structural hashing) first, so the SAT solver sees only what is left to prove.
+    For two exports of one circuit that is almost nothing (an Iris classifier of ~2,000 gates:
+    well under a second instead of ~20 s); a difference is still found (tested with one gate
+    flipped).
     """
     top_b = top_b or top_a
     fa = "a" + (".blif" if _reader(verilog_a) == "read_blif" else ".v")
@@ -143,6 +151,7 @@ def equivalence_check(verilog_a, verilog_b, top_a: str, top_b: str | None = None
         "proc", "flatten", "techmap", "opt_clean",
         "miter -equiv -flatten -make_outputs paralens_gold paralens_gate paralens_miter",
         "hierarchy -top paralens_miter",
+    ] + (["opt -fast paralens_miter"] if presimplify else []) + [
         "sat -verify -prove trigger 0 -show-inputs -show-outputs paralens_miter",
     ]) + "\n"
     r = run_yosys(script, {fa: verilog_a, fb: verilog_b}, timeout=timeout)

@@ -1,0 +1,287 @@
+"""Boolean classifiers against real-valued baselines, on the same data and the same splits.
+
+``compare(dataset)`` trains each method over several seeds and returns one row
+per method: train and test accuracy (mean and spread), parameters or gates,
+training time, inference samples per second (bit-packed for circuits), and for
+circuits the logic depth (and LUT6 count when Yosys is asked for).  The real
+baselines are paralens' own lenses (logistic regression as one dense lens, an
+MLP, and for MNIST a small CNN) trained by the same ``Learner`` and ``fit``; the
+circuits are trained by reverse derivative ascent, the vote optimiser, or
+relaxed with Adam and hardened (:mod:`paralens.circuits.gatenet`).
+
+``paralens compare --dataset NAME [--json] [--quick]`` is the command line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+DATASETS = ("iris", "breast-cancer", "mnist")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Float features and integer labels of one data set, split once for every method."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+
+def load_split(dataset: str, *, data_dir=None, split_seed: int = 0) -> Split:
+    """The bundled data set, split as every method sees it (stratified 80/20 for the tabular sets)."""
+    from paralens import data
+
+    if dataset in ("iris", "breast-cancer"):
+        ds = data.load_iris() if dataset == "iris" else data.load_breast_cancer()
+        test, train = data.stratified_split(ds, 0.2, seed=split_seed)
+        return Split(dataset, train.features.astype(np.float32), train.labels.astype(np.int64),
+                     test.features.astype(np.float32), test.labels.astype(np.int64), int(ds.labels.max()) + 1)
+    if dataset == "mnist":
+        directory = data_dir or data.mnist_subset_path()
+        tr, te = data.load_mnist(directory, "train", flat=True), data.load_mnist(directory, "test", flat=True)
+        return Split("mnist", tr.features, tr.labels.astype(np.int64), te.features, te.labels.astype(np.int64), 10)
+    raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+
+
+# -- timing inference ------------------------------------------------------------------------------
+
+
+def _rate(fn, x, min_samples: int = 65536, min_seconds: float = 0.2) -> float:
+    reps = max(1, -(-min_samples // max(1, len(x))))
+    xx = np.concatenate([x] * reps) if reps > 1 else x
+    fn(xx[: min(len(xx), 256)])  # warm up (compilation, caches)
+    t0, n = time.perf_counter(), 0
+    while True:
+        fn(xx)
+        n += len(xx)
+        dt = time.perf_counter() - t0
+        if dt >= min_seconds:
+            return n / dt
+
+
+# -- Boolean methods ------------------------------------------------------------------------------
+
+
+def _encoder(split: Split, bits: int):
+    from paralens.circuits.encoders import ThermometerEncoder
+
+    return ThermometerEncoder(bits, method="uniform" if split.name == "mnist" else "quantile").fit(split.x_train)
+
+
+def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
+    xb = clf.bits(split.x_test)
+    from paralens.circuits.evaluate import evaluate_ints
+
+    def infer(bits):
+        out = evaluate_ints(clf.circuit, bits, packed=True)
+        return clf.decoder.predict(out)
+
+    row = {
+        "train_accuracy": clf.accuracy(split.x_train, split.y_train),
+        "test_accuracy": clf.accuracy(split.x_test, split.y_test),
+        "gates_or_params": clf.gates,
+        "train_seconds": seconds,
+        "samples_per_second": _rate(infer, xb.astype(np.int64)),
+        "depth": clf.circuit.depth(),
+    }
+    if hardware:
+        from paralens.synth.yosys import yosys_available
+
+        if yosys_available():
+            import tempfile
+
+            from paralens.synth.verilog import write_gate_verilog
+            from paralens.synth.yosys import synth_stats
+
+            with tempfile.TemporaryDirectory() as d:
+                path = f"{d}/net.v"
+                write_gate_verilog(clf.circuit, path, "net")
+                row["lut6"] = synth_stats(path, "net", luts=(6,)).get("lut6")
+    return row
+
+
+def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) -> tuple:
+    from paralens.circuits import layers
+    from paralens.circuits.classifier import BooleanClassifier, bake
+    from paralens.circuits.encoders import GroupSumDecoder
+    from paralens.circuits.train import targets, train_circuit
+    from paralens.learning import optimisers
+
+    enc = _encoder(split, bits)
+    xb = enc.transform(split.x_train).astype(np.int64)
+    model = layers.pseudo_linear(xb.shape[1], split.n_classes)
+    tgt = targets(split.y_train, split.n_classes, 1)
+    t0 = time.perf_counter()
+    opt = optimisers.vote(8) if vote else None
+
+    def score(p):  # training accuracy of the classifier (argmax of the class bits, ties to the lowest)
+        return float(np.mean(np.argmax(model.get(p, xb), axis=1) == split.y_train))
+
+    params, _ = train_circuit(model, xb, tgt, epochs=epochs, batch_size=32 if vote else 1, seed=seed, optimiser=opt,
+                              score=score)
+    seconds = time.perf_counter() - t0
+    clf = BooleanClassifier(enc, bake(model, params), GroupSumDecoder(split.n_classes, 1), name="rda")
+    return clf, seconds
+
+
+def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: float, lr: float, batch_size: int):
+    from paralens.circuits.classifier import BooleanClassifier
+    from paralens.circuits.encoders import GroupSumDecoder
+    from paralens.circuits.gatenet import train_gate_network
+
+    enc = _encoder(split, bits)
+    t0 = time.perf_counter()
+    circuit, info = train_gate_network(enc.transform(split.x_train), split.y_train, widths=widths,
+                                       n_classes=split.n_classes, epochs=epochs, seed=seed, tau=tau, lr=lr,
+                                       batch_size=batch_size, schedule="cosine")
+    seconds = time.perf_counter() - t0
+    clf = BooleanClassifier(enc, circuit, GroupSumDecoder(split.n_classes, circuit.n_outputs // split.n_classes),
+                            name="gates")
+    return clf, seconds
+
+
+# -- real-valued baselines --------------------------------------------------------------------------
+
+
+def _real(split: Split, seed: int, *, kind: str, epochs: int) -> dict:
+    from paralens.categories.lens import identity
+    from paralens.categories.types import reals
+    from paralens.instances.smooth import dense
+    from paralens.learning import losses, optimisers
+    from paralens.learning.supervised import Learner
+    from paralens.training.fit import evaluate, fit
+
+    mu, sd = split.x_train.mean(0), split.x_train.std(0) + 1e-6
+    if split.name == "mnist":
+        mu, sd = 0.0, 1.0
+    xtr, xte = ((split.x_train - mu) / sd).astype(np.float32), ((split.x_test - mu) / sd).astype(np.float32)
+    n, c = xtr.shape[1], split.n_classes
+    if kind == "logistic":
+        model = identity(reals(n)) >> dense(n, c, None)
+    elif kind == "mlp":
+        model = identity(reals(n)) >> dense(n, 128, "relu", init="he_uniform") >> dense(128, c, None)
+    elif kind == "cnn":
+        from paralens.models import mnist_cnn
+
+        model = mnist_cnn()
+        xtr, xte = xtr.reshape(-1, 1, 28, 28), xte.reshape(-1, 1, 28, 28)
+    else:
+        raise ValueError(kind)
+    learner = Learner(model, losses.softmax_cross_entropy(), optimisers.adam(1e-2 if kind == "logistic" else 1e-3))
+    t0 = time.perf_counter()
+    state, _ = fit(learner, xtr, split.y_train, epochs=epochs, batch_size=32 if split.name != "mnist" else 128,
+                   seed=seed, progress=False, n_classes=c)
+    seconds = time.perf_counter() - t0
+    params = state.params
+
+    def infer(x):
+        return np.argmax(learner.predict(params, x), axis=-1)
+
+    return {
+        "train_accuracy": evaluate(learner, params, xtr, split.y_train, n_classes=c)["accuracy"],
+        "test_accuracy": evaluate(learner, params, xte, split.y_test, n_classes=c)["accuracy"],
+        "gates_or_params": learner.model.num_params(),
+        "train_seconds": seconds,
+        "samples_per_second": _rate(infer, xte, min_samples=4096),
+    }
+
+
+# -- the comparison -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    kind: str  # "boolean" or "real"
+    run: Callable  # (split, seed, quick) -> row dict (boolean: (clf, seconds))
+
+
+def methods_for(dataset: str, quick: bool = False) -> list[Method]:
+    """The methods compared on ``dataset`` (``quick``: fewer epochs, for tests)."""
+    mnist = dataset == "mnist"
+    bits = 2 if mnist else 8
+    ep = (lambda full, q: q if quick else full)
+    out = [
+        Method("rda", "boolean", lambda s, seed: _rda_like(s, seed, vote=False, epochs=ep(1 if mnist else 20, 1),
+                                                              bits=bits)),
+        Method("vote", "boolean", lambda s, seed: _rda_like(s, seed, vote=True, epochs=ep(3 if mnist else 40, 2),
+                                                               bits=bits)),
+    ]
+    sizes = [("gates-S", (2000, 2000)), ("gates-M", (8000, 8000)), ("gates-L", (16000, 16000, 16000))] if mnist else \
+        [("gates-S", (60, 60)), ("gates-M", (240, 240)), ("gates-L", (960, 960, 960))]
+    for name, widths in sizes:
+        w = tuple(max(30, x // 10) for x in widths) if quick else widths
+        w = w[:-1] + (w[-1] - w[-1] % (10 if mnist else 6),)  # the last layer splits into class groups
+        out.append(Method(name, "boolean", lambda s, seed, w=w: _gates(
+            s, seed, widths=w, epochs=ep(8 if mnist else 200, 2 if mnist else 20), bits=bits,
+            tau=30.0 if mnist else 10.0, lr=0.02 if mnist else 0.05, batch_size=100 if mnist else 32)))
+    out.append(Method("logistic", "real", lambda s, seed: _real(s, seed, kind="logistic", epochs=ep(20 if mnist else 200, 2))))
+    out.append(Method("mlp", "real", lambda s, seed: _real(s, seed, kind="mlp", epochs=ep(20 if mnist else 200, 2))))
+    if mnist:
+        out.append(Method("cnn", "real", lambda s, seed: _real(s, seed, kind="cnn", epochs=ep(8, 1))))
+    return out
+
+
+def _summarise(rows: list[dict]) -> dict:
+    out = {}
+    for key in rows[0]:
+        vals = np.array([r[key] for r in rows if r.get(key) is not None], dtype=np.float64)
+        if len(vals) == 0:
+            continue
+        out[key] = float(vals.mean())
+        if key in ("train_accuracy", "test_accuracy", "train_seconds"):
+            out[key + "_std"] = float(vals.std())
+    return out
+
+
+def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: bool = False, methods=None,
+            data_dir=None, progress: bool = False) -> list[dict]:
+    """One row per method: mean (and spread) over ``seeds`` of accuracy, size, training time, inference speed."""
+    split = load_split(dataset, data_dir=data_dir)
+    todo = [m for m in methods_for(dataset, quick) if methods is None or m.name in methods]
+    runs = [(m, s) for m in todo for s in seeds]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(runs), desc=f"compare {dataset}", leave=False)
+    table = []
+    for m in todo:
+        rows = []
+        for seed in seeds:
+            if m.kind == "boolean":
+                clf, seconds = m.run(split, seed)
+                rows.append(_boolean_row(clf, split, seconds, hardware and seed == seeds[0]))
+            else:
+                rows.append(m.run(split, seed))
+            if bar is not None:
+                bar.update(1)
+        summary = _summarise(rows)
+        summary.update(method=m.name, kind=m.kind, dataset=dataset, seeds=list(seeds))
+        table.append(summary)
+    if bar is not None:
+        bar.close()
+    return table
+
+
+def markdown(table: list[dict]) -> str:
+    """The comparison as a Markdown table (accuracy as mean ± spread over the seeds)."""
+    head = "| method | kind | train acc. | test acc. | gates / params | train s | samples/s | depth | LUT6 |"
+    lines = [head, "|" + "---|" * 9]
+    for r in table:
+        def pm(k):
+            return f"{100 * r[k]:.1f} ± {100 * r.get(k + '_std', 0):.1f}"
+
+        lines.append(
+            f"| {r['method']} | {r['kind']} | {pm('train_accuracy')} | {pm('test_accuracy')} | "
+            f"{int(r['gates_or_params']):,} | {r['train_seconds']:.1f} | {r['samples_per_second']:,.0f} | "
+            f"{int(r['depth']) if 'depth' in r else ''} | {int(r['lut6']) if r.get('lut6') else ''} |")
+    return "\n".join(lines)
