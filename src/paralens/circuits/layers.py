@@ -206,6 +206,48 @@ def pseudo_linear(n: int, n_out: int = 1, name: str = "weight") -> ParaCircuit:
     return ParaCircuit(c, {name: P}, name=c.name)
 
 
+def carry_save_popcount(b: Builder, bits: np.ndarray) -> list[np.ndarray]:
+    """The number of ones in each row of ``bits`` (n, w), LSB first, by a bundled Wallace tree.
+
+    Bits of equal weight form columns; every level applies full adders (``s = a + b + c``,
+    ``carry = a b or c (a + b)``) to the triples of every column at once, sum to the column and carry
+    to the next, until no column holds more than two bits; a ripple-carry adder adds the last two
+    rows.  The same numbers as :func:`popcount` in about ``5 log_1.5(w) + 5 log2(w)`` bundled
+    operations instead of ``2.5 log2(w)^2`` (fewer operations run faster in the interpreter;
+    the depth is smaller too)."""
+    rows, w = bits.shape
+    cols = [[bits[:, i] for i in range(w)]]  # cols[j]: the wire arrays (rows,) of weight 2^j
+    while max(len(c) for c in cols) > 2:
+        xs, ys, zs, where = [], [], [], []
+        nxt = [[] for _ in range(len(cols) + 1)]
+        for j, col in enumerate(cols):
+            t = len(col) // 3
+            for i in range(t):
+                xs.append(col[3 * i])
+                ys.append(col[3 * i + 1])
+                zs.append(col[3 * i + 2])
+                where.append(j)
+            nxt[j].extend(col[3 * t:])  # the one or two left over pass to the next level
+        k = len(where)
+        X, Y, Z = np.concatenate(xs), np.concatenate(ys), np.concatenate(zs)
+        xy = b.add(X, Y)
+        S = b.add(xy, Z)
+        C = b.op(G.OR, b.mul(X, Y), b.mul(xy, Z))[0]
+        for i in range(k):
+            j = where[i]
+            nxt[j].append(S[i * rows:(i + 1) * rows])
+            nxt[j + 1].append(C[i * rows:(i + 1) * rows])
+        while nxt and not nxt[-1]:
+            nxt.pop()
+        cols = nxt
+    if all(len(c) == 1 for c in cols):
+        return [c[0] for c in cols]
+    zero = np.full(rows, b.zero_wire())
+    x = [c[0] if c else zero for c in cols]
+    y = [c[1] if len(c) > 1 else zero for c in cols]
+    return _add_numbers(b, x, y)
+
+
 def greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
     """``[x > y]`` for two bundles of unsigned binary numbers (bit lists, LSB first, one wire array per
     bit); the shorter is padded with zeros.  From the LSB: ``gt = (x_i and not y_i) or (x_i == y_i and gt)``."""
@@ -231,7 +273,7 @@ def rda_pseudo_linear(n: int, ratio: int = 4, name: str = "weight", *, derivativ
 
     ``p`` (the first ``n`` wires, starting at zero) is a mask; the output is 1 when the image
     covers at most ``1 / ratio`` of the mask (the paper learns the mask of an "average 0" and
-    calls the rest 1).  Built as two popcounts (one bundled adder tree), the division by
+    calls the rest 1).  Built as two popcounts (one bundled Wallace tree), the division by
     ``ratio`` as dropping the low bits of ``popcount(p)``, and a comparator (:func:`greater`).
 
     ``derivative="functional"`` (default) trains it with the Boolean differences, as the paper's
@@ -253,7 +295,7 @@ def rda_pseudo_linear(n: int, ratio: int = 4, name: str = "weight", *, derivativ
     b = Builder(GF(2), 2 * n)
     p, x = np.arange(n), n + np.arange(n)
     both = b.mul(p, x)
-    counts = popcount(b, np.stack([both, p]))  # row 0: popcount(p and x), row 1: popcount(p)
+    counts = carry_save_popcount(b, np.stack([both, p]))  # row 0: popcount(p and x), row 1: popcount(p)
     a = [w[0:1] for w in counts]
     q = [w[1:2] for w in counts][shift:]  # popcount(p) div 2^shift
     if not q:

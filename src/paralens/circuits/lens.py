@@ -71,13 +71,20 @@ class _Runner:
             self._rc = boolean_difference_reverse(self.c, self.wrt)
         return self._rc
 
-    def forward(self, cols: list):
-        """``cols``: n_inputs arrays (batch,) in kernel form -> outputs (n_out, batch) and the wire array."""
+    def forward(self, cols: list, blocks: bool = False):
+        """``cols``: n_inputs arrays (batch,) in kernel form (or, ``blocks=True``, arrays (rows, batch)
+        stacking them) -> outputs (n_out, batch) and the wire array."""
         c, K = self.c, self.K
-        batch = np.shape(cols[0])[0] if cols else 0
+        batch = np.shape(cols[0])[-1 if blocks else 0] if cols else 0
         V = K.empty((self.n_forward_wires, batch))
-        for i, col in enumerate(cols):
-            V[i] = col
+        i = 0
+        for col in cols:
+            if blocks:
+                V[i: i + len(col)] = col
+                i += len(col)
+            else:
+                V[i] = col
+                i += 1
         run_into(c, K, V, self._forward_ops())
         return V[self.out_wires], V
 
@@ -211,15 +218,14 @@ class ParaCircuit(Para):
             v = F.check_ints(p[n], f"parameter {n!r}").reshape(-1)
             if v.shape[0] != size:
                 raise ParameterError(f"parameter {n!r} of {self.label()} has {v.shape[0]} elements, expected {size}")
-            rows.extend(np.broadcast_to(K.from_ints(v)[:, None], (size, batch)))
-        return rows
+            rows.append(np.broadcast_to(K.from_ints(v)[:, None], (size, batch)))
+        return rows  # one block (size, batch) per parameter
 
     def forward(self, p: dict, a, ctx=None):
         K, F = self._run.K, self.circuit.field
         a = _ints_in(F, a, self.name, self.n_data)
         batch = a.shape[0]
-        cols = self._param_rows(p, batch) + list(K.from_ints(a.T))
-        y, V = self._run.forward(cols)
+        y, V = self._run.forward(self._param_rows(p, batch) + [K.from_ints(a.T)], blocks=True)
         return K.to_ints(y.view(np.ndarray)).T.copy(), V
 
     def _dx(self, V, db, run=None):

@@ -53,16 +53,60 @@ class BooleanPreset:
     name: str
     description: str
     dataset: str
-    method: str  # "rda", "vote" or "relaxed"
+    method: str  # "rda-paper", "vote" or "relaxed"
     epochs: int
     options: dict = field(default_factory=dict)
-    build: Callable | None = None  # (n_bits, n_classes) -> ParaCircuit, for rda / vote
+    build: Callable | None = None  # (train bits, n_classes, seed) -> ParaCircuit, for rda-paper / vote
+
+
+# -- data ------------------------------------------------------------------------------------------------
+
+# UCI's iris.data differs from Fisher's published table (and the bundled copy) in two samples
+# (1-based 35 and 38; UCI's iris.names gives the corrections): these are UCI's values, in millimetres
+_UCI_IRIS = {34: (49, 31, 15, 1), 37: (49, 31, 15, 1)}
+
+
+def iris_paper_split(two_class: bool = False, *, uci: bool = False):
+    """The RDA paper's Iris split: ``(X_train, y_train, X_test, y_test)``, features in millimetres.
+
+    The samples are sorted by class (stably: data order within a class); the first 25 of each
+    class train, the other 25 test, the training list in that order (all of class 0, then class
+    1, ...).  ``two_class``: setosa vs versicolor (virginica removed), as the paper.  ``uci``: UCI's
+    copy of the data (two samples differ from the bundled, corrected one).
+    """
+    from paralens import data
+
+    ds = data.load_iris()
+    X = np.rint(ds.features * 10).astype(np.int64)  # millimetres, exact for the bundled data
+    y = ds.labels.astype(np.int64)
+    if uci:
+        X = X.copy()
+        for i, row in _UCI_IRIS.items():
+            X[i] = row
+    if two_class:
+        keep = y < 2
+        X, y = X[keep], y[keep]
+    order = np.argsort(y, kind="stable")
+    train, test = [], []
+    for c in np.unique(y):
+        members = order[y[order] == c]
+        train.extend(members[:25])
+        test.extend(members[25:])
+    train, test = np.array(train), np.array(test)
+    return X[train], y[train], X[test], y[test]
 
 
 def load_integer_data(dataset: str, data_dir=None, seed: int = 0):
-    """``(X_train, y_train, X_test, y_test)`` with integer features, for a Boolean preset's data set."""
+    """``(X_train, y_train, X_test, y_test)`` with integer features, for a Boolean preset's data set.
+
+    ``"iris"`` / ``"iris2"`` (versicolor vs virginica): a stratified 80/20 split from ``seed``;
+    ``"iris-paper"`` / ``"iris2-paper"`` (setosa vs versicolor): :func:`iris_paper_split`;
+    ``"mnist01"``: the 0 and 1 digits of each split, in data order; ``"mnist"``: all digits.
+    """
     from paralens import data
 
+    if dataset in ("iris-paper", "iris2-paper"):
+        return iris_paper_split(dataset == "iris2-paper")
     if dataset.startswith("iris"):
         ds = data.load_iris()
         X = np.rint(ds.features * 10).astype(np.int64)  # millimetres, exact for the bundled data
@@ -84,22 +128,178 @@ def load_integer_data(dataset: str, data_dir=None, seed: int = 0):
     return Xtr, ytr, Xte, yte
 
 
-def _pseudo_linear(n_bits, n_classes):
-    return layers.pseudo_linear(n_bits, 1 if n_classes == 2 else n_classes)
+def minmax_half_thresholds(X) -> np.ndarray:
+    """The RDA paper's Iris binarisation as thresholds: ``(x - min) / (max - min) > 0.5`` is
+    ``x > (min + max) / 2``, min and max over the rows of ``X`` (the paper: the whole data set).
+
+    On the bundled Iris (integer millimetres) this gives the paper's bits exactly: where a value
+    lies exactly at the midpoint, the paper's double-precision quotient is 0.5 or just below, never
+    above, and ``x > t`` is false there too (checked in the tests)."""
+    X = np.asarray(X, dtype=np.float64)
+    return (X.min(axis=0) + X.max(axis=0)) / 2
+
+
+def label_bits(labels, n_classes: int, encoding: str) -> np.ndarray:
+    """The RDA paper's label vectors: ``"binary"`` (the class index in ``ceil(log2 n_classes)`` bits,
+    least significant first; one bit for two classes) or ``"one-hot"`` (``n_classes`` bits)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if encoding == "one-hot":
+        return np.eye(n_classes, dtype=np.int64)[labels]
+    if encoding == "binary":
+        width = max(1, (n_classes - 1).bit_length())
+        return (labels[:, None] >> np.arange(width)) & 1
+    raise ValueError(f"label encoding must be 'binary' or 'one-hot', got {encoding!r}")
+
+
+# -- the paper's training procedure ------------------------------------------------------------------------
+
+
+def rda_scan(model, bits, target_bits, *, params=None, passes: int = 1, score=None,
+             score_steps: int | None = None) -> tuple[dict, dict]:
+    """Reverse derivative ascent as the RDA paper runs it: batch 1, the training list in its order,
+    ``passes`` times, from ``params`` (default: all zeros).
+
+    Without ``score``, returns the final parameters.  With ``score`` (``params -> number``), the
+    parameters ``p_0, p_1, ..`` of the scan (``p_0`` the initial ones) are scored, only the first
+    ``score_steps`` of them when given (the paper: 1,000), and the best is returned; ties go to the
+    later parameters, as the paper's ``keepMaxBy`` does.  Returns ``(params, info)``.
+    """
+    learner = rda_learner(model)
+    bits = np.asarray(bits, dtype=np.int64)
+    target_bits = np.asarray(target_bits, dtype=np.int64)
+    if params is None:
+        params = {n: np.zeros(s.shape, dtype=np.int64) for n, s in model.params.items()}
+    state = learner.init(0, params={k: np.asarray(v, dtype=np.int64).copy() for k, v in params.items()})
+    t0 = time.perf_counter()
+    best, best_step, scored = None, None, 0
+
+    def consider(step):
+        nonlocal best, best_step, scored
+        if score is None or (score_steps is not None and scored >= score_steps):
+            return
+        sc = score(state.params)
+        scored += 1
+        if best is None or sc >= best[0]:
+            best, best_step = (sc, {k: v.copy() for k, v in state.params.items()}), step
+
+    consider(0)
+    step = 0
+    for _ in range(passes):
+        for i in range(len(bits)):
+            if score is not None and score_steps is not None and scored >= score_steps:
+                break  # the later parameters are never candidates: stop
+            state, _ = learner.step(state, bits[i: i + 1], target_bits[i: i + 1])
+            step += 1
+            consider(step)
+    info = {"steps": step, "seconds": time.perf_counter() - t0}
+    if score is None:
+        return state.params, info
+    info.update(score=best[0], best_step=best_step, scored=scored)
+    return best[1], info
+
+
+def _exact(model, params, bits, target_bits) -> float:
+    out = model.get(params, np.asarray(bits, dtype=np.int64))
+    return float(np.mean(np.all(out == target_bits, axis=1)))
+
+
+def run_paper_iris(two_class: bool, encoding: str, *, uci: bool = False, passes: int = 1) -> dict:
+    """The RDA paper's Iris experiment on the bundled data (or UCI's copy): ``{"accuracy", ...}``, the
+    fraction of test samples whose output bits equal their label bits, and the trained pieces."""
+    Xtr, ytr, Xte, yte = iris_paper_split(two_class, uci=uci)
+    n_classes = 2 if two_class else 3
+    enc = ThresholdEncoder(thresholds=minmax_half_thresholds(np.concatenate([Xtr, Xte])))
+    tr, te = enc.transform(Xtr).astype(np.int64), enc.transform(Xte).astype(np.int64)
+    ttr, tte = label_bits(ytr, n_classes, encoding), label_bits(yte, n_classes, encoding)
+    model = layers.lut(4, n_out=ttr.shape[1])
+    params, info = rda_scan(model, tr, ttr, passes=passes)
+    return {"accuracy": _exact(model, params, te, tte), "train_accuracy": _exact(model, params, tr, ttr),
+            "model": model, "params": params, "encoder": enc, "seconds": info["seconds"]}
+
+
+def run_paper_mnist(data_dir=None, *, order=None, ratio: int = 4, pixel_threshold: int = 32,
+                    score_steps: int | None = PAPER_SCORE_STEPS, passes: int = 1, model=None) -> dict:
+    """The RDA paper's MNIST 0-vs-1 experiment on the bundled subset (or ``data_dir``).
+
+    Pixels ``> 32`` (the paper's mean pixel value), label bit 1 for the digit 1; the 0/1 digits of
+    the training split in data order, the first ``11400 / 12665`` of them train, the rest validate;
+    ``rda_pseudo_linear(784, 4)`` from zeros with the functional derivative, one pass of RDA, batch
+    1; the parameters after each of the first 1,000 steps are scored on the validation part and the
+    best (ties to the later) is tested on the test split's 0/1 digits.  ``order`` permutes the
+    training part (the paper: none).  Returns ``{"accuracy", "validation", "best_step", ...}``.
+    """
+    Xtr, ytr, Xte, yte = load_integer_data("mnist01", data_dir)
+    enc = ThresholdEncoder(thresholds=np.full(Xtr.shape[1], float(pixel_threshold)))
+    bits, tbits = enc.transform(Xtr).astype(np.int64), enc.transform(Xte).astype(np.int64)
+    k = int(round(len(bits) * PAPER_MNIST_TRAIN_FRACTION))
+    tr, ttr = bits[:k], ytr[:k, None]
+    va, tva = bits[k:], ytr[k:, None]
+    if order is not None:
+        tr, ttr = tr[order], ttr[order]
+    model = model or layers.rda_pseudo_linear(bits.shape[1], ratio)
+
+    def score(p):
+        return int(np.sum(model.get(p, va)[:, 0] == tva[:, 0]))
+
+    params, info = rda_scan(model, tr, ttr, passes=passes, score=score, score_steps=score_steps)
+    return {"accuracy": _exact(model, params, tbits, yte[:, None]), "validation": info["score"] / len(va),
+            "best_step": info["best_step"], "steps": info["steps"], "n_train": k, "n_validation": len(va),
+            "model": model, "params": params, "encoder": enc, "seconds": info["seconds"]}
+
+
+# -- beyond the paper: a layer of LUT6 voting in groups -----------------------------------------------------
+
+
+def active_wiring(bits, n_luts: int, k: int, seed: int = 0, min_rate: float = 0.02) -> np.ndarray:
+    """``(n_luts, k)`` input indices for a LUT layer: ``k`` distinct inputs per LUT, drawn from ``seed``
+    among the inputs that are 1 in at least ``min_rate`` of the rows of ``bits`` (not the always-0
+    border pixels of MNIST)."""
+    rate = np.asarray(bits).mean(axis=0)
+    pool = np.flatnonzero(rate >= min_rate)
+    if len(pool) < k:
+        pool = np.arange(np.asarray(bits).shape[1])
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.choice(pool, size=k, replace=False) for _ in range(n_luts)])
+
+
+def _lut_groups(bits, n_classes, seed, *, per_class: int, k: int):
+    return layers.lut_layer(bits.shape[1], n_classes * per_class, k,
+                            wiring=active_wiring(bits, n_classes * per_class, k, seed))
+
+
+def _group_accuracy(model, n_classes, bits, labels):
+    dec = GroupSumDecoder(n_classes, model.circuit.n_outputs // n_classes)
+
+    def score(p):
+        return float(np.mean(dec.predict(model.get(p, bits)) == labels))
+
+    return score
+
+
+def _paper_iris_preset(two_class):
+    def build(bits, n_classes, seed):
+        return layers.lut(4, n_out=1 if two_class else n_classes)
+    return build
 
 
 PRESETS = {p.name: p for p in [
-    BooleanPreset("iris-rda", "Iris versicolor vs virginica: thermometer 8 bits/feature, pseudo-linear unit, RDA",
-                  "iris2", "rda", 30, {"encoder": ("thermometer", 8)}, _pseudo_linear),
-    BooleanPreset("iris3-rda", "Iris 3 classes one-hot: thermometer 8 bits/feature, 3 pseudo-linear units, RDA",
-                  "iris", "rda", 30, {"encoder": ("thermometer", 8)}, _pseudo_linear),
-    BooleanPreset("mnist01-rda", "MNIST 0 vs 1: pixels > 127, pseudo-linear 784+784 -> 1, one RDA pass in data "
-                  "order, best on a validation part (the RDA paper's procedure)", "mnist01", "rda", 1,
-                  {"encoder": ("threshold", 127), "shuffle": False, "validation": 0.2}, _pseudo_linear),
-    BooleanPreset("mnist01-vote", "MNIST 0 vs 1: pixels > 127, pseudo-linear 784+784 -> 1, vote optimiser, "
-                  "batches of 16, shuffled", "mnist01", "vote", 5,
-                  {"encoder": ("threshold", 127), "batch_size": 16, "threshold": 8, "validation": 0.2},
-                  _pseudo_linear),
+    BooleanPreset("iris-rda", "Iris setosa vs versicolor (the RDA paper): bits x > (min + max) / 2, a LUT 4 -> 1 "
+                  "from zeros, one RDA pass, the first 25 of each class train", "iris2-paper", "rda-paper", 1,
+                  {"encoder": ("minmax-half",), "labels": "binary"}, _paper_iris_preset(True)),
+    BooleanPreset("iris3-rda", "Iris 3 classes one-hot (the RDA paper): bits x > (min + max) / 2, a LUT 4 -> 3 "
+                  "from zeros, one RDA pass, the first 25 of each class train", "iris-paper", "rda-paper", 1,
+                  {"encoder": ("minmax-half",), "labels": "one-hot"}, _paper_iris_preset(False)),
+    BooleanPreset("mnist01-rda", "MNIST 0 vs 1 (the RDA paper): pixels > 32, [popcount(p & x) <= popcount(p) div 4] "
+                  "from zeros, functional derivative, one RDA pass in data order, best of the first 1,000 steps "
+                  "on the last tenth", "mnist01", "rda-paper", 1,
+                  {"encoder": ("threshold", 32), "labels": "binary"},
+                  lambda bits, n_classes, seed: layers.rda_pseudo_linear(bits.shape[1], 4)),
+    BooleanPreset("mnist01-vote", "MNIST 0 vs 1: pixels > 32, 2 x 64 learned LUT6 on seeded wiring (group sums), "
+                  "vote optimiser (threshold 4, counters kept), batches of 32, 8 shuffled passes over the "
+                  "paper's training part (the last tenth validates)", "mnist01", "vote", 8,
+                  {"encoder": ("threshold", 32), "batch_size": 32, "threshold": 4, "decay": 1.0,
+                   "validation": 1 - PAPER_MNIST_TRAIN_FRACTION, "keep": "final"},
+                  lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=64, k=6)),
     BooleanPreset("iris-gates", "Iris 3 classes: thermometer 8 bits/feature (uniform), a learned network of "
                   "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "relaxed", 200,
                   {"encoder": ("thermometer-uniform", 8),
@@ -108,13 +308,15 @@ PRESETS = {p.name: p for p in [
 
 
 def _encoder(spec, X):
-    kind, arg = spec
+    kind, *args = spec
     if kind == "thermometer":
-        return ThermometerEncoder(arg).fit(X)
+        return ThermometerEncoder(args[0]).fit(X)
     if kind == "thermometer-uniform":
-        return ThermometerEncoder(arg, method="uniform").fit(X)
+        return ThermometerEncoder(args[0], method="uniform").fit(X)
     if kind == "threshold":
-        return ThresholdEncoder(thresholds=np.full(X.shape[1], float(arg)))
+        return ThresholdEncoder(thresholds=np.full(X.shape[1], float(args[0])))
+    if kind == "minmax-half":
+        return ThresholdEncoder(thresholds=minmax_half_thresholds(X))
     raise ValueError(f"unknown encoder {kind!r}")
 
 
@@ -126,7 +328,10 @@ def get_preset(name: str) -> BooleanPreset:
 
 def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None = None,
                  progress: bool = False) -> tuple[BooleanClassifier, dict]:
-    """Train a Boolean preset; returns the hardened classifier and a result dict (accuracies, gates, seconds)."""
+    """Train a Boolean preset; returns the hardened classifier and a result dict (accuracies, gates, seconds).
+
+    ``epochs`` is the number of passes (``rda-paper``: over the training list in its order; the
+    deterministic paper procedures ignore ``seed``)."""
     from paralens.learning import optimisers
 
     preset = get_preset(name)
@@ -146,25 +351,42 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
         bpc = circuit.n_outputs // n_classes
         decoder = GroupSumDecoder(n_classes, bpc)
         result["relaxed_test_accuracy"] = info.get("relaxed_test_accuracy")
-    else:
-        enc = _encoder(opts["encoder"], Xtr)
+    elif preset.method == "rda-paper":
+        # fitted on the whole data set, as the paper normalises (a fixed threshold needs no fitting)
+        enc = _encoder(opts["encoder"], np.concatenate([Xtr, Xte]))
         bits = enc.transform(Xtr).astype(np.int64)
-        model = preset.build(bits.shape[1], n_classes)
-        tgt = targets(ytr, n_classes, 0 if n_classes == 2 else 1)
-        validation = None
-        if opts.get("validation"):
-            k = int(len(bits) * (1 - opts["validation"]))
-            validation = (bits[k:], tgt[k:])
-            bits, tgt = bits[:k], tgt[:k]
-        opt = optimisers.vote(opts.get("threshold", 1)) if preset.method == "vote" else None
-        init = {n: np.zeros(s.shape, dtype=np.int64) for n, s in model.params.items()} if opts.get("zeros") else None
-        params, info = train_circuit(model, bits, tgt, epochs=epochs, batch_size=opts.get("batch_size", 1), seed=seed,
-                                     optimiser=opt, shuffle=opts.get("shuffle", True), validation=validation,
-                                     params=init, progress=progress)
+        model = preset.build(bits, n_classes, seed)
+        if preset.dataset == "mnist01":
+            r = run_paper_mnist(data_dir, passes=epochs, model=model)
+            params = r["params"]
+            result.update(validation_accuracy=r["validation"], best_step=r["best_step"])
+        else:
+            params, _ = rda_scan(model, bits, label_bits(ytr, n_classes, opts["labels"]), passes=epochs)
+        tte = label_bits(yte, n_classes, opts["labels"])
+        result["exact_test_accuracy"] = _exact(model, params, enc.transform(Xte).astype(np.int64), tte)
         circuit = bake(model, params)
-        if n_classes == 2:
+        if circuit.n_outputs == 1:
             circuit = one_hot_binary(circuit)
         decoder = GroupSumDecoder(n_classes, 1)
+    else:  # vote: a LUT layer voting in groups, batches, shuffled passes, best epoch on a validation part
+        enc = _encoder(opts["encoder"], Xtr)
+        bits = enc.transform(Xtr).astype(np.int64)
+        model = preset.build(bits, n_classes, seed)
+        bpc = model.circuit.n_outputs // n_classes
+        tgt = targets(ytr, n_classes, bpc)
+        k = int(round(len(bits) * (1 - opts.get("validation", 0.0))))
+        score = _group_accuracy(model, n_classes, bits[k:], ytr[k:]) if k < len(bits) else None
+        init = {n: np.zeros(s.shape, dtype=np.int64) for n, s in model.params.items()}
+        opt = optimisers.vote(opts.get("threshold", 1), decay=opts.get("decay", 0.0))
+        params, info = train_circuit(model, bits[:k], tgt[:k], epochs=epochs, batch_size=opts.get("batch_size", 1),
+                                     seed=seed, optimiser=opt, shuffle=True, score=score, params=init,
+                                     progress=progress)
+        if opts.get("keep") == "final":  # the small validation part saturates early: keep the last parameters
+            params = info["final_params"]
+        if score is not None:
+            result["validation_accuracy"] = score(params)
+        circuit = bake(model, params)
+        decoder = GroupSumDecoder(n_classes, bpc)
     clf = BooleanClassifier(enc, circuit, decoder, name=name.replace("-", "_"),
                             info={"preset": name, "dataset": preset.dataset, "seed": seed, "epochs": epochs,
                                   "feature_bits": 8})

@@ -2,7 +2,8 @@
 
 =================================  ==============================================================
 ``to_pyrtl(c)``                    a combinational PyRTL design in its own block (GF(2), GF(2^m),
-                                   GF(p), small GF(p^m)); ``simulate(design, X)`` runs it
+                                   GF(p), small GF(p^m)); ``simulate(design, X)`` runs it;
+                                   ``pipeline=K``: registers every K levels, ``design.latency``
 ``to_verilog(d, path)``            PyRTL's Verilog export; ``write_testbench`` + ``run_icarus``
                                    run it in Icarus Verilog
 ``write_gate_verilog(c, path)``    paralens' own gate-level Verilog (GF(2)), for
