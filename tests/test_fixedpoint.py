@@ -54,15 +54,15 @@ def test_encode_decode_signed():
 
 def test_format_and_encoding_limits():
     with pytest.raises(ValueError, match="prime"):
-        FixedPoint(p=2**31)
+        FixedPoint(p=2**61 + 1)  # 3 * 768614336404564651
     with pytest.raises(ValueError, match="cannot hold 1.0"):
-        FixedPoint(p=2**31 - 1, frac_bits=10, weight_bits=30)  # targets need 2^40 < 2^30
-    small = FixedPoint(p=2**31 - 1, frac_bits=10, weight_bits=10)
-    assert small.to_signed(small.encode([2.0**19])).tolist() == [2**29]
+        FixedPoint(frac_bits=30, weight_bits=30)  # targets need 2^60 > (p - 1)/2 = 2^60 - 1
+    wide = FixedPoint(frac_bits=10, weight_bits=10)
+    assert wide.to_signed(wide.encode([2.0**49, -(2.0**49)])).tolist() == [2**59, -(2**59)]
     with pytest.raises(FixedPointOverflow, match="wrap around mod p"):
-        small.encode([2.0**20])  # 2^30 > (p - 1)/2 = 2^30 - 1
+        wide.encode([2.0**50])  # 2^60 > (p - 1)/2
     with pytest.raises(FixedPointOverflow):
-        small.from_signed([-(2**30)])
+        wide.from_signed([-(2**60)])
 
 
 # -- overflow checks ------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def test_prediction_overflow_raises():
 
 
 def test_update_overflow_and_batch_lift_raise():
-    fmt = FixedPoint(p=2**31 - 1, frac_bits=2, weight_bits=6)
+    fmt = FixedPoint(frac_bits=2, weight_bits=6)
     h = fmt.half
     learner = fixed_point_learner(fmt, 2, 1, loss="clip", lr_shift=0)
     # W = (-(h - 5), h - 5), x = (1, 1) / 4: y = 0 exactly (no false alarm, although sum |W||x| > h);

@@ -12,7 +12,8 @@ the first wires of ``c`` are parameter wires, grouped and named, and the rest
 are the data input.  The parameters are shared by every example of a batch
 (copied), so their change is the *sum* of the per-example changes (the reverse
 of copy is addition).  That sum is returned as an integer array (the sum of the
-integer representatives, a lift to Z of the sum in GF(p)): field-aware
+integer representatives, a lift to Z of the sum in GF(p); for primes so large
+that the sum could overflow int64 it is reduced mod p instead): field-aware
 optimisers reduce it mod p (``optimisers.gradient_update(modulus=p)`` gives exactly
 ``p + sum_i p'_i`` in GF(p), i.e. reverse derivative ascent over GF(2)), and the
 GF(2) vote optimiser reads it as a count of examples asking for a flip.
@@ -242,6 +243,12 @@ class ParaCircuit(Para):
                 # sum in the field (no integer lift of GF(p^m) addition)
                 s = np.add.reduce(F.galois(self._run.K.to_ints(block.view(np.ndarray))), axis=1)
                 out[n] = np.asarray(s.view(np.ndarray), dtype=np.int64).reshape(spec.shape)
+            elif F.is_finite and (F.order - 1) * max(1, block.shape[1]) >= 2**62:
+                # the integer sum would overflow int64: sum exactly and reduce mod p (no lift)
+                ints = np.asarray(self._run.K.to_ints(block.view(np.ndarray)), dtype=object)
+                out[n] = np.array([int(v) % F.order for v in ints.sum(axis=1)], dtype=object).reshape(spec.shape)
+                if F.order < 2**63:
+                    out[n] = out[n].astype(np.int64)
             else:
                 out[n] = self._run.K.to_ints(block.view(np.ndarray)).astype(np.int64).sum(axis=1).reshape(spec.shape)
             start += size

@@ -524,20 +524,29 @@ class PackedCircuit:
         p, K = self.program, self.kernels
         N = X.shape[0]
         W = self.block_words
+        n_out = self.n_outputs
+        n_out8 = -(-n_out // 8) * 8
+        out_slot = np.zeros(max(n_out8, 8), dtype=np.int32)  # padded with slot 0 (zero)
+        out_slot[:n_out] = p.out_slot
+        out_neg = np.zeros(max(n_out8, 8), dtype=np.uint64)
+        out_neg[:n_out] = p.out_neg
         if mode == 0:
-            n_out8 = -(-self.n_outputs // 8) * 8
             res = np.zeros((N, n_out8), dtype=np.uint8)
+            words = res.view(np.uint64) if n_out8 else np.zeros((N, 0), np.uint64)
+            pred = np.zeros(0, dtype=np.int64)
         else:
-            res = np.zeros(N, dtype=np.int64)
+            words = np.zeros((0, 1), dtype=np.uint64)
+            pred = res = np.zeros(N, dtype=np.int64)
         if N == 0:
-            return res[:, : self.n_outputs] if mode == 0 else res
-        rows = 64 * W
-        n_blocks = -(-N // rows)
+            return res[:, :n_out] if mode == 0 else res
+        L = max(1, m.bit_length())
+        nb = max(1, (n_classes - 1).bit_length())
+        n_blocks = -(-N // (64 * W))
         threads = min(self.threads, n_blocks)
 
         def work(b0, b1):
             K.run_blocks(X, enc.U, enc.M, enc.nf8, enc.col_slot, enc.groups, p.runs, p.A, p.B, p.C, p.O,
-                         p.out_slot, p.out_neg, p.n_slots, W, mode, n_classes, m, b0, b1, res)
+                         out_slot, out_neg, p.n_slots, W, mode, n_classes, m, L, nb, b0, b1, words, pred)
 
         if threads == 1:
             work(0, n_blocks)
@@ -546,9 +555,9 @@ class PackedCircuit:
 
             cuts = np.linspace(0, n_blocks, threads + 1).astype(int)
             with ThreadPoolExecutor(threads) as ex:
-                list(ex.map(lambda i: work(cuts[i], cuts[i + 1]), range(threads)))
+                list(ex.map(lambda i: work(int(cuts[i]), int(cuts[i + 1])), range(threads)))
         if mode == 0:
-            return res[:, : self.n_outputs] if n_out8 != self.n_outputs else res
+            return res[:, :n_out] if n_out8 != n_out else res
         return res
 
     def evaluate_bits(self, bits) -> np.ndarray:
@@ -611,3 +620,412 @@ def class_bits(n_classes: int) -> int:
 
 
 __all__ = ["PackedCircuit", "numba_kernels", "OP_NAMES"]
+
+
+# --------------------------------------------------------------------------------------- the kernels
+# Plain Python until numba_kernels() compiles them (numba.njit(nogil=True, cache=True)); all word
+# arithmetic is uint64 throughout (mixing uint64 and int64 would make numba use float64).
+
+_U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(i) for i in range(1, 8))
+_U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
+_ZERO, _ONES = np.uint64(0), np.uint64(0xFFFFFFFFFFFFFFFF)
+_LO32, _HI32 = np.uint64(0x00000000FFFFFFFF), np.uint64(0xFFFFFFFF00000000)
+_LO16, _HI16 = np.uint64(0x0000FFFF0000FFFF), np.uint64(0xFFFF0000FFFF0000)
+_LO8, _HI8 = np.uint64(0x00FF00FF00FF00FF), np.uint64(0xFF00FF00FF00FF00)
+_BYTE_LSB = np.uint64(0x0101010101010101)
+
+
+def _k_dead_code(need, a, b, c, out, live):
+    for i in range(len(out) - 1, -1, -1):
+        if need[out[i]]:
+            live[i] = True
+            need[a[i]] = True
+            need[b[i]] = True
+            need[c[i]] = True
+
+
+def _k_allocate(a, b, c, out, last, slot, n_slots):
+    """Slots for the instructions' values, lowest free slot first (a binary min-heap); inputs of an instruction
+    are freed after its output is placed, so no instruction writes a slot it reads."""
+    heap = np.empty(len(out) + n_slots + 1, dtype=np.int64)
+    hn = 0
+    for i in range(len(out)):
+        if hn > 0:
+            s = heap[0]
+            hn -= 1
+            x = heap[hn]
+            j = 0
+            while True:  # sift down
+                l = 2 * j + 1
+                if l >= hn:
+                    break
+                r = l + 1
+                m = l if (r >= hn or heap[l] <= heap[r]) else r
+                if heap[m] < x:
+                    heap[j] = heap[m]
+                    j = m
+                else:
+                    break
+            heap[j] = x
+        else:
+            s = n_slots
+            n_slots += 1
+        slot[out[i]] = s
+        for t in range(3):
+            v = a[i] if t == 0 else (b[i] if t == 1 else c[i])
+            if t >= 1 and v == a[i]:
+                continue
+            if t == 2 and v == b[i]:
+                continue
+            if last[v] == i:
+                x = slot[v]
+                j = hn
+                hn += 1
+                while j > 0:  # sift up
+                    p = (j - 1) // 2
+                    if heap[p] > x:
+                        heap[j] = heap[p]
+                        j = p
+                    else:
+                        break
+                heap[j] = x
+    return n_slots
+
+
+def _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7):
+    """The transpose of the 8 x 8 byte matrix whose rows are ``v0 .. v7`` (byte ``c`` of ``v_j`` is entry ``(j, c)``)."""
+    t0 = (v0 & _LO32) | (v4 << _U32)
+    t4 = (v0 >> _U32) | (v4 & _HI32)
+    t1 = (v1 & _LO32) | (v5 << _U32)
+    t5 = (v1 >> _U32) | (v5 & _HI32)
+    t2 = (v2 & _LO32) | (v6 << _U32)
+    t6 = (v2 >> _U32) | (v6 & _HI32)
+    t3 = (v3 & _LO32) | (v7 << _U32)
+    t7 = (v3 >> _U32) | (v7 & _HI32)
+    s0 = (t0 & _LO16) | ((t2 << _U16) & _HI16)
+    s2 = ((t0 >> _U16) & _LO16) | (t2 & _HI16)
+    s1 = (t1 & _LO16) | ((t3 << _U16) & _HI16)
+    s3 = ((t1 >> _U16) & _LO16) | (t3 & _HI16)
+    s4 = (t4 & _LO16) | ((t6 << _U16) & _HI16)
+    s6 = ((t4 >> _U16) & _LO16) | (t6 & _HI16)
+    s5 = (t5 & _LO16) | ((t7 << _U16) & _HI16)
+    s7 = ((t5 >> _U16) & _LO16) | (t7 & _HI16)
+    r0 = (s0 & _LO8) | ((s1 << _U8) & _HI8)
+    r1 = ((s0 >> _U8) & _LO8) | (s1 & _HI8)
+    r2 = (s2 & _LO8) | ((s3 << _U8) & _HI8)
+    r3 = ((s2 >> _U8) & _LO8) | (s3 & _HI8)
+    r4 = (s4 & _LO8) | ((s5 << _U8) & _HI8)
+    r5 = ((s4 >> _U8) & _LO8) | (s5 & _HI8)
+    r6 = (s6 & _LO8) | ((s7 << _U8) & _HI8)
+    r7 = ((s6 >> _U8) & _LO8) | (s7 & _HI8)
+    return r0, r1, r2, r3, r4, r5, r6, r7
+
+
+def _k_encode(X, U, M, nf8, row0, nrows, buf):
+    """Rows ``row0 .. row0 + nrows - 1`` of ``X`` as bits in ``buf`` (64 rows; rows past ``nrows`` zero):
+    column ``j * nf8 + i`` is ``X[r, i] >= U[j, i]`` and ``M[j, i]``."""
+    k, nf = U.shape
+    for r in range(64):
+        out = buf[r]
+        if r < nrows:
+            x = X[row0 + r]
+            for j in range(k):
+                u = U[j]
+                mk = M[j]
+                o = out[j * nf8: j * nf8 + nf]
+                for i in range(nf):
+                    o[i] = (x[i] >= u[i]) & mk[i]
+        else:
+            for i in range(out.shape[0]):
+                out[i] = 0
+
+
+def _k_pack(bufv, col_slot, groups, V, w):
+    """Pack the 64 rows of ``bufv`` (bytes 0/1, viewed as words: 8 columns each) into word ``w`` of the slots."""
+    for gi in range(len(groups)):
+        g = groups[gi]
+        v0 = bufv[0, g] | (bufv[1, g] << _U1) | (bufv[2, g] << _U2) | (bufv[3, g] << _U3) \
+            | (bufv[4, g] << _U4) | (bufv[5, g] << _U5) | (bufv[6, g] << _U6) | (bufv[7, g] << _U7)
+        v1 = bufv[8, g] | (bufv[9, g] << _U1) | (bufv[10, g] << _U2) | (bufv[11, g] << _U3) \
+            | (bufv[12, g] << _U4) | (bufv[13, g] << _U5) | (bufv[14, g] << _U6) | (bufv[15, g] << _U7)
+        v2 = bufv[16, g] | (bufv[17, g] << _U1) | (bufv[18, g] << _U2) | (bufv[19, g] << _U3) \
+            | (bufv[20, g] << _U4) | (bufv[21, g] << _U5) | (bufv[22, g] << _U6) | (bufv[23, g] << _U7)
+        v3 = bufv[24, g] | (bufv[25, g] << _U1) | (bufv[26, g] << _U2) | (bufv[27, g] << _U3) \
+            | (bufv[28, g] << _U4) | (bufv[29, g] << _U5) | (bufv[30, g] << _U6) | (bufv[31, g] << _U7)
+        v4 = bufv[32, g] | (bufv[33, g] << _U1) | (bufv[34, g] << _U2) | (bufv[35, g] << _U3) \
+            | (bufv[36, g] << _U4) | (bufv[37, g] << _U5) | (bufv[38, g] << _U6) | (bufv[39, g] << _U7)
+        v5 = bufv[40, g] | (bufv[41, g] << _U1) | (bufv[42, g] << _U2) | (bufv[43, g] << _U3) \
+            | (bufv[44, g] << _U4) | (bufv[45, g] << _U5) | (bufv[46, g] << _U6) | (bufv[47, g] << _U7)
+        v6 = bufv[48, g] | (bufv[49, g] << _U1) | (bufv[50, g] << _U2) | (bufv[51, g] << _U3) \
+            | (bufv[52, g] << _U4) | (bufv[53, g] << _U5) | (bufv[54, g] << _U6) | (bufv[55, g] << _U7)
+        v7 = bufv[56, g] | (bufv[57, g] << _U1) | (bufv[58, g] << _U2) | (bufv[59, g] << _U3) \
+            | (bufv[60, g] << _U4) | (bufv[61, g] << _U5) | (bufv[62, g] << _U6) | (bufv[63, g] << _U7)
+        t = _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7)
+        base = 8 * g
+        for c in range(8):
+            s = col_slot[base + c]
+            if s >= 0:
+                V[s, w] = t[c]
+
+
+def _k_program(V, runs, A, B, C, O):
+    """Run the instructions on all words of the slots ``V`` (runs of one opcode: one branch per run)."""
+    W = V.shape[1]
+    for r in range(runs.shape[0]):
+        op = runs[r, 0]
+        s = runs[r, 1]
+        e = runs[r, 2]
+        if op == 0:  # and
+            for i in range(s, e):
+                x = V[A[i]]
+                y = V[B[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = x[w] & y[w]
+        elif op == 1:  # a and not b
+            for i in range(s, e):
+                x = V[A[i]]
+                y = V[B[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = x[w] & ~y[w]
+        elif op == 2:  # xor
+            for i in range(s, e):
+                x = V[A[i]]
+                y = V[B[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = x[w] ^ y[w]
+        elif op == 3:  # or
+            for i in range(s, e):
+                x = V[A[i]]
+                y = V[B[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = x[w] | y[w]
+        elif op == 4:  # not
+            for i in range(s, e):
+                x = V[A[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = ~x[w]
+        else:  # mux(s, x, y) = y if s else x
+            for i in range(s, e):
+                sel = V[A[i]]
+                x = V[B[i]]
+                y = V[C[i]]
+                z = V[O[i]]
+                for w in range(W):
+                    z[w] = x[w] ^ ((x[w] ^ y[w]) & sel[w])
+
+
+def _k_unpack(V, out_slot, out_neg, resv, row0, nrows, w):
+    """Word ``w`` of the output slots (negations applied) as rows ``row0 ..`` of bytes (``resv``: 8 per word)."""
+    for g in range(resv.shape[1]):
+        b = 8 * g
+        t0 = V[out_slot[b], w] ^ out_neg[b]
+        t1 = V[out_slot[b + 1], w] ^ out_neg[b + 1]
+        t2 = V[out_slot[b + 2], w] ^ out_neg[b + 2]
+        t3 = V[out_slot[b + 3], w] ^ out_neg[b + 3]
+        t4 = V[out_slot[b + 4], w] ^ out_neg[b + 4]
+        t5 = V[out_slot[b + 5], w] ^ out_neg[b + 5]
+        t6 = V[out_slot[b + 6], w] ^ out_neg[b + 6]
+        t7 = V[out_slot[b + 7], w] ^ out_neg[b + 7]
+        v = _k_transpose8(t0, t1, t2, t3, t4, t5, t6, t7)
+        for j in range(8):
+            vj = v[j]
+            for k in range(8):
+                r = 8 * j + k
+                if r < nrows:
+                    resv[row0 + r, g] = (vj >> np.uint64(k)) & _BYTE_LSB
+
+
+def _k_ripple(P, lo, carry):
+    """Add the words ``carry`` at bit ``lo`` of the bit-sliced counters ``P`` (planes x words); ``carry`` is consumed."""
+    W = carry.shape[0]
+    for j in range(lo, P.shape[0]):
+        p = P[j]
+        for w in range(W):
+            t = p[w] & carry[w]
+            p[w] ^= carry[w]
+            carry[w] = t
+
+
+def _k_count(V, out_slot, out_neg, base, m, P, acc, carry):
+    """Bit-sliced counts ``P`` (planes, LSB first) of the ones of outputs ``base .. base + m - 1``, per sample."""
+    W = V.shape[1]
+    P[:] = 0
+    full = m // 16
+    if full:
+        acc[:] = 0
+        ones = acc[0]
+        twos = acc[1]
+        fours = acc[2]
+        eights = acc[3]
+        for q in range(full):
+            b = base + 16 * q
+            r0, n0 = V[out_slot[b]], out_neg[b]
+            r1, n1 = V[out_slot[b + 1]], out_neg[b + 1]
+            r2, n2 = V[out_slot[b + 2]], out_neg[b + 2]
+            r3, n3 = V[out_slot[b + 3]], out_neg[b + 3]
+            r4, n4 = V[out_slot[b + 4]], out_neg[b + 4]
+            r5, n5 = V[out_slot[b + 5]], out_neg[b + 5]
+            r6, n6 = V[out_slot[b + 6]], out_neg[b + 6]
+            r7, n7 = V[out_slot[b + 7]], out_neg[b + 7]
+            r8, n8 = V[out_slot[b + 8]], out_neg[b + 8]
+            r9, n9 = V[out_slot[b + 9]], out_neg[b + 9]
+            r10, n10 = V[out_slot[b + 10]], out_neg[b + 10]
+            r11, n11 = V[out_slot[b + 11]], out_neg[b + 11]
+            r12, n12 = V[out_slot[b + 12]], out_neg[b + 12]
+            r13, n13 = V[out_slot[b + 13]], out_neg[b + 13]
+            r14, n14 = V[out_slot[b + 14]], out_neg[b + 14]
+            r15, n15 = V[out_slot[b + 15]], out_neg[b + 15]
+            for w in range(W):  # Harley-Seal: 15 carry-save adders for 16 words
+                o = ones[w]
+                tw = twos[w]
+                fo = fours[w]
+                ei = eights[w]
+                # csa(h, l, a, b, c): u = a ^ b; h = (a & b) | (u & c); l = u ^ c
+                a, c = r0[w] ^ n0, r1[w] ^ n1
+                u = o ^ a
+                twA = (o & a) | (u & c)
+                o = u ^ c
+                a, c = r2[w] ^ n2, r3[w] ^ n3
+                u = o ^ a
+                twB = (o & a) | (u & c)
+                o = u ^ c
+                u = tw ^ twA
+                foA = (tw & twA) | (u & twB)
+                tw = u ^ twB
+                a, c = r4[w] ^ n4, r5[w] ^ n5
+                u = o ^ a
+                twA = (o & a) | (u & c)
+                o = u ^ c
+                a, c = r6[w] ^ n6, r7[w] ^ n7
+                u = o ^ a
+                twB = (o & a) | (u & c)
+                o = u ^ c
+                u = tw ^ twA
+                foB = (tw & twA) | (u & twB)
+                tw = u ^ twB
+                u = fo ^ foA
+                eiA = (fo & foA) | (u & foB)
+                fo = u ^ foB
+                a, c = r8[w] ^ n8, r9[w] ^ n9
+                u = o ^ a
+                twA = (o & a) | (u & c)
+                o = u ^ c
+                a, c = r10[w] ^ n10, r11[w] ^ n11
+                u = o ^ a
+                twB = (o & a) | (u & c)
+                o = u ^ c
+                u = tw ^ twA
+                foA = (tw & twA) | (u & twB)
+                tw = u ^ twB
+                a, c = r12[w] ^ n12, r13[w] ^ n13
+                u = o ^ a
+                twA = (o & a) | (u & c)
+                o = u ^ c
+                a, c = r14[w] ^ n14, r15[w] ^ n15
+                u = o ^ a
+                twB = (o & a) | (u & c)
+                o = u ^ c
+                u = tw ^ twA
+                foB = (tw & twA) | (u & twB)
+                tw = u ^ twB
+                u = fo ^ foA
+                eiB = (fo & foA) | (u & foB)
+                fo = u ^ foB
+                u = ei ^ eiA
+                carry[w] = (ei & eiA) | (u & eiB)
+                ei = u ^ eiB
+                ones[w] = o
+                twos[w] = tw
+                fours[w] = fo
+                eights[w] = ei
+            _k_ripple(P, 4, carry)
+        for j in range(4):  # ones + 2 twos + 4 fours + 8 eights + 16 (planes 4..): already a binary number
+            P[j, :] = acc[j]
+    for t in range(16 * full, m):
+        row = V[out_slot[base + t]]
+        ng = out_neg[base + t]
+        for w in range(W):
+            carry[w] = row[w] ^ ng
+        _k_ripple(P, 0, carry)
+
+
+def _k_head(V, out_slot, out_neg, n_classes, m, P, best, idx, acc, carry, gt, res, row0, N):
+    """The class of every sample of the block: most ones in its group, ties to the lowest class (bit-sliced)."""
+    W = V.shape[1]
+    L = P.shape[0]
+    nb = idx.shape[0]
+    for c in range(n_classes):
+        _k_count(V, out_slot, out_neg, c * m, m, P, acc, carry)
+        if c == 0:
+            best[:] = P
+            idx[:] = 0
+            continue
+        gt[:] = 0
+        for j in range(L):  # from the LSB: gt = (x > y at bits <= j)
+            p = P[j]
+            q = best[j]
+            for w in range(W):
+                x = p[w]
+                y = q[w]
+                gt[w] = (x & ~y) | (~(x ^ y) & gt[w])
+        for j in range(L):
+            p = P[j]
+            q = best[j]
+            for w in range(W):
+                q[w] ^= (q[w] ^ p[w]) & gt[w]
+        for j in range(nb):
+            mask = _ONES if (c >> j) & 1 else _ZERO
+            q = idx[j]
+            for w in range(W):
+                q[w] = (q[w] & ~gt[w]) | (gt[w] & mask)
+    for w in range(W):
+        r = row0 + 64 * w
+        n = min(64, N - r)
+        for s in range(n):
+            v = 0
+            for j in range(nb):
+                v |= np.int64((idx[j, w] >> np.uint64(s)) & _U1) << j
+            res[r + s] = v
+
+
+def _k_run_blocks(X, U, M, nf8, col_slot, groups, runs, A, B, C, O, out_slot, out_neg, n_slots, W, mode,
+                  n_classes, m, L, nb, b0, b1, out_words, pred):
+    """Blocks ``b0 .. b1 - 1`` (``64 W`` rows each) of ``X``: encode and pack, run, then unpack the outputs to
+    ``out_words`` (``mode`` 0: ``(N, n_out8 / 8)`` words of 8 output bytes) or write the classes to ``pred``
+    (``mode`` 1).  ``L``: planes of a class count; ``nb``: bits of a class index."""
+    N = X.shape[0]
+    V = np.zeros((n_slots, W), dtype=np.uint64)  # slot 0 stays 0: the constant
+    buf = np.zeros((64, max(U.shape[0] * nf8, 8)), dtype=np.uint8)
+    bufv = buf.view(np.uint64)
+    P = np.zeros((L, W), dtype=np.uint64)
+    best = np.zeros((L, W), dtype=np.uint64)
+    idx = np.zeros((nb, W), dtype=np.uint64)
+    acc = np.zeros((4, W), dtype=np.uint64)
+    carry = np.zeros(W, dtype=np.uint64)
+    gt = np.zeros(W, dtype=np.uint64)
+    for blk in range(b0, b1):
+        row0 = blk * 64 * W
+        for w in range(W):
+            r = row0 + 64 * w
+            if r >= N:
+                break
+            _k_encode(X, U, M, nf8, r, min(64, N - r), buf)
+            _k_pack(bufv, col_slot, groups, V, w)
+        _k_program(V, runs, A, B, C, O)
+        if mode == 0:
+            for w in range(W):
+                r = row0 + 64 * w
+                if r >= N:
+                    break
+                _k_unpack(V, out_slot, out_neg, out_words, r, min(64, N - r), w)
+        else:
+            _k_head(V, out_slot, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N)
+
+
+_KERNELS = ("_k_dead_code", "_k_allocate", "_k_transpose8", "_k_encode", "_k_pack", "_k_program", "_k_unpack",
+            "_k_ripple", "_k_count", "_k_head", "_k_run_blocks")
