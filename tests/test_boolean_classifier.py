@@ -28,7 +28,7 @@ def iris(tmp_path_factory):
 
 def test_result_reports_accuracy_and_gates(iris):
     clf, result, _ = iris
-    Xtr, ytr, Xte, yte = load_integer_data("iris", seed=0)
+    Xtr, ytr, Xte, yte = load_integer_data(clf.info["dataset"], seed=0)
     assert result["test_accuracy"] == pytest.approx(float(np.mean(clf.predict(Xte) == yte)))
     assert result["gates"] == clf.gates > 0
     # better than chance (1/3) on three balanced classes: the pseudo-linear units learned something
@@ -38,14 +38,14 @@ def test_result_reports_accuracy_and_gates(iris):
 def test_saved_classifier_predicts_identically(iris):
     clf, _, path = iris
     back = BooleanClassifier.load(path)
-    _, _, Xte, _ = load_integer_data("iris", seed=0)
+    _, _, Xte, _ = load_integer_data(clf.info["dataset"], seed=0)
     np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
     np.testing.assert_array_equal(back.predict(Xte, packed=True), clf.predict(Xte, packed=False))
 
 
 def test_whole_classifier_circuit_equals_predict(iris):
     clf, _, _ = iris
-    Xtr, _, _, _ = load_integer_data("iris", seed=0)
+    Xtr, _, _, _ = load_integer_data(clf.info["dataset"], seed=0)
     c = classifier_circuit(clf)
     pred = class_from_bits(np.asarray(c.evaluate(feature_bits_of(Xtr))))
     np.testing.assert_array_equal(pred, clf.predict(Xtr))

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paralens.circuits import layers, parametric, reverse, trace
 from paralens.circuits import generators as G
+from paralens.circuits import layers, parametric, reverse, trace
 from paralens.circuits.presets import (
     iris_paper_split,
     label_bits,
@@ -136,6 +136,11 @@ def test_parametric_functional_derivative_in_the_lens():
     assert not np.array_equal(formal.backward_params(formal.forward(p, x)[1], dy)["weight"], dp["weight"])
     with pytest.raises(ValueError, match="formal' or 'functional"):
         parametric(c, {"weight": 6}, derivative="symbolic")
+    # composites keep the functional derivative; mixing the two in one circuit is refused
+    g = parametric(trace(F2, 2, lambda w, y: w * y), {"w": 1}, derivative="functional")
+    assert (f >> g).derivative == "functional"
+    with pytest.raises(Exception, match="derivative"):
+        f >> parametric(trace(F2, 2, lambda w, y: w * y), {"w": 1})
 
 
 # -- the paper's pseudo-linear unit and the comparators ---------------------------------------------------

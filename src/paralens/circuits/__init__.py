@@ -29,7 +29,7 @@ from paralens.circuits.generators import (
     Gate,
     Generator,
 )
-from paralens.circuits.reverse import reverse
+from paralens.circuits.reverse import boolean_difference_reverse, reverse
 from paralens.circuits.syntax import Builder, Circuit, Op, resolve
 from paralens.circuits.trace import Wire, trace
 from paralens.circuits.transform import bundle, prune

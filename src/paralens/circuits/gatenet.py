@@ -185,6 +185,44 @@ def local_wiring(channels: int, height: int, width: int, n_out: int, radius: int
     return ia.astype(np.int64), ib.astype(np.int64)
 
 
+def local_wiring_next(positions, n_out: int, radius: int, height: int, width: int,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wiring of a local layer after a local layer whose gates sit at pixels ``positions``.
+
+    Port a reads the gates before in balanced order (gate ``g`` reads gate ``g`` when the widths are
+    equal, so every gate before is read); port b a random gate before that sits at most ``radius``
+    rows and columns from port a's.  Returns ``(ia, ib, positions of the new gates)`` (port a's):
+    receptive fields grow by ``radius`` per layer, like a convolution without weight sharing.
+    """
+    pos = np.asarray(positions, dtype=np.int64)
+    n_in = len(pos)
+    if n_out == n_in:
+        ia = np.arange(n_in, dtype=np.int64)
+    else:
+        reps = -(-n_out // n_in)
+        ia = np.concatenate([rng.permutation(n_in) for _ in range(reps)])[:n_out].astype(np.int64)
+    order = np.argsort(pos, kind="stable")
+    counts = np.bincount(pos, minlength=height * width)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    r, c = pos[ia] // width, pos[ia] % width
+    ib = np.empty(n_out, dtype=np.int64)
+    todo = np.arange(n_out)
+    for _ in range(1000):
+        if not len(todo):
+            break
+        m = len(todo)
+        r2 = np.clip(r[todo] + rng.integers(-radius, radius + 1, m), 0, height - 1)
+        c2 = np.clip(c[todo] + rng.integers(-radius, radius + 1, m), 0, width - 1)
+        t = r2 * width + c2
+        ok = counts[t] > 0
+        pick = order[np.minimum(starts[t] + (rng.random(m) * np.maximum(counts[t], 1)).astype(np.int64), n_in - 1)]
+        ib[todo] = pick
+        todo = todo[~ok | (pick == ia[todo])]
+    if len(todo):  # isolated gates: any other gate
+        ib[todo] = (ia[todo] + 1 + rng.integers(0, max(n_in - 1, 1), len(todo))) % n_in
+    return ia, ib, pos[ia]
+
+
 def _fan_table(n_in: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """``T`` of shape ``(n_in, fan)``: the positions in ``concat(da, db, 0)`` of the changes each input
     receives (padded with ``2 n_out``, a zero), so ``dx = sum_j D[T[:, j]]``: the reverse of copy, as gathers."""
@@ -409,14 +447,14 @@ class GateNetwork:
     """
 
     def __init__(self, n_inputs: int, widths, n_classes: int, seed: int = 0, tau: float = 1.0, init=None,
-                 local: tuple | None = None, inputs=None):
+                 local: tuple | None = None, inputs=None, local_layers: int = 1):
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"GateNetwork: widths must be positive, got {widths}")
         if widths[-1] % n_classes:
             raise ShapeError(f"GateNetwork: the last width {widths[-1]} is not a multiple of {n_classes} classes")
         self.n_inputs, self.widths, self.n_classes = int(n_inputs), widths, int(n_classes)
-        self.seed, self.tau, self.local = int(seed), float(tau), local
+        self.seed, self.tau, self.local, self.local_layers = int(seed), float(tau), local, int(local_layers)
         inits = init if isinstance(init, list | tuple) else [init] * len(widths)
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 7]))
         self.layers: list[GateLayer] = []
@@ -428,6 +466,10 @@ class GateNetwork:
                     raise ShapeError(f"GateNetwork: local={local} describes {ch * h * wd} bits, not {self.n_inputs}")
                 pix = None if inputs is None else np.unique(np.asarray(inputs, dtype=np.int64) // ch)
                 ia, ib = local_wiring(ch, h, wd, w, r, rng, pixels=pix)
+                positions = ia // ch
+            elif i < local_layers and local is not None:
+                ch, h, wd, r = local
+                ia, ib, positions = local_wiring_next(positions, w, r, h, wd, rng)
             elif i == 0 and inputs is not None:
                 sel = np.asarray(inputs, dtype=np.int64)
                 ia, ib = random_wiring(len(sel), w, rng)
@@ -624,7 +666,8 @@ def circuit_accuracy(circuit: Circuit, decoder, bits, labels) -> float:
 def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: int = 10, batch_size: int = 100,
                        lr: float = 0.01, seed: int = 0, tau: float = 1.0, backend: str = "numpy",
                        validation: tuple | None = None, progress: bool = False, init=None, local=None,
-                       inputs=None, schedule: str = "constant", network: GateNetwork | None = None,
+                       inputs=None, local_layers: int = 1, schedule: str = "constant",
+                       network: GateNetwork | None = None,
                        eval_every: int = 0):
     """Train a relaxed gate network on bits, harden it, and measure both.
 
@@ -650,7 +693,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     x = _ensure_bits(bits_train, "train_gate_network")
     y = np.asarray(y_train, dtype=np.int64)
     net = network or GateNetwork(x.shape[1], widths, n_classes, seed=seed, tau=tau, init=init, local=local,
-                                 inputs=inputs)
+                                 inputs=inputs, local_layers=local_layers)
     steps = epochs * math.ceil(len(x) / batch_size)
     if schedule == "cosine":
         rate = schedules.cosine_decay(lr, max(steps, 1), 0.0, hold=True)
@@ -724,6 +767,7 @@ class GatesConfig:
     init_scale: float = 1.0
     pass_logit: float = 5.0
     local_radius: int | None = None
+    local_layers: int = 1
     backend: str = "numpy"
     seed: int = 0
     split_seed: int = 0
@@ -811,7 +855,8 @@ def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None =
                                        epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                        seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
                                        validation=(bte, yte), progress=progress, init=init, local=local,
-                                       schedule=cfg.schedule, eval_every=eval_every)
+                                       local_layers=cfg.local_layers, schedule=cfg.schedule,
+                                       eval_every=eval_every)
     info["encoder"] = enc
     info["config"] = cfg
     return circuit, info
