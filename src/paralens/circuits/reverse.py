@@ -92,17 +92,23 @@ class _Adjoints:
         return adj
 
 
-def reverse(c: Circuit) -> Circuit:
-    """``R[c] : A x B -> A`` as a circuit over ``c.field``: inputs ``(x, dy)``, outputs ``dx``."""
+def _with_forward(c: Circuit):
+    """A builder over inputs ``(x, dy)`` holding ``c``'s forward ops, its internal wires shifted past
+    the ``m`` change inputs; returns ``(builder, remap of c's wires, number of forward ops)``."""
     n, m = c.n_inputs, c.n_outputs
     b = Builder(c.field, n + m)
-    # the forward circuit, its internal wires shifted past the m change inputs
     remap = np.arange(c.n_wires, dtype=np.int64)
     remap[n:] += m
     for op in c.ops:
         b.ops.append(G_op(op, remap, op.out + m))
     b.n_wires = c.n_wires + m
-    n_forward = len(b.ops)
+    return b, remap, len(b.ops)
+
+
+def reverse(c: Circuit) -> Circuit:
+    """``R[c] : A x B -> A`` as a circuit over ``c.field``: inputs ``(x, dy)``, outputs ``dx``."""
+    n, m = c.n_inputs, c.n_outputs
+    b, remap, n_forward = _with_forward(c)
 
     adj = _Adjoints(c)
     adj.add(c.outputs, np.arange(n, n + m, dtype=np.int64))
@@ -183,13 +189,7 @@ def boolean_difference_reverse(c: Circuit, wrt=None, *, shared: bool = True) -> 
         raise ValueError(f"boolean_difference_reverse: wrt names input {int(wrt.max())}, but {c.label()} "
                          f"has {n} inputs")
     Q = len(wrt)
-    b = Builder(F, n + m)
-    remap = np.arange(c.n_wires, dtype=np.int64)
-    remap[n:] += m
-    for op in c.ops:
-        b.ops.append(G_op(op, remap, op.out + m))
-    b.n_wires = c.n_wires + m
-    n_forward = len(b.ops)
+    b, remap, n_forward = _with_forward(c)
     fwd_out = remap[c.outputs]  # f(x), read from the forward pass
     flipped = b.op(G.BOOLEAN_GATES["not"], wrt)[0] if Q else np.zeros(0, np.int64)  # x_i + 1
 

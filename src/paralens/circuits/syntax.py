@@ -205,8 +205,9 @@ class Circuit:
             c[op.gen.name] += op.k
         return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def depth(self) -> int:
-        """Logic depth: the longest path from an input to an output, in gates (constants are depth 0)."""
+    def wire_levels(self) -> np.ndarray:
+        """The logic level of every wire: 0 for inputs and constants, else one more than the deepest
+        argument of its gate (a gate of any kind counts one level)."""
         d = np.zeros(self.n_wires, dtype=np.int64)
         for op in self.ops:
             if op.gen is G.CONST:
@@ -216,7 +217,11 @@ class Circuit:
                 np.maximum(lvl, d[a], out=lvl)
             for j in range(op.gen.n_out):
                 d[op.out + j * op.k: op.out + (j + 1) * op.k] = lvl + 1
-        return int(d[self.outputs].max()) if self.n_outputs else 0
+        return d
+
+    def depth(self) -> int:
+        """Logic depth: the longest path from an input to an output, in gates (constants are depth 0)."""
+        return int(self.wire_levels()[self.outputs].max()) if self.n_outputs else 0
 
     def stats(self) -> dict:
         """Inputs, outputs, gates (by kind), operations (bundles), wires and logic depth."""

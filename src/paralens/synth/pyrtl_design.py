@@ -451,16 +451,7 @@ def wire_levels(circuit) -> np.ndarray:
     """The logic level of every wire of ``circuit``: 0 for inputs and constants, else one more than
     the deepest argument of its gate (a bundled gate of any kind counts one level); the largest
     level over the outputs is ``circuit.depth()``."""
-    d = np.zeros(circuit.n_wires, dtype=np.int64)
-    for op in circuit.ops:
-        if op.gen is G.CONST:
-            continue
-        lvl = np.zeros(op.k, dtype=np.int64)
-        for a in op.args:
-            np.maximum(lvl, d[a], out=lvl)
-        for j in range(op.gen.n_out):
-            d[op.out + j * op.k: op.out + (j + 1) * op.k] = lvl + 1
-    return d
+    return circuit.wire_levels()
 
 
 class _Pipeline:
