@@ -99,18 +99,43 @@ class BooleanClassifier:
     def bits(self, X) -> np.ndarray:
         return self.encoder.transform(X)
 
+    def packed_circuit(self):
+        """The circuit compiled for the fused bit-packed kernel (:class:`~paralens.circuits.packed.PackedCircuit`),
+        compiled once and kept on this instance (not a field: not saved, compared or printed)."""
+        pc = self.__dict__.get("_packed")
+        if pc is None:
+            from paralens.circuits.packed import PackedCircuit
+
+            pc = PackedCircuit(self.circuit)
+            object.__setattr__(self, "_packed", pc)
+        return pc
+
     def output_bits(self, X, *, packed: bool | None = None) -> np.ndarray:
+        """The circuit's output bits ``(n, n_outputs)`` (int64) for raw features; ``packed``: the fused bit-packed
+        kernel (default for 256 samples or more), ``False``: the NumPy interpreter, one byte per bit."""
         bits = self.bits(X)
         if packed is None:
             packed = len(bits) >= 256
+        if packed:
+            return self.packed_circuit().evaluate_bits(bits).astype(np.int64)
         from paralens.circuits.evaluate import evaluate_ints
 
-        return evaluate_ints(self.circuit, bits.astype(np.int64), packed=packed)
+        return evaluate_ints(self.circuit, bits.astype(np.int64), packed=False)
 
     def predict(self, X, *, packed: bool | None = None) -> np.ndarray:
-        """Class indices for raw features ``X`` (rows = samples)."""
-        out = self.output_bits(X, packed=packed)
-        return np.asarray(self.decoder.predict(out), dtype=np.int64)
+        """Class indices for raw features ``X`` (rows = samples).
+
+        ``packed`` (default for 256 samples or more): the fused bit-packed kernel, which counts the class
+        groups and takes the argmax itself (and encodes ``uint8`` features itself, for threshold and
+        thermometer encoders); ``False``: the NumPy interpreter on one byte per bit and the decoder.  Both
+        give the same classes."""
+        d = self.decoder
+        if packed is None:
+            packed = (len(X) if np.ndim(X) == 2 else 1) >= 256
+        if packed:
+            return self.packed_circuit().predict_features(X, self.encoder, d.n_classes, d.bits_per_class)
+        out = self.output_bits(X, packed=False)
+        return np.asarray(d.predict(out), dtype=np.int64)
 
     def accuracy(self, X, y) -> float:
         y = np.asarray(y)

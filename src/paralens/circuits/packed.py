@@ -1,20 +1,21 @@
 """A fused, bit-packed evaluator of GF(2) circuits (numba): encode, pack, run and decode in one pass.
 
 :class:`PackedCircuit` compiles a GF(2) :class:`~paralens.circuits.Circuit` once into a flat
-program over a small array of *slots*, then runs it over cache-sized blocks of samples: a block
-holds ``block_words`` words of 64 samples each (1,024 samples for 16 words), every instruction is
-one bitwise operation on the block's words of two (or three) slots, and the block's inputs are
-packed, and its outputs decoded, while they are in cache.
+program over an array of *slots*, then runs it over blocks of samples: a block holds
+``block_words`` words of 64 samples each (2,048 samples for the default 32 words), every
+instruction is one bitwise operation on the block's words of two (or three) slots, and the block's
+inputs are packed, and its outputs decoded, while they are in cache.
 
     >>> import numpy as np
     >>> from paralens.circuits import Circuit
     >>> from paralens.fields import GF
     >>> c = Circuit.generator(GF(2), "nand", 2)
     >>> pc = PackedCircuit(c)
-    >>> pc.evaluate_bits(np.array([[1, 1, 0, 1], [1, 0, 1, 1]])).tolist()
-    [[0, 1], [1, 0]]
-    >>> pc.predict_groups(np.array([[1, 1, 0, 1], [1, 0, 1, 1]]), 2, 1).tolist()
-    [1, 0]
+    >>> x = np.array([[1, 1, 0, 1], [1, 0, 1, 1]])  # gate i reads inputs i and 2 + i
+    >>> pc.evaluate_bits(x).tolist()
+    [[1, 0], [0, 1]]
+    >>> pc.predict_groups(x, 2, 1).tolist()  # one bit per class: the class of the first 1
+    [0, 1]
 
 The compiler
 ============
@@ -29,25 +30,33 @@ The compiler
   every two-input gate becomes ``and``, ``a and not b``, ``xor`` or ``or`` of two values, maybe
   negated, and gates that read a constant or one value twice fold to literals.  Negations reach
   the outputs as flags, applied while the outputs are read; a ``mux`` with exactly one negated
-  data input is the only place a NOT instruction is emitted.
+  data input is the only place a NOT instruction is emitted.  (A hardened MNIST gate network of
+  48,000 two-input gates and 16,293 NOTs runs as 48,000 instructions.)
 * **Dead code** no output depends on is dropped; the gates of a bundle are sorted by kind (runs
   of one opcode: one branch per run, not per gate) and by first operand.
-* **Slots.** A value lives in a slot from its definition to its last read; freed slots are reused
-  lowest first, so the slots of a layered network stay about two layers wide and a block of 16
-  words of them stays in L2 (``slots * block_words * 8`` bytes; :attr:`PackedCircuit.stats`).
+* **Slots.** The outputs get consecutive slots in output order (the class head reads each class's
+  group as a block of rows; inputs, constants and repeated outputs are copied there).  Any other
+  value lives in a slot from its definition to its last read; freed slots are reused lowest first,
+  so a layered network needs about two layers of slots (``slots * block_words * 8`` bytes a block:
+  :attr:`PackedCircuit.stats`).
 
 The kernel
 ==========
 
-For each block: (1) the input rows are *encoded* into a small byte buffer (for bits, a copy; for
-comparator encoders and ``uint8`` features, ``x >= threshold`` per bit: the encoding is fused),
-and packed 8 columns x 64 samples at a time by shifts and an 8 x 8 byte transpose (no
-``np.packbits``, no transposes of the whole batch); (2) the program runs; (3) either the outputs
-are unpacked to bytes by the inverse transpose, or the *class head* computes, per class, the
-number of ones in its group of outputs as a bit-sliced counter (carry-save adders, 16 words at a
-time: Harley-Seal), compares the classes bit-sliced (a later class wins only when strictly
-greater: ties go to the lowest class) and writes the class of every sample.  No per-sample
-popcount, no ``(N, n_outputs)`` array.
+For each block: (1) each row of 64 samples is *encoded* (bits are read as they are, 8 per
+``uint64``; ``uint8`` features through a threshold or thermometer encoder are compared with the
+integer thresholds, ``x >= floor(t) + 1``, which is ``x > t``: the encoding is fused) and or-ed,
+shifted by its row, into 8 accumulators; one 8 x 8 byte transpose per 8 columns, vectorised over
+the columns, gives every column's word, and the block's words go to their slots a whole row at a
+time (no ``np.packbits``, no transposes of the batch); (2) the program runs; (3) either the
+outputs are unpacked to bytes by the inverse transpose, or the *class head* counts the ones of
+each class's group as a bit-sliced counter (carry-save adders, 16 outputs at a time:
+Harley-Seal), compares the classes bit-sliced (a later class wins only when strictly greater:
+ties go to the lowest class) and writes the class of every sample: no per-sample popcount and no
+``(N, n_outputs)`` array.
+
+:func:`pack_bits` is the packer alone (``(N, n)`` bits -> ``(n, ceil(N / 64))`` words, as
+:func:`paralens.fields.pack_bits`, without ``np.packbits``).
 
 Without numba, :class:`PackedCircuit` warns and falls back to the NumPy interpreter
 (:func:`~paralens.circuits.evaluate.evaluate_ints`, ``packed=True``); results are the same.
@@ -55,6 +64,7 @@ Without numba, :class:`PackedCircuit` warns and falls back to the NumPy interpre
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -63,17 +73,18 @@ from paralens.categories.errors import ShapeError
 from paralens.circuits import generators as G
 
 # opcodes of the kernel
-OP_AND, OP_ANDN, OP_XOR, OP_OR, OP_NOT, OP_MUX = 0, 1, 2, 3, 4, 5
-OP_NAMES = ("and", "andn", "xor", "or", "not", "mux")
+OP_AND, OP_ANDN, OP_XOR, OP_OR, OP_NOT, OP_MUX, OP_COPY = 0, 1, 2, 3, 4, 5, 6
+OP_NAMES = ("and", "andn", "xor", "or", "not", "mux", "copy")
 
 #: the kernel methods (``Gate.fast``) of the GF(2) kernels, as truth tables ``8 f(0,0) + 4 f(0,1) + 2 f(1,0) + f(1,1)``
 _FAST_TABLES = {"gate_xor": 6, "gate_and": 1, "gate_or": 7, "gate_nand": 14, "gate_nor": 8, "gate_xnor": 9}
 
-DEFAULT_BLOCK_WORDS = 16
+DEFAULT_BLOCK_WORDS = 32
 
 # --------------------------------------------------------------------------------------- numba, lazily
 
 _NUMBA: dict = {}
+_LOCK = threading.Lock()
 
 
 def numba_kernels():
@@ -82,6 +93,13 @@ def numba_kernels():
     The kernels below are plain functions until the first call: then each module-level name is
     replaced by its ``numba.njit(nogil=True, cache=True)`` dispatcher (so kernels calling kernels
     compile against the compiled ones), and the compiled code is cached on disk."""
+    if "k" in _NUMBA:
+        return _NUMBA["k"]
+    with _LOCK:
+        return _compile_kernels()
+
+
+def _compile_kernels():
     if "k" not in _NUMBA:
         try:
             import numba
@@ -248,8 +266,8 @@ def _mux(P: _Program, bs, ns, bx, nx, by, ny):
     return base, neg
 
 
-def _apply(P: _Program, gen, args):
-    """Literals of the outputs of ``gen`` on a bundle (``args``: one ``(base, neg)`` per input port)."""
+def _apply(P: _Program, gen, args, n: int):
+    """Literals of the outputs of ``gen`` on a bundle of ``n`` gates (``args``: one ``(base, neg)`` per input port)."""
     if gen is G.ADD:
         return [_binary(P, 6, *args[0], *args[1])]
     if gen is G.MUL:
@@ -261,13 +279,13 @@ def _apply(P: _Program, gen, args):
         if fast in _FAST_TABLES and gen.n_in == 2 and gen.n_out == 1:
             return [_binary(P, _FAST_TABLES[fast], *args[0], *args[1])]
         if fast == "gate_not" and gen.n_in == 1 and gen.n_out == 1:
-            b, n = args[0]
-            return [(b, np.where(b < 0, n ^ 1, n ^ 1))]
+            b, neg = args[0]
+            return [(b, neg ^ 1)]  # a flipped flag (a constant's flag is its value)
         if fast == "gate_mux" and gen.n_in == 3 and gen.n_out == 1:
             return [_mux(P, *args[0], *args[1], *args[2])]
         d = gen.definition(P.field)
-        bases = np.stack([a[0] for a in args]) if args else np.zeros((0, 0), np.int64)
-        negs = np.stack([a[1] for a in args]) if args else np.zeros((0, 0), np.int64)
+        bases = np.stack([a[0] for a in args]) if args else np.zeros((0, n), np.int64)
+        negs = np.stack([a[1] for a in args]) if args else np.zeros((0, n), np.int64)
         ob, on = _expand(P, d, bases, negs)
         return [(ob[j], on[j]) for j in range(gen.n_out)]
     raise NotImplementedError(f"PackedCircuit: no GF(2) rule for generator {gen.name!r}")
@@ -275,7 +293,7 @@ def _apply(P: _Program, gen, args):
 
 def _expand(P: _Program, c, base_in: np.ndarray, neg_in: np.ndarray):
     """Literals ``(n_outputs, K)`` of ``K`` copies of circuit ``c`` side by side (inputs ``(n_inputs, K)``)."""
-    K = base_in.shape[1] if base_in.ndim == 2 and base_in.shape[0] else 1
+    K = base_in.shape[1]
     Bw = np.empty((c.n_wires, K), dtype=np.int64)
     Nw = np.zeros((c.n_wires, K), dtype=np.int64)
     if c.n_inputs:
@@ -287,7 +305,7 @@ def _expand(P: _Program, c, base_in: np.ndarray, neg_in: np.ndarray):
             Nw[op.out: op.out + k] = (np.asarray(op.data, dtype=np.int64).reshape(-1) & 1)[:, None]
             continue
         args = [(Bw[a].reshape(-1), Nw[a].reshape(-1)) for a in op.args]
-        outs = _apply(P, op.gen, args)
+        outs = _apply(P, op.gen, args, k * K)
         for j, (b, n) in enumerate(outs):
             Bw[op.out + j * k: op.out + (j + 1) * k] = np.asarray(b).reshape(k, K)
             Nw[op.out + j * k: op.out + (j + 1) * k] = np.asarray(n).reshape(k, K)
@@ -299,14 +317,7 @@ def _dead_code(n_values, op, a, b, c, out, keep):
     need = np.zeros(n_values, dtype=bool)
     need[keep] = True
     live = np.zeros(len(op), dtype=bool)
-    K = numba_kernels()
-    if K is not None:
-        K.dead_code(need, a, b, c, out, live)
-        return live
-    for i in range(len(op) - 1, -1, -1):  # pragma: no cover - without numba
-        if need[out[i]]:
-            live[i] = True
-            need[a[i]] = need[b[i]] = need[c[i]] = True
+    numba_kernels().dead_code(need, a, b, c, out, live)
     return live
 
 
@@ -332,32 +343,48 @@ class Compiled:
         outs = np.where(ob < 0, zero, ob)
         live = _dead_code(n_values, op, a, b, c, out, outs)
         op, a, b, c, out = op[live], a[live], b[live], c[live], out[live]
-        # slots: the constant first, then the inputs that are read, then values as they come
+        # the outputs get consecutive slots, in order (the class head reads its groups as blocks of rows): a
+        # value an instruction computes is written there directly (its first time as an output); inputs,
+        # constants and repeated outputs are copied there at the end
+        n_out = len(outs)
+        produced = np.zeros(n_values, dtype=bool)
+        produced[out] = True
+        first = np.zeros(n_out, dtype=bool)
+        first[np.unique(outs, return_index=True)[1]] = True
+        copy_pos = np.flatnonzero(~(first & produced[outs]))
+        out_val = outs.copy()
+        if len(copy_pos):
+            src = outs[copy_pos]
+            new = np.arange(n_values, n_values + len(copy_pos), dtype=np.int64)
+            n_values += len(copy_pos)
+            op = np.concatenate([op, np.full(len(src), OP_COPY, dtype=np.int64)])
+            a, b, c = (np.concatenate([x, src]) for x in (a, b, c))
+            out = np.concatenate([out, new])
+            out_val[copy_pos] = new
+        # slots: 0 the constant 0, then the inputs that are read, then the outputs, then values as they come
         last = np.full(n_values, -1, dtype=np.int64)
         idx = np.arange(len(op), dtype=np.int64)
         for arr in (a, b, c):
             np.maximum.at(last, arr, idx)
         INF = np.iinfo(np.int64).max
-        last[outs] = INF
+        last[out_val] = INF
         last[zero] = INF
         slot = np.full(n_values, -1, dtype=np.int64)
         slot[zero] = 0
         used_in = np.flatnonzero(last[:n_in] >= 0)
         slot[used_in] = 1 + np.arange(len(used_in))
-        n_slots = 1 + len(used_in)
-        # inputs read by no instruction and no output are free from the start; inputs whose last read is
-        # instruction i are freed after it
-        K = numba_kernels()
-        if K is not None:
-            n_slots = K.allocate(a, b, c, out, last, slot, n_slots)
-        else:  # pragma: no cover - without numba
-            n_slots = _allocate_py(a, b, c, out, last, slot, n_slots)
-        self.n_inputs, self.n_outputs = n_in, len(ob)
+        self.out_first = 1 + len(used_in)
+        slot[out_val] = self.out_first + np.arange(n_out)
+        n_slots = self.out_first + n_out
+        n_slots = numba_kernels().allocate(a, b, c, out, last, slot, n_slots)
+        self.n_inputs, self.n_outputs = n_in, n_out
         self.n_slots = int(n_slots)
         self.op = op.astype(np.int64)
-        self.A, self.B, self.C, self.O = (slot[x].astype(np.int32) for x in (a, b, c, out))
+        # one row per instruction: the slots of its operands (a, b, c) and of its output
+        self.instr = np.stack([slot[x] for x in (a, b, c, out)], axis=1).astype(np.int32) if len(op) \
+            else np.zeros((0, 4), dtype=np.int32)
         self.in_slot = slot[:n_in].astype(np.int32)  # -1: never read
-        self.out_slot = slot[outs].astype(np.int32)
+        self.out_slot = (self.out_first + np.arange(n_out)).astype(np.int32)
         self.out_neg = np.where(on != 0, np.uint64(0xFFFFFFFFFFFFFFFF), np.uint64(0)).astype(np.uint64)
         # runs of one opcode
         if len(op):
@@ -375,25 +402,6 @@ class Compiled:
     def counts(self) -> dict:
         c = np.bincount(self.op, minlength=len(OP_NAMES)) if len(self.op) else np.zeros(len(OP_NAMES), int)
         return {OP_NAMES[i]: int(c[i]) for i in range(len(OP_NAMES)) if c[i]}
-
-
-def _allocate_py(a, b, c, out, last, slot, n_slots):  # pragma: no cover - without numba
-    import heapq
-
-    free: list[int] = []
-    for i in range(len(out)):
-        if free:
-            s = heapq.heappop(free)
-        else:
-            s = n_slots
-            n_slots += 1
-        slot[out[i]] = s
-        seen = set()
-        for v in (a[i], b[i], c[i]):
-            if v not in seen and last[v] == i:
-                heapq.heappush(free, slot[v])
-            seen.add(v)
-    return n_slots
 
 
 # --------------------------------------------------------------------------------------- the public class
@@ -428,14 +436,11 @@ class _Encoding:
         self.k, self.nf = k, nf
         self.nf8 = -(-nf // 8) * 8 if nf else 0
         self.U = np.ascontiguousarray(U, dtype=np.uint8)
-        self.M = np.ascontiguousarray(M, dtype=np.bool_)
+        self.M = np.ascontiguousarray(M, dtype=np.uint8)  # 0 / 1
         col_slot = np.full(k * self.nf8, -1, dtype=np.int32)
         for j in range(k):
-            col_slot[j * self.nf8: j * self.nf8 + nf] = in_slot[bit_of[j]]
+            col_slot[j * self.nf8: j * self.nf8 + nf] = np.where(bit_of[j] >= 0, in_slot[bit_of[j]], -1)
         self.col_slot = col_slot
-        # 8-column groups with any used column (the others are skipped)
-        self.groups = np.flatnonzero((col_slot.reshape(-1, 8) >= 0).any(axis=1)).astype(np.int32) \
-            if len(col_slot) else np.zeros(0, np.int32)
 
 
 class PackedCircuit:
@@ -443,8 +448,9 @@ class PackedCircuit:
 
     Args:
       circuit: a :class:`~paralens.circuits.Circuit` over GF(2).
-      block_words: words of 64 samples per block (16: 1,024 samples).  The slots of a block take
-        ``n_slots * block_words * 8`` bytes; keep them near the L2 cache.
+      block_words: words of 64 samples per block (32: 2,048 samples).  The slots of a block take
+        ``n_slots * block_words * 8`` bytes (:attr:`stats`); fewer words keep them in a smaller cache, more
+        words spread each instruction's fixed cost over more samples.
       threads: blocks run in this many threads (the kernel releases the GIL); 1 by default.
 
     Methods give exactly what the NumPy interpreter gives (:func:`~paralens.circuits.evaluate.evaluate_ints`
@@ -452,6 +458,8 @@ class PackedCircuit:
     """
 
     def __init__(self, circuit, *, block_words: int = DEFAULT_BLOCK_WORDS, threads: int = 1):
+        if not getattr(circuit.field, "is_binary", False):
+            raise ValueError(f"PackedCircuit: GF(2) circuits only, got one over {circuit.field.name}")
         self.circuit = circuit
         self.block_words = max(1, int(block_words))
         self.threads = max(1, int(threads))
@@ -495,41 +503,57 @@ class PackedCircuit:
     def _bits(self) -> _Encoding:
         if self._bits_encoding is None:
             n = self.n_inputs
-            self._bits_encoding = _Encoding(np.ones((1, n), np.uint8), np.ones((1, n), bool),
+            self._bits_encoding = _Encoding(np.ones((1, n), np.uint8), np.ones((1, n), np.uint8),
                                             np.arange(n)[None, :], self.program.in_slot)
         return self._bits_encoding
 
-    def _comparators(self, encoder) -> _Encoding:
+    def _comparators(self, encoder) -> _Encoding | None:
+        """The fused encoding of an encoder whose bits are comparisons ``x[f] > t`` (its ``comparators()``):
+        bit ``b``, the ``j``-th bit of feature ``f``, is ``x[f] >= floor(t) + 1`` for integer ``x``.  ``None``
+        for encoders of other bits (one-hot) or not fitted."""
         key = id(encoder)
         hit = self._encodings.get(key)
         if hit is not None and hit[0] is encoder:
             return hit[1]
-        t = np.asarray(encoder._fitted_table("transform"), dtype=np.float64)  # (n_features, k): bit i*k + j
-        nf, k = t.shape
-        if nf * k != self.n_inputs:
-            raise ShapeError(f"PackedCircuit: the encoder gives {nf * k} bits, the circuit takes {self.n_inputs}")
-        # x > t for an integer x in 0..255  <=>  x >= floor(t) + 1
-        U = np.floor(t).T + 1  # (k, nf)
-        M = U <= 255
-        U8 = np.clip(U, 0, 255).astype(np.uint8)
-        bit_of = (np.arange(nf)[None, :] * k + np.arange(k)[:, None])
-        enc = _Encoding(U8, M, bit_of, self.program.in_slot)
+        try:
+            comps = encoder.comparators()
+            nf = int(encoder.n_features)
+        except (ValueError, NotImplementedError, AttributeError, TypeError):
+            return None
+        n = len(comps)
+        if n != self.n_inputs:
+            raise ShapeError(f"PackedCircuit: the encoder gives {n} bits, the circuit takes {self.n_inputs}")
+        f = np.array([c[0] for c in comps], dtype=np.int64).reshape(n)
+        t = np.array([c[1] for c in comps], dtype=np.float64).reshape(n)
+        if n and (f.min() < 0 or f.max() >= nf):
+            return None
+        order = np.argsort(f, kind="stable")  # the level of each bit among its feature's bits
+        starts = np.concatenate([[0], np.cumsum(np.bincount(f, minlength=nf))[:-1]]).astype(np.int64)
+        level = np.empty(n, dtype=np.int64)
+        level[order] = np.arange(n) - starts[f[order]]
+        k = int(level.max()) + 1 if n else 1
+        U = np.zeros((k, nf), dtype=np.float64)
+        U[level, f] = np.floor(t) + 1  # x > t  <=>  x >= floor(t) + 1 for integers x
+        M = np.zeros((k, nf), dtype=bool)
+        M[level, f] = U[level, f] <= 255
+        bit_of = np.full((k, nf), -1, dtype=np.int64)
+        bit_of[level, f] = np.arange(n)
+        enc = _Encoding(np.clip(U, 0, 255).astype(np.uint8), M, bit_of, self.program.in_slot)
         if len(self._encodings) > 8:
             self._encodings.clear()
         self._encodings[key] = (encoder, enc)
         return enc
 
     # -- running ------------------------------------------------------------------------------
-    def _run(self, X: np.ndarray, enc: _Encoding, mode: int, n_classes: int = 1, m: int = 1):
+    def _run(self, source: int, N: int, X8, X64, enc: _Encoding | None, mode: int, n_classes: int = 1,
+             m: int = 1):
         p, K = self.program, self.kernels
-        N = X.shape[0]
         W = self.block_words
         n_out = self.n_outputs
         n_out8 = -(-n_out // 8) * 8
-        out_slot = np.zeros(max(n_out8, 8), dtype=np.int32)  # padded with slot 0 (zero)
-        out_slot[:n_out] = p.out_slot
         out_neg = np.zeros(max(n_out8, 8), dtype=np.uint64)
         out_neg[:n_out] = p.out_neg
+        n_slots = max(p.n_slots, p.out_first + n_out8)
         if mode == 0:
             res = np.zeros((N, n_out8), dtype=np.uint8)
             words = res.view(np.uint64) if n_out8 else np.zeros((N, 0), np.uint64)
@@ -539,14 +563,37 @@ class PackedCircuit:
             pred = res = np.zeros(N, dtype=np.int64)
         if N == 0:
             return res[:, :n_out] if mode == 0 else res
+        if enc is None:  # packed words: one column per input
+            U, M, nf8, col_slot = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.uint8), 8, p.in_slot
+        else:
+            U, M, nf8, col_slot = enc.U, enc.M, enc.nf8, enc.col_slot
         L = max(1, m.bit_length())
         nb = max(1, (n_classes - 1).bit_length())
         n_blocks = -(-N // (64 * W))
         threads = min(self.threads, n_blocks)
 
-        def work(b0, b1):
-            K.run_blocks(X, enc.U, enc.M, enc.nf8, enc.col_slot, enc.groups, p.runs, p.A, p.B, p.C, p.O,
-                         out_slot, out_neg, p.n_slots, W, mode, n_classes, m, L, nb, b0, b1, words, pred)
+        G = max((len(col_slot) + 7) // 8, 1)
+        col_slot8 = np.full(8 * G, -1, dtype=np.int32)  # column 8 g + c -> its slot, as [c, g]
+        col_slot8[: len(col_slot)] = col_slot
+        col_slot8 = np.ascontiguousarray(col_slot8.reshape(G, 8).T)
+
+        def work(b0, b1):  # one thread: its own slots and scratch
+            V = np.zeros((n_slots, W), dtype=np.uint64)  # slot 0 stays 0: the constant
+            acc = np.zeros((8, G), dtype=np.uint64)
+            T_all = np.zeros((W, 8, G), dtype=np.uint64)
+            tmp = np.zeros(G * 8, dtype=np.uint8)
+            if mode == 1:
+                P, best = np.zeros((L, W), dtype=np.uint64), np.zeros((L, W), dtype=np.uint64)
+                idx, hacc = np.zeros((nb, W), dtype=np.uint64), np.zeros((4, W), dtype=np.uint64)
+                carry, gt = np.zeros(W, dtype=np.uint64), np.zeros(W, dtype=np.uint64)
+            for blk in range(b0, b1):
+                K.pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V)
+                K.program(V, p.runs, p.instr)
+                if mode == 0:
+                    K.unpack_block(V, p.out_first, out_neg, n_out8, words, blk, N)
+                else:
+                    K.head(V, p.out_first, out_neg, n_classes, m, P, best, idx, hacc, carry, gt, pred,
+                           blk * 64 * W, N)
 
         if threads == 1:
             work(0, n_blocks)
@@ -560,12 +607,21 @@ class PackedCircuit:
             return res[:, :n_out] if n_out8 != n_out else res
         return res
 
+    _NO8 = np.zeros((0, 1), dtype=np.uint8)
+    _NO64 = np.zeros((0, 1), dtype=np.uint64)
+
+    def _run_bits(self, x: np.ndarray, mode: int, n_classes: int = 1, m: int = 1):
+        n = self.n_inputs
+        if n % 8 == 0 and n:  # rows read 8 bits per uint64, no copy
+            return self._run(0, len(x), self._NO8, x.view(np.uint64), self._bits(), mode, n_classes, m)
+        return self._run(1, len(x), x, self._NO64, self._bits(), mode, n_classes, m)
+
     def evaluate_bits(self, bits) -> np.ndarray:
         """Outputs ``(N, n_outputs)`` ``uint8`` for input bits ``(N, n_inputs)`` of 0/1."""
         x = _check_bits(bits, self.n_inputs, "PackedCircuit.evaluate_bits")
         if self.program is None:
             return self._fallback_bits(x)
-        return self._run(x, self._bits(), 0)
+        return self._run_bits(x, 0)
 
     def predict_groups(self, bits, n_classes: int, bits_per_class: int) -> np.ndarray:
         """Classes ``(N,)`` ``int64``: outputs ``c * m .. c * m + m - 1`` (``m = bits_per_class``) vote for class
@@ -575,20 +631,44 @@ class PackedCircuit:
         x = _check_bits(bits, self.n_inputs, "PackedCircuit.predict_groups")
         if self.program is None:
             return self._fallback_predict(self._fallback_bits(x), n_classes, m)
-        return self._run(x, self._bits(), 1, n_classes, m)
+        return self._run_bits(x, 1, n_classes, m)
 
     def predict_features(self, X, encoder, n_classes: int, bits_per_class: int) -> np.ndarray:
-        """Classes from raw features through a comparator encoder (threshold or thermometer), the encoding
-        fused into the kernel when ``X`` is ``uint8`` (pixels); otherwise ``encoder.transform`` first.
-        Equal to ``predict_groups(encoder.transform(X), ...)``."""
+        """Classes from raw features ``X`` through ``encoder``: ``predict_groups(encoder.transform(X), ...)``.
+
+        For ``uint8`` features (pixels) and an encoder of comparisons (threshold, thermometer, or columns of
+        them) the encoding is fused into the kernel; otherwise ``encoder.transform`` runs first."""
         n_classes, m = self._check_groups(n_classes, bits_per_class)
         X = np.asarray(X)
-        fusable = (X.dtype == np.uint8 and X.ndim == 2 and self.program is not None
-                   and hasattr(encoder, "_fitted_table") and encoder.is_fitted
-                   and X.shape[1] == encoder.n_features)
-        if not fusable:
+        enc = None
+        if self.program is not None and X.dtype == np.uint8 and X.ndim == 2:
+            enc = self._comparators(encoder)
+            if enc is not None and X.shape[1] != enc.nf:
+                enc = None
+        if enc is None:
             return self.predict_groups(encoder.transform(X), n_classes, m)
-        return self._run(np.ascontiguousarray(X), self._comparators(encoder), 1, n_classes, m)
+        X = np.ascontiguousarray(X)
+        return self._run(1, len(X), X, self._NO64, enc, 1, n_classes, m)
+
+    def predict_words(self, words, n_samples: int, n_classes: int, bits_per_class: int) -> np.ndarray:
+        """Classes from inputs already packed: ``words`` ``(n_inputs, ceil(n_samples / 64))`` ``uint64``, sample ``s``
+        at bit ``s % 64`` of word ``s // 64`` (:func:`paralens.fields.pack_bits`, or :func:`pack_bits`)."""
+        n_classes, m = self._check_groups(n_classes, bits_per_class)
+        words = np.ascontiguousarray(words, dtype=np.uint64)
+        N = int(n_samples)
+        if words.shape != (self.n_inputs, -(-N // 64)):
+            raise ShapeError(f"predict_words: expected words of shape ({self.n_inputs}, {-(-N // 64)}), "
+                             f"got {words.shape}")
+        if self.program is None:
+            from paralens.fields.kernels import unpack_bits
+
+            return self._fallback_predict(self._fallback_bits(unpack_bits(words, N)), n_classes, m)
+        # the last block may run past the words: pad them to whole blocks
+        W = self.block_words
+        need = -(-words.shape[1] // W) * W
+        if need != words.shape[1]:
+            words = np.concatenate([words, np.zeros((self.n_inputs, need - words.shape[1]), np.uint64)], axis=1)
+        return self._run(2, N, self._NO8, words, None, 1, n_classes, m)
 
     def _check_groups(self, n_classes, bits_per_class):
         n_classes, m = int(n_classes), int(bits_per_class)
@@ -610,16 +690,37 @@ class PackedCircuit:
         return out.reshape(len(out), n_classes, m).sum(axis=2, dtype=np.int64).argmax(axis=1).astype(np.int64)
 
 
-def count_bits(m: int) -> int:
-    """Planes of a bit-sliced counter up to ``m``."""
-    return max(1, int(m).bit_length())
+def pack_bits(bits) -> np.ndarray:
+    """``(N, n)`` bits of 0/1 -> ``(n, ceil(N / 64))`` ``uint64`` words, sample ``s`` at bit ``s % 64`` of word
+    ``s // 64``: :func:`paralens.fields.pack_bits` (``np.packbits`` and transposes), with the kernel's packer
+    (rows or-ed, shifted, into accumulators; 8 x 8 byte transposes).
+
+    >>> pack_bits(np.eye(3, dtype=np.uint8)).tolist()
+    [[1], [2], [4]]
+    """
+    a = np.asarray(bits)
+    n = a.shape[1] if a.ndim == 2 else -1
+    x = _check_bits(a, n, "pack_bits")
+    N, n = x.shape
+    K = numba_kernels()
+    if K is None:  # pragma: no cover - without numba
+        from paralens.fields.kernels import pack_bits as np_pack_bits
+
+        return np_pack_bits(x)
+    n8 = -(-n // 8) * 8
+    if n8 != n:
+        x = np.concatenate([x, np.zeros((N, n8 - n), np.uint8)], axis=1)
+    G = n8 // 8
+    col8 = np.full(max(n8, 8), -1, dtype=np.int64)
+    col8[:n] = np.arange(n)
+    col8 = np.ascontiguousarray(col8.reshape(-1, 8).T)
+    out = np.zeros((n, -(-N // 64)), dtype=np.uint64)
+    if N and n:
+        K.pack_words(x.view(np.uint64) if G else np.zeros((N, 0), np.uint64), N, col8, out)
+    return out
 
 
-def class_bits(n_classes: int) -> int:
-    return max(1, (int(n_classes) - 1).bit_length())
-
-
-__all__ = ["PackedCircuit", "numba_kernels", "OP_NAMES"]
+__all__ = ["PackedCircuit", "numba_kernels", "pack_bits", "OP_NAMES"]
 
 
 # --------------------------------------------------------------------------------------- the kernels
@@ -645,32 +746,34 @@ def _k_dead_code(need, a, b, c, out, live):
 
 
 def _k_allocate(a, b, c, out, last, slot, n_slots):
-    """Slots for the instructions' values, lowest free slot first (a binary min-heap); inputs of an instruction
-    are freed after its output is placed, so no instruction writes a slot it reads."""
+    """Slots for the instructions' values (those without one yet), lowest free slot first (a binary min-heap);
+    the operands of an instruction are freed after its output is placed, so no instruction writes a slot it
+    reads."""
     heap = np.empty(len(out) + n_slots + 1, dtype=np.int64)
     hn = 0
     for i in range(len(out)):
-        if hn > 0:
-            s = heap[0]
-            hn -= 1
-            x = heap[hn]
-            j = 0
-            while True:  # sift down
-                l = 2 * j + 1
-                if l >= hn:
-                    break
-                r = l + 1
-                m = l if (r >= hn or heap[l] <= heap[r]) else r
-                if heap[m] < x:
-                    heap[j] = heap[m]
-                    j = m
-                else:
-                    break
-            heap[j] = x
-        else:
-            s = n_slots
-            n_slots += 1
-        slot[out[i]] = s
+        if slot[out[i]] < 0:
+            if hn > 0:
+                s = heap[0]
+                hn -= 1
+                x = heap[hn]
+                j = 0
+                while True:  # sift down
+                    l = 2 * j + 1
+                    if l >= hn:
+                        break
+                    r = l + 1
+                    m = l if (r >= hn or heap[l] <= heap[r]) else r
+                    if heap[m] < x:
+                        heap[j] = heap[m]
+                        j = m
+                    else:
+                        break
+                heap[j] = x
+            else:
+                s = n_slots
+                n_slots += 1
+            slot[out[i]] = s
         for t in range(3):
             v = a[i] if t == 0 else (b[i] if t == 1 else c[i])
             if t >= 1 and v == a[i]:
@@ -721,54 +824,76 @@ def _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7):
     return r0, r1, r2, r3, r4, r5, r6, r7
 
 
-def _k_encode(X, U, M, nf8, row0, nrows, buf):
-    """Rows ``row0 .. row0 + nrows - 1`` of ``X`` as bits in ``buf`` (64 rows; rows past ``nrows`` zero):
-    column ``j * nf8 + i`` is ``X[r, i] >= U[j, i]`` and ``M[j, i]``."""
+# -- packing: 64 rows of bytes (0/1) -> one word per column -----------------------------------------------
+# (1) row r's bytes, read 8 columns per uint64, are shifted by r % 8 and or-ed into acc[r // 8] (a vectorised
+# pass per row, no transposes of the batch); (2) per 8 columns, the 8 x 8 byte transpose of acc[:, g] gives
+# the 8 columns' words (byte j: rows 8j .. 8j + 7), stored to their slots.
+
+
+def _k_accumulate_row(row, r, acc):
+    a = acc[r >> 3]
+    k = np.uint64(r & 7)
+    for g in range(a.shape[0]):
+        a[g] |= row[g] << k
+
+
+def _k_encode_row(x, U, M, nf8, tmp):
+    """One row of features as bytes: ``tmp[j * nf8 + i] = x[i] >= U[j, i]`` and ``M[j, i]``."""
     k, nf = U.shape
-    for r in range(64):
-        out = buf[r]
-        if r < nrows:
-            x = X[row0 + r]
-            for j in range(k):
-                u = U[j]
-                mk = M[j]
-                o = out[j * nf8: j * nf8 + nf]
-                for i in range(nf):
-                    o[i] = (x[i] >= u[i]) & mk[i]
-        else:
-            for i in range(out.shape[0]):
-                out[i] = 0
+    for j in range(k):
+        u = U[j]
+        mk = M[j]
+        o = tmp[j * nf8: j * nf8 + nf]
+        for i in range(nf):
+            o[i] = np.uint8(x[i] >= u[i]) & mk[i]
 
 
-def _k_pack(bufv, col_slot, groups, V, w):
-    """Pack the 64 rows of ``bufv`` (bytes 0/1, viewed as words: 8 columns each) into word ``w`` of the slots."""
-    for gi in range(len(groups)):
-        g = groups[gi]
-        v0 = bufv[0, g] | (bufv[1, g] << _U1) | (bufv[2, g] << _U2) | (bufv[3, g] << _U3) \
-            | (bufv[4, g] << _U4) | (bufv[5, g] << _U5) | (bufv[6, g] << _U6) | (bufv[7, g] << _U7)
-        v1 = bufv[8, g] | (bufv[9, g] << _U1) | (bufv[10, g] << _U2) | (bufv[11, g] << _U3) \
-            | (bufv[12, g] << _U4) | (bufv[13, g] << _U5) | (bufv[14, g] << _U6) | (bufv[15, g] << _U7)
-        v2 = bufv[16, g] | (bufv[17, g] << _U1) | (bufv[18, g] << _U2) | (bufv[19, g] << _U3) \
-            | (bufv[20, g] << _U4) | (bufv[21, g] << _U5) | (bufv[22, g] << _U6) | (bufv[23, g] << _U7)
-        v3 = bufv[24, g] | (bufv[25, g] << _U1) | (bufv[26, g] << _U2) | (bufv[27, g] << _U3) \
-            | (bufv[28, g] << _U4) | (bufv[29, g] << _U5) | (bufv[30, g] << _U6) | (bufv[31, g] << _U7)
-        v4 = bufv[32, g] | (bufv[33, g] << _U1) | (bufv[34, g] << _U2) | (bufv[35, g] << _U3) \
-            | (bufv[36, g] << _U4) | (bufv[37, g] << _U5) | (bufv[38, g] << _U6) | (bufv[39, g] << _U7)
-        v5 = bufv[40, g] | (bufv[41, g] << _U1) | (bufv[42, g] << _U2) | (bufv[43, g] << _U3) \
-            | (bufv[44, g] << _U4) | (bufv[45, g] << _U5) | (bufv[46, g] << _U6) | (bufv[47, g] << _U7)
-        v6 = bufv[48, g] | (bufv[49, g] << _U1) | (bufv[50, g] << _U2) | (bufv[51, g] << _U3) \
-            | (bufv[52, g] << _U4) | (bufv[53, g] << _U5) | (bufv[54, g] << _U6) | (bufv[55, g] << _U7)
-        v7 = bufv[56, g] | (bufv[57, g] << _U1) | (bufv[58, g] << _U2) | (bufv[59, g] << _U3) \
-            | (bufv[60, g] << _U4) | (bufv[61, g] << _U5) | (bufv[62, g] << _U6) | (bufv[63, g] << _U7)
-        t = _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7)
-        base = 8 * g
-        for c in range(8):
-            s = col_slot[base + c]
+def _k_transpose_all(acc, T):
+    """``T[c, g]``: the word of column ``8 g + c`` (64 rows) from the accumulated ``acc[j, g]`` (8 x 8 byte
+    transposes, one per 8 columns; vectorised across column groups)."""
+    a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+    T0, T1, T2, T3, T4, T5, T6, T7 = T[0], T[1], T[2], T[3], T[4], T[5], T[6], T[7]
+    for g in range(acc.shape[1]):
+        v0, v1, v2, v3, v4, v5, v6, v7 = a0[g], a1[g], a2[g], a3[g], a4[g], a5[g], a6[g], a7[g]
+        t0 = (v0 & _LO32) | (v4 << _U32)
+        t4 = (v0 >> _U32) | (v4 & _HI32)
+        t1 = (v1 & _LO32) | (v5 << _U32)
+        t5 = (v1 >> _U32) | (v5 & _HI32)
+        t2 = (v2 & _LO32) | (v6 << _U32)
+        t6 = (v2 >> _U32) | (v6 & _HI32)
+        t3 = (v3 & _LO32) | (v7 << _U32)
+        t7 = (v3 >> _U32) | (v7 & _HI32)
+        s0 = (t0 & _LO16) | ((t2 << _U16) & _HI16)
+        s2 = ((t0 >> _U16) & _LO16) | (t2 & _HI16)
+        s1 = (t1 & _LO16) | ((t3 << _U16) & _HI16)
+        s3 = ((t1 >> _U16) & _LO16) | (t3 & _HI16)
+        s4 = (t4 & _LO16) | ((t6 << _U16) & _HI16)
+        s6 = ((t4 >> _U16) & _LO16) | (t6 & _HI16)
+        s5 = (t5 & _LO16) | ((t7 << _U16) & _HI16)
+        s7 = ((t5 >> _U16) & _LO16) | (t7 & _HI16)
+        T0[g] = (s0 & _LO8) | ((s1 << _U8) & _HI8)
+        T1[g] = ((s0 >> _U8) & _LO8) | (s1 & _HI8)
+        T2[g] = (s2 & _LO8) | ((s3 << _U8) & _HI8)
+        T3[g] = ((s2 >> _U8) & _LO8) | (s3 & _HI8)
+        T4[g] = (s4 & _LO8) | ((s5 << _U8) & _HI8)
+        T5[g] = ((s4 >> _U8) & _LO8) | (s5 & _HI8)
+        T6[g] = (s6 & _LO8) | ((s7 << _U8) & _HI8)
+        T7[g] = ((s6 >> _U8) & _LO8) | (s7 & _HI8)
+
+
+def _k_scatter_block(T_all, col_slot8, V, nw):
+    """The block's words ``T_all[w, c, g]`` (``w < nw``) into the slot rows of their columns (whole rows)."""
+    for c in range(8):
+        cs = col_slot8[c]
+        for g in range(T_all.shape[2]):
+            s = cs[g]
             if s >= 0:
-                V[s, w] = t[c]
+                row = V[s]
+                for w in range(nw):
+                    row[w] = T_all[w, c, g]
 
 
-def _k_program(V, runs, A, B, C, O):
+def _k_program(V, runs, instr):
     """Run the instructions on all words of the slots ``V`` (runs of one opcode: one branch per run)."""
     W = V.shape[1]
     for r in range(runs.shape[0]):
@@ -777,60 +902,67 @@ def _k_program(V, runs, A, B, C, O):
         e = runs[r, 2]
         if op == 0:  # and
             for i in range(s, e):
-                x = V[A[i]]
-                y = V[B[i]]
-                z = V[O[i]]
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = x[w] & y[w]
         elif op == 1:  # a and not b
             for i in range(s, e):
-                x = V[A[i]]
-                y = V[B[i]]
-                z = V[O[i]]
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = x[w] & ~y[w]
         elif op == 2:  # xor
             for i in range(s, e):
-                x = V[A[i]]
-                y = V[B[i]]
-                z = V[O[i]]
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = x[w] ^ y[w]
         elif op == 3:  # or
             for i in range(s, e):
-                x = V[A[i]]
-                y = V[B[i]]
-                z = V[O[i]]
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = x[w] | y[w]
         elif op == 4:  # not
             for i in range(s, e):
-                x = V[A[i]]
-                z = V[O[i]]
+                x = V[instr[i, 0]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = ~x[w]
-        else:  # mux(s, x, y) = y if s else x
+        elif op == 5:  # mux(s, x, y) = y if s else x
             for i in range(s, e):
-                sel = V[A[i]]
-                x = V[B[i]]
-                y = V[C[i]]
-                z = V[O[i]]
+                sel = V[instr[i, 0]]
+                x = V[instr[i, 1]]
+                y = V[instr[i, 2]]
+                z = V[instr[i, 3]]
                 for w in range(W):
                     z[w] = x[w] ^ ((x[w] ^ y[w]) & sel[w])
+        else:  # copy
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w]
 
 
-def _k_unpack(V, out_slot, out_neg, resv, row0, nrows, w):
+def _k_unpack(V, out_first, out_neg, n_out8, resv, row0, nrows, w):
     """Word ``w`` of the output slots (negations applied) as rows ``row0 ..`` of bytes (``resv``: 8 per word)."""
-    for g in range(resv.shape[1]):
+    for g in range(n_out8 // 8):
         b = 8 * g
-        t0 = V[out_slot[b], w] ^ out_neg[b]
-        t1 = V[out_slot[b + 1], w] ^ out_neg[b + 1]
-        t2 = V[out_slot[b + 2], w] ^ out_neg[b + 2]
-        t3 = V[out_slot[b + 3], w] ^ out_neg[b + 3]
-        t4 = V[out_slot[b + 4], w] ^ out_neg[b + 4]
-        t5 = V[out_slot[b + 5], w] ^ out_neg[b + 5]
-        t6 = V[out_slot[b + 6], w] ^ out_neg[b + 6]
-        t7 = V[out_slot[b + 7], w] ^ out_neg[b + 7]
+        s = out_first + b
+        t0 = V[s, w] ^ out_neg[b]
+        t1 = V[s + 1, w] ^ out_neg[b + 1]
+        t2 = V[s + 2, w] ^ out_neg[b + 2]
+        t3 = V[s + 3, w] ^ out_neg[b + 3]
+        t4 = V[s + 4, w] ^ out_neg[b + 4]
+        t5 = V[s + 5, w] ^ out_neg[b + 5]
+        t6 = V[s + 6, w] ^ out_neg[b + 6]
+        t7 = V[s + 7, w] ^ out_neg[b + 7]
         v = _k_transpose8(t0, t1, t2, t3, t4, t5, t6, t7)
         for j in range(8):
             vj = v[j]
@@ -851,85 +983,71 @@ def _k_ripple(P, lo, carry):
             carry[w] = t
 
 
-def _k_count(V, out_slot, out_neg, base, m, P, acc, carry):
-    """Bit-sliced counts ``P`` (planes, LSB first) of the ones of outputs ``base .. base + m - 1``, per sample."""
+def _k_count(V, first, out_neg, base, m, P, acc, carry):
+    """Bit-sliced counts ``P`` (planes, LSB first) of the ones of outputs ``base .. base + m - 1`` (slots
+    ``first + base ..``), per sample."""
     W = V.shape[1]
     P[:] = 0
     full = m // 16
     if full:
         acc[:] = 0
-        ones = acc[0]
-        twos = acc[1]
-        fours = acc[2]
-        eights = acc[3]
         for q in range(full):
             b = base + 16 * q
-            r0, n0 = V[out_slot[b]], out_neg[b]
-            r1, n1 = V[out_slot[b + 1]], out_neg[b + 1]
-            r2, n2 = V[out_slot[b + 2]], out_neg[b + 2]
-            r3, n3 = V[out_slot[b + 3]], out_neg[b + 3]
-            r4, n4 = V[out_slot[b + 4]], out_neg[b + 4]
-            r5, n5 = V[out_slot[b + 5]], out_neg[b + 5]
-            r6, n6 = V[out_slot[b + 6]], out_neg[b + 6]
-            r7, n7 = V[out_slot[b + 7]], out_neg[b + 7]
-            r8, n8 = V[out_slot[b + 8]], out_neg[b + 8]
-            r9, n9 = V[out_slot[b + 9]], out_neg[b + 9]
-            r10, n10 = V[out_slot[b + 10]], out_neg[b + 10]
-            r11, n11 = V[out_slot[b + 11]], out_neg[b + 11]
-            r12, n12 = V[out_slot[b + 12]], out_neg[b + 12]
-            r13, n13 = V[out_slot[b + 13]], out_neg[b + 13]
-            r14, n14 = V[out_slot[b + 14]], out_neg[b + 14]
-            r15, n15 = V[out_slot[b + 15]], out_neg[b + 15]
+            G = V[first + b: first + b + 16]
+            n0, n1, n2, n3 = out_neg[b], out_neg[b + 1], out_neg[b + 2], out_neg[b + 3]
+            n4, n5, n6, n7 = out_neg[b + 4], out_neg[b + 5], out_neg[b + 6], out_neg[b + 7]
+            n8, n9, n10, n11 = out_neg[b + 8], out_neg[b + 9], out_neg[b + 10], out_neg[b + 11]
+            n12, n13, n14, n15 = out_neg[b + 12], out_neg[b + 13], out_neg[b + 14], out_neg[b + 15]
             for w in range(W):  # Harley-Seal: 15 carry-save adders for 16 words
-                o = ones[w]
-                tw = twos[w]
-                fo = fours[w]
-                ei = eights[w]
-                # csa(h, l, a, b, c): u = a ^ b; h = (a & b) | (u & c); l = u ^ c
-                a, c = r0[w] ^ n0, r1[w] ^ n1
-                u = o ^ a
-                twA = (o & a) | (u & c)
-                o = u ^ c
-                a, c = r2[w] ^ n2, r3[w] ^ n3
-                u = o ^ a
-                twB = (o & a) | (u & c)
-                o = u ^ c
+                o = acc[0, w]
+                tw = acc[1, w]
+                fo = acc[2, w]
+                ei = acc[3, w]
+                # csa(h, l; a, b, c): u = a ^ b; h = (a & b) | (u & c); l = u ^ c
+                x, y = G[0, w] ^ n0, G[1, w] ^ n1
+                u = o ^ x
+                twA = (o & x) | (u & y)
+                o = u ^ y
+                x, y = G[2, w] ^ n2, G[3, w] ^ n3
+                u = o ^ x
+                twB = (o & x) | (u & y)
+                o = u ^ y
                 u = tw ^ twA
                 foA = (tw & twA) | (u & twB)
                 tw = u ^ twB
-                a, c = r4[w] ^ n4, r5[w] ^ n5
-                u = o ^ a
-                twA = (o & a) | (u & c)
-                o = u ^ c
-                a, c = r6[w] ^ n6, r7[w] ^ n7
-                u = o ^ a
-                twB = (o & a) | (u & c)
-                o = u ^ c
+                x, y = G[4, w] ^ n4, G[5, w] ^ n5
+                u = o ^ x
+                twA = (o & x) | (u & y)
+                o = u ^ y
+                x, y = G[6, w] ^ n6, G[7, w] ^ n7
+                u = o ^ x
+                twB = (o & x) | (u & y)
+                o = u ^ y
                 u = tw ^ twA
                 foB = (tw & twA) | (u & twB)
                 tw = u ^ twB
                 u = fo ^ foA
                 eiA = (fo & foA) | (u & foB)
                 fo = u ^ foB
-                a, c = r8[w] ^ n8, r9[w] ^ n9
-                u = o ^ a
-                twA = (o & a) | (u & c)
-                o = u ^ c
-                a, c = r10[w] ^ n10, r11[w] ^ n11
-                u = o ^ a
-                twB = (o & a) | (u & c)
-                o = u ^ c
+                x, y = G[8, w] ^ n8, G[9, w] ^ n9
+                u = o ^ x
+                twA = (o & x) | (u & y)
+                o = u ^ y
+                x, y = G[10, w] ^ n10, G[11, w] ^ n11
+                u = o ^ x
+                twB = (o & x) | (u & y)
+                o = u ^ y
                 u = tw ^ twA
                 foA = (tw & twA) | (u & twB)
                 tw = u ^ twB
-                a, c = r12[w] ^ n12, r13[w] ^ n13
-                u = o ^ a
-                twA = (o & a) | (u & c)
-                o = u ^ c
-                a, c = r14[w] ^ n14, r15[w] ^ n15
-                u = o ^ a
-                twB = (o & a) | (u & c)
-                o = u ^ c
+                x, y = G[12, w] ^ n12, G[13, w] ^ n13
+                u = o ^ x
+                twA = (o & x) | (u & y)
+                o = u ^ y
+                x, y = G[14, w] ^ n14, G[15, w] ^ n15
+                u = o ^ x
+                twB = (o & x) | (u & y)
+                o = u ^ y
                 u = tw ^ twA
                 foB = (tw & twA) | (u & twB)
                 tw = u ^ twB
@@ -939,34 +1057,34 @@ def _k_count(V, out_slot, out_neg, base, m, P, acc, carry):
                 u = ei ^ eiA
                 carry[w] = (ei & eiA) | (u & eiB)
                 ei = u ^ eiB
-                ones[w] = o
-                twos[w] = tw
-                fours[w] = fo
-                eights[w] = ei
+                acc[0, w] = o
+                acc[1, w] = tw
+                acc[2, w] = fo
+                acc[3, w] = ei
             _k_ripple(P, 4, carry)
         for j in range(4):  # ones + 2 twos + 4 fours + 8 eights + 16 (planes 4..): already a binary number
             P[j, :] = acc[j]
     for t in range(16 * full, m):
-        row = V[out_slot[base + t]]
+        row = V[first + base + t]
         ng = out_neg[base + t]
         for w in range(W):
             carry[w] = row[w] ^ ng
         _k_ripple(P, 0, carry)
 
 
-def _k_head(V, out_slot, out_neg, n_classes, m, P, best, idx, acc, carry, gt, res, row0, N):
+def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N):
     """The class of every sample of the block: most ones in its group, ties to the lowest class (bit-sliced)."""
     W = V.shape[1]
     L = P.shape[0]
     nb = idx.shape[0]
     for c in range(n_classes):
-        _k_count(V, out_slot, out_neg, c * m, m, P, acc, carry)
+        _k_count(V, first, out_neg, c * m, m, P, acc, carry)
         if c == 0:
             best[:] = P
             idx[:] = 0
             continue
         gt[:] = 0
-        for j in range(L):  # from the LSB: gt = (x > y at bits <= j)
+        for j in range(L):  # from the LSB: gt = (count > best on bits 0 .. j)
             p = P[j]
             q = best[j]
             for w in range(W):
@@ -990,42 +1108,81 @@ def _k_head(V, out_slot, out_neg, n_classes, m, P, best, idx, acc, carry, gt, re
             v = 0
             for j in range(nb):
                 v |= np.int64((idx[j, w] >> np.uint64(s)) & _U1) << j
-            res[r + s] = v
+            pred[r + s] = v
 
 
-def _k_run_blocks(X, U, M, nf8, col_slot, groups, runs, A, B, C, O, out_slot, out_neg, n_slots, W, mode,
-                  n_classes, m, L, nb, b0, b1, out_words, pred):
-    """Blocks ``b0 .. b1 - 1`` (``64 W`` rows each) of ``X``: encode and pack, run, then unpack the outputs to
-    ``out_words`` (``mode`` 0: ``(N, n_out8 / 8)`` words of 8 output bytes) or write the classes to ``pred``
-    (``mode`` 1).  ``L``: planes of a class count; ``nb``: bits of a class index."""
-    N = X.shape[0]
-    V = np.zeros((n_slots, W), dtype=np.uint64)  # slot 0 stays 0: the constant
-    buf = np.zeros((64, max(U.shape[0] * nf8, 8)), dtype=np.uint8)
-    bufv = buf.view(np.uint64)
-    P = np.zeros((L, W), dtype=np.uint64)
-    best = np.zeros((L, W), dtype=np.uint64)
-    idx = np.zeros((nb, W), dtype=np.uint64)
-    acc = np.zeros((4, W), dtype=np.uint64)
-    carry = np.zeros(W, dtype=np.uint64)
-    gt = np.zeros(W, dtype=np.uint64)
-    for blk in range(b0, b1):
-        row0 = blk * 64 * W
-        for w in range(W):
-            r = row0 + 64 * w
-            if r >= N:
-                break
-            _k_encode(X, U, M, nf8, r, min(64, N - r), buf)
-            _k_pack(bufv, col_slot, groups, V, w)
-        _k_program(V, runs, A, B, C, O)
-        if mode == 0:
-            for w in range(W):
-                r = row0 + 64 * w
-                if r >= N:
-                    break
-                _k_unpack(V, out_slot, out_neg, out_words, r, min(64, N - r), w)
-        else:
-            _k_head(V, out_slot, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N)
+def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V):
+    """Block ``blk`` (samples ``64 W blk ..``) of the inputs into the input slots of ``V``.
+
+    ``source`` 0: bits, ``X64`` = ``(N, n_inputs / 8)`` words of 8 bytes (0/1); 1: ``X8`` ``(N, n_features)``
+    bytes, encoded by ``U``, ``M``; 2: ``X64`` = ``(n_inputs, n_words)`` words already packed (whole blocks)."""
+    W = V.shape[1]
+    if source == 2:
+        c0 = blk * W
+        for i in range(len(col_slot)):
+            s = col_slot[i]
+            if s >= 0:
+                row = V[s]
+                src = X64[i]
+                for w in range(W):
+                    row[w] = src[c0 + w]
+        return
+    tmpv = tmp.view(np.uint64)
+    row0 = blk * 64 * W
+    nw = 0
+    for w in range(W):
+        r0 = row0 + 64 * w
+        if r0 >= N:
+            break
+        nw += 1
+        acc[:] = 0
+        for r in range(min(64, N - r0)):
+            if source == 0:
+                _k_accumulate_row(X64[r0 + r], r, acc)
+            else:
+                _k_encode_row(X8[r0 + r], U, M, nf8, tmp)
+                _k_accumulate_row(tmpv, r, acc)
+        _k_transpose_all(acc, T_all[w])
+    _k_scatter_block(T_all, col_slot8, V, nw)
 
 
-_KERNELS = ("_k_dead_code", "_k_allocate", "_k_transpose8", "_k_encode", "_k_pack", "_k_program", "_k_unpack",
-            "_k_ripple", "_k_count", "_k_head", "_k_run_blocks")
+def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
+    W = V.shape[1]
+    row0 = blk * 64 * W
+    for w in range(W):
+        r0 = row0 + 64 * w
+        if r0 >= N:
+            break
+        _k_unpack(V, out_first, out_neg, n_out8, out_words, r0, min(64, N - r0), w)
+
+
+def _k_pack_words(X64, N, col8, out):
+    """``out[col, w]``: bit ``s`` is sample ``64 w + s`` of column ``col`` (``X64``: rows of 8 bytes 0/1 per word);
+    32 words at a time, each column's run of words written whole."""
+    G = X64.shape[1]
+    Wb = 32
+    acc = np.zeros((8, max(G, 1)), dtype=np.uint64)
+    T_all = np.zeros((Wb, 8, max(G, 1)), dtype=np.uint64)
+    n_words = out.shape[1]
+    for w0 in range(0, n_words, Wb):
+        nw = min(Wb, n_words - w0)
+        for w in range(nw):
+            r0 = (w0 + w) * 64
+            acc[:] = 0
+            for r in range(min(64, N - r0)):
+                _k_accumulate_row(X64[r0 + r], r, acc)
+            _k_transpose_all(acc, T_all[w])
+        for c in range(8):
+            cs = col8[c]
+            for g in range(G):
+                col = cs[g]
+                if col >= 0:
+                    row = out[col]
+                    for w in range(nw):
+                        row[w0 + w] = T_all[w, c, g]
+
+
+_KERNELS = ("_k_dead_code", "_k_allocate", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
+            "_k_scatter_block",
+            "_k_program", "_k_unpack", "_k_ripple", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block",
+            "_k_pack_words")
