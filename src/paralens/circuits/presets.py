@@ -300,6 +300,12 @@ PRESETS = {p.name: p for p in [
                   {"encoder": ("threshold", 32), "batch_size": 32, "threshold": 4, "decay": 1.0,
                    "validation": 1 - PAPER_MNIST_TRAIN_FRACTION, "keep": "final"},
                   lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=64, k=6)),
+    BooleanPreset("mnist-vote", "MNIST 10 classes: pixels > 32, 10 x 128 learned LUT8 on seeded wiring (group sums), "
+                  "vote optimiser (threshold 16, counters kept), batches of 32, one shuffled pass over the first "
+                  "nine tenths of the training split; the parameters that score best on the last tenth",
+                  "mnist", "vote", 1,
+                  {"encoder": ("threshold", 32), "batch_size": 32, "threshold": 16, "decay": 1.0, "validation": 0.1},
+                  lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=128, k=8)),
     BooleanPreset("iris-gates", "Iris 3 classes: thermometer 8 bits/feature (uniform), a learned network of "
                   "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "relaxed", 200,
                   {"encoder": ("thermometer-uniform", 8),
