@@ -28,7 +28,6 @@ from paralens.circuits.gatenet import (
 )
 from paralens.fields import GF
 
-
 # ----------------------------------------------------------------------------- the 16 functions
 
 
@@ -48,6 +47,21 @@ def test_coefficients_are_the_multilinear_forms():
         gate = G.BOOLEAN_GATES[name]
         got = gate.definition(GF(2)).evaluate(np.stack([a, b], 1).astype(np.int64)).view(np.ndarray)[:, 0]
         np.testing.assert_array_equal(got, TRUTH[GATE_NAMES.index(name)])
+
+
+def test_hardened_gates_relax_back_to_the_relaxed_gates():
+    """For each of the 16 functions: relax(the hardened one-gate circuit) is the relaxed gate's polynomial."""
+    from paralens.circuits.relax import relax
+
+    net = GateNetwork(2, [16], 1, seed=0)
+    net.layers[0].ia[:], net.layers[0].ib[:] = 0, 1  # every gate reads (x0, x1)
+    z = np.full((16, 16), -50.0)
+    z[np.arange(16), np.arange(16)] = 50.0
+    c = harden({"0.logits": z}, net, prune=False)
+    uv = np.random.default_rng(1).uniform(-1, 2, (30, 2))
+    want = COEFFS[:, 0] + np.outer(uv[:, 0], COEFFS[:, 1]) + np.outer(uv[:, 1], COEFFS[:, 2]) \
+        + np.outer(uv[:, 0] * uv[:, 1], COEFFS[:, 3])
+    np.testing.assert_allclose(relax(c).evaluate(uv), want, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- wiring
@@ -134,7 +148,8 @@ def test_layer_reverse_derivative_vs_jax_vjp(jax):
             z = rng.normal(size=(len(ia), 16))
             x = rng.uniform(0, 1, (3, n_in))
             dy = rng.normal(size=(3, len(ia)))
-            y, vjp = jax.vjp(lambda zz, xx: layer.forward({"logits": zz}, xx)[0], jnp.asarray(z), jnp.asarray(x))
+            y, vjp = jax.vjp(lambda zz, xx, lay=layer: lay.forward({"logits": zz}, xx)[0], jnp.asarray(z),
+                             jnp.asarray(x))
             dz_want, dx_want = vjp(jnp.asarray(dy))
             y_np, res = layer.forward({"logits": z}, x)
             dp, dx = layer.backward(res, dy)

@@ -76,16 +76,25 @@ def _encoder(split: Split, bits: int):
     return ThermometerEncoder(bits, method="uniform" if split.name == "mnist" else "quantile").fit(split.x_train)
 
 
+def _features(clf, split: Split, which: str):
+    """The features a classifier takes: MNIST presets take pixel bytes, the others the split's floats."""
+    x = getattr(split, f"x_{which}")
+    if split.name == "mnist" and clf.info.get("feature_bits") == 8:
+        return np.rint(x * 255).astype(np.int64)
+    return x
+
+
 def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
-    xb = clf.bits(split.x_test).astype(np.uint8)
+    xtr, xte = _features(clf, split, "train"), _features(clf, split, "test")
+    xb = clf.bits(xte).astype(np.uint8)
     kernel, d = clf.packed_circuit(), clf.decoder
 
     def infer(bits):  # the fused bit-packed kernel (encoded bits in, classes out), one core
         return kernel.predict_groups(bits, d.n_classes, d.bits_per_class)
 
     row = {
-        "train_accuracy": clf.accuracy(split.x_train, split.y_train),
-        "test_accuracy": clf.accuracy(split.x_test, split.y_test),
+        "train_accuracy": clf.accuracy(xtr, split.y_train),
+        "test_accuracy": clf.accuracy(xte, split.y_test),
         "gates_or_params": clf.gates,
         "train_seconds": seconds,
         "samples_per_second": _rate(infer, xb),
@@ -147,6 +156,26 @@ def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: floa
     return clf, seconds
 
 
+def _preset(split: Split, seed: int, name: str, epochs: int | None = None):
+    from paralens.circuits.presets import train_preset
+
+    clf, result = train_preset(name, seed=seed, epochs=epochs)
+    return clf, result["seconds"]
+
+
+def _mnist_gates(split: Split, seed: int, *, widths, epochs: int):
+    from paralens.circuits.classifier import BooleanClassifier
+    from paralens.circuits.encoders import GroupSumDecoder
+    from paralens.circuits.gatenet import mnist_gates_config, run_gates
+
+    cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
+    t0 = time.perf_counter()
+    circuit, info = run_gates(cfg)
+    seconds = time.perf_counter() - t0
+    clf = BooleanClassifier(info["encoder"], circuit, GroupSumDecoder(10, circuit.n_outputs // 10), name="gates")
+    return clf, seconds
+
+
 # -- real-valued baselines --------------------------------------------------------------------------
 
 
@@ -176,10 +205,11 @@ def _real(split: Split, seed: int, *, kind: str, epochs: int) -> dict:
         raise ValueError(kind)
     learner = Learner(model, losses.softmax_cross_entropy(), optimisers.adam(1e-2 if kind == "logistic" else 1e-3))
     t0 = time.perf_counter()
+    backend = "jax" if kind == "cnn" and _has_jax() else "numpy"  # the CNN compiles whole steps on JAX when present
     state, _ = fit(learner, xtr, split.y_train, epochs=epochs, batch_size=32 if split.name != "mnist" else 128,
-                   seed=seed, progress=False, n_classes=c)
+                   seed=seed, progress=False, n_classes=c, backend=backend)
+    params = {k: np.asarray(v) for k, v in state.params.items()}
     seconds = time.perf_counter() - t0
-    params = state.params
 
     def infer(x):
         return np.argmax(learner.predict(params, x), axis=-1)
@@ -193,6 +223,14 @@ def _real(split: Split, seed: int, *, kind: str, epochs: int) -> dict:
     }
 
 
+def _has_jax() -> bool:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 # -- the comparison -------------------------------------------------------------------------------
 
 
@@ -204,24 +242,35 @@ class Method:
 
 
 def methods_for(dataset: str, quick: bool = False) -> list[Method]:
-    """The methods compared on ``dataset`` (``quick``: fewer epochs, for tests)."""
+    """The methods compared on ``dataset`` (``quick``: fewer epochs, smaller networks, for tests)."""
     mnist = dataset == "mnist"
-    bits = 2 if mnist else 8
-    ep = (lambda full, q: q if quick else full)
-    out = [
-        Method("rda", "boolean", lambda s, seed: _rda_like(s, seed, vote=False, epochs=ep(1 if mnist else 20, 1),
-                                                              bits=bits)),
-        Method("vote", "boolean", lambda s, seed: _rda_like(s, seed, vote=True, epochs=ep(3 if mnist else 40, 2),
-                                                               bits=bits)),
-    ]
-    sizes = [("gates-S", (2000, 2000)), ("gates-M", (8000, 8000)), ("gates-L", (16000, 16000, 16000))] if mnist else \
-        [("gates-S", (60, 60)), ("gates-M", (240, 240)), ("gates-L", (960, 960, 960))]
-    for name, widths in sizes:
-        w = tuple(max(30, x // 10) for x in widths) if quick else widths
-        w = w[:-1] + (w[-1] - w[-1] % (10 if mnist else 6),)  # the last layer splits into class groups
-        out.append(Method(name, "boolean", lambda s, seed, w=w: _gates(
-            s, seed, widths=w, epochs=ep(8 if mnist else 200, 2 if mnist else 20), bits=bits,
-            tau=30.0 if mnist else 10.0, lr=0.02 if mnist else 0.05, batch_size=100 if mnist else 32)))
+
+    def ep(full, q):
+        return q if quick else full
+
+    if mnist:
+        out = [
+            Method("rda", "boolean", lambda s, seed: _preset(s, seed, "mnist-rda")),
+            Method("vote", "boolean", lambda s, seed: _preset(s, seed, "mnist-vote")),
+        ]
+        sizes = [("gates-S", (1000,) * 4), ("gates-M", (4000,) * 4), ("gates-L", (16000,) * 4)]
+        for name, widths in sizes:
+            w = tuple(max(100, x // 20) for x in widths) if quick else widths
+            out.append(Method(name, "boolean", lambda s, seed, w=w: _mnist_gates(s, seed, widths=w,
+                                                                                 epochs=ep(10, 1))))
+        if quick:
+            out = out[2:]  # the LUT presets take minutes even at one pass
+    else:
+        bits = 8
+        out = [
+            Method("rda", "boolean", lambda s, seed: _rda_like(s, seed, vote=False, epochs=ep(20, 1), bits=bits)),
+            Method("vote", "boolean", lambda s, seed: _rda_like(s, seed, vote=True, epochs=ep(40, 2), bits=bits)),
+        ]
+        for name, widths in [("gates-S", (60, 60)), ("gates-M", (240, 240)), ("gates-L", (960, 960, 960))]:
+            w = tuple(max(30, x // 10) for x in widths) if quick else widths
+            w = w[:-1] + (w[-1] - w[-1] % 6,)  # the last layer splits into class groups
+            out.append(Method(name, "boolean", lambda s, seed, w=w: _gates(
+                s, seed, widths=w, epochs=ep(200, 20), bits=bits, tau=10.0, lr=0.05, batch_size=32)))
     out.append(Method("logistic", "real", lambda s, seed: _real(s, seed, kind="logistic", epochs=ep(20 if mnist else 200, 2))))
     out.append(Method("mlp", "real", lambda s, seed: _real(s, seed, kind="mlp", epochs=ep(20 if mnist else 200, 2))))
     if mnist:

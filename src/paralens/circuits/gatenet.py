@@ -33,6 +33,18 @@ Train with :func:`train_gate_network` (bits in, hardened circuit and metrics
 out), or :func:`run_gates` (an encoder, a data set and a configuration:
 :func:`iris_gates_config`, :func:`mnist_gates_config`).
 
+Measured here (a 2-core machine shared with other jobs, load 2-7; times are wall clock):
+
+* MNIST subset, :func:`mnist_gates_config`: 96.05% hardened test accuracy (relaxed
+  95.75%) with 64,000 learned gates (34,909 in the hardened circuit), 226 s of
+  training on JAX.  What mattered, each at 10 epochs of 6,000 images: the learning rate (0.02: 89.9%,
+  0.05: 92.5%, 0.1: 93.3%, 0.2: 94.4% with locality); a local first layer on varying bits (+1.3 points at
+  0.1); shifted copies of the training images (+1.5 points at equal steps, shifts of one pixel; two
+  pixels were worse).  Did not help: ``tau`` 10 (faster to fit, but 3 points lost when hardened), ``tau``
+  60 (slower), the residual (pass-through) initialisation at this depth (88.1% vs 89.9%), locality
+  beyond the first layer (``local_layers`` 2 or 3: 94.3% and 93.8% vs 94.6%).
+* Iris, :func:`iris_gates_config`: 95.6-100% held out on 24 splits and seeds (mean 97%), about a second.
+
     >>> import numpy as np
     >>> net = GateNetwork(4, widths=[8, 6], n_classes=2, seed=0, tau=1.0)
     >>> params = net.init(0)
@@ -481,7 +493,7 @@ class GateNetwork:
             self.layers.append(GateLayer(n_in, ia, ib, init=inits[i], name=f"gates({n_in}->{w})"))
             n_in = w
         self.head = GroupSum(widths[-1], self.n_classes, self.tau)
-        self._para = chain(*self.layers, self.head)
+        self._para = chain(*[layer.named(str(i)) for i, layer in enumerate(self.layers)], self.head)
 
     @property
     def n_gates(self) -> int:
@@ -494,7 +506,7 @@ class GateNetwork:
 
     def body(self) -> Para:
         """The layers without the head (outputs: the last layer's relaxed bits)."""
-        return chain(*self.layers) if len(self.layers) > 1 else self.layers[0]
+        return chain(*[layer.named(str(i)) for i, layer in enumerate(self.layers)], label="gate layers")
 
     def init(self, seed: int = 0, dtype="float32", backend="numpy") -> dict:
         return self._para.init(seed, dtype=dtype, backend=backend)
@@ -538,108 +550,171 @@ class GateNetwork:
 
 # ----------------------------------------------------------------------------- hardening
 
-# binary functions over raw wires, by truth table code 8 f(0,0) + 4 f(0,1) + 2 f(1,0) + f(1,1):
-# the named gate that computes it and which input (if any) it reads negated
-_EMIT = {
-    0b0001: ("and", 0), 0b0110: ("xor", 0), 0b0111: ("or", 0), 0b1000: ("nor", 0),
-    0b1001: ("xnor", 0), 0b1110: ("nand", 0),
-    0b0010: ("and", 2),   # a and not b
-    0b0100: ("and", 1),   # not a and b
-    0b1011: ("or", 2),    # a or not b
-    0b1101: ("or", 1),    # not a or b
-}
+# truth tables are indexed 2a + b; a table's code is 8 f(0,0) + 4 f(0,1) + 2 f(1,0) + f(1,1)
+_NAMED = {0b0001: "and", 0b1110: "nand", 0b0111: "or", 0b1000: "nor", 0b0110: "xor", 0b1001: "xnor"}
+_XOR_FAMILY = (0b0110, 0b1001)
+_FLIP_A = np.array([2, 3, 0, 1])  # table index of f(not a, b)
+_FLIP_B = np.array([1, 0, 3, 2])  # table index of f(a, not b)
 
 
-def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str | None = None) -> Circuit:
-    """The hardened network as one GF(2) circuit: each gate its argmax function.
+def _code(T: np.ndarray) -> np.ndarray:
+    return 8 * T[..., 0] + 4 * T[..., 1] + 2 * T[..., 2] + T[..., 3]
 
-    ``n_inputs`` inputs (the encoder's bits), ``widths[-1]`` outputs (the last layer's bits, for
-    :class:`~paralens.circuits.encoders.GroupSumDecoder`).  Per layer: one ``not`` operation (the
-    negated inputs the implications ``a and not b``, ... need, shared), then one operation per named
-    gate (``and``, ``or``, ``xor``, ``nand``, ``nor``, ``xnor``).  Constants and pass-throughs are
-    propagated as wiring (``false``, ``true``, ``a``, ``b``, a gate whose inputs are constant or one
-    wire, and learned ``not a`` / ``not b``, absorbed into the consumer's truth table where it can);
-    ``prune`` drops gates no output depends on.  Equal to :meth:`GateNetwork.predict_bits`.
+
+def _fold_layers(network: GateNetwork, choices: list[np.ndarray]):
+    """Pass 1 of :func:`harden`: constants, pass-throughs and degenerate gates folded into literals.
+
+    Nodes are the inputs (``0 .. n_inputs - 1``) and the gates that stay binary (numbered on).
+    Returns ``(bin_u, bin_v, bin_T, bin_layer, out_node, out_neg)``: each binary node's two source
+    nodes, its truth table over their values and its layer; the last layer's literals (node, negated),
+    node ``-1`` a constant whose value is ``out_neg``.
     """
-    F = GF(2)
-    b = Builder(F, network.n_inputs)
-    consts: dict[int, int] = {}
-
-    def const_wire(v: int) -> int:
-        if v not in consts:
-            consts[v] = int(b.const([v])[0])
-        return consts[v]
-
-    # each wire of the current layer is a literal: wire id >= 0 with a negation flag, or a constant (wire -1)
-    wire = np.arange(network.n_inputs, dtype=np.int64)
-    neg = np.zeros(network.n_inputs, dtype=np.int64)  # for constants: the value
-    for layer, k in zip(network.layers, network.choices(params)):
-        tt = TRUTH[k]  # (n, 4), index 2a + b
-        wa, na = wire[layer.ia], neg[layer.ia]
-        wb, nb = wire[layer.ib], neg[layer.ib]
+    node = np.arange(network.n_inputs, dtype=np.int64)
+    neg = np.zeros(network.n_inputs, dtype=np.int64)
+    n_nodes = network.n_inputs
+    us, vs, Ts, layers = [], [], [], []
+    idx = np.arange(4)
+    for li, (layer, k) in enumerate(zip(network.layers, choices)):
+        tt = TRUTH[k]
+        wa, na = node[layer.ia], neg[layer.ia]
+        wb, nb = node[layer.ib], neg[layer.ib]
         n = len(k)
-        # the truth table over the raw wires (x, y) of a and b: f(x ^ na, y ^ nb); a constant is x = 0, n = value
-        idx = np.arange(4)
-        x_raw, y_raw = idx // 2, idx % 2
-        eff = tt[np.arange(n)[:, None], 2 * (x_raw[None, :] ^ na[:, None]) + (y_raw[None, :] ^ nb[:, None])]
+        # the table over the source nodes' values: f(x ^ na, y ^ nb); a constant reads x = 0 with na its value
+        eff = tt[np.arange(n)[:, None], 2 * ((idx // 2)[None, :] ^ na[:, None]) + ((idx % 2)[None, :] ^ nb[:, None])]
         ca, cb = wa < 0, wb < 0
         same = (wa == wb) & ~ca
         free = ~(ca | cb | same)
         dep_a = (eff[:, 0] != eff[:, 2]) | (eff[:, 1] != eff[:, 3])
         dep_b = (eff[:, 0] != eff[:, 1]) | (eff[:, 2] != eff[:, 3])
         binary = free & dep_a & dep_b
-        # otherwise a unary table (u0, u1) over one wire u_var (u0 == u1: a constant)
-        on_b = (ca & ~cb) | (free & ~dep_a)  # a function of b alone: (f(0, 0), f(0, 1))
+        # otherwise a unary table (u0, u1) over one node (u0 == u1: a constant)
+        on_b = (ca & ~cb) | (free & ~dep_a)
         on_same = same & ~on_b
-        u_var = np.where(on_b, wb, wa)
+        u_node = np.where(on_b, wb, wa)
         u0 = eff[:, 0]
         u1 = np.where(on_b, eff[:, 1], np.where(on_same, eff[:, 3], eff[:, 2]))
         u1 = np.where(ca & cb, eff[:, 0], u1)
-        new_w = np.full(n, -1, dtype=np.int64)
-        new_n = np.zeros(n, dtype=np.int64)
-        unary = ~binary
-        is_const = unary & (u0 == u1)
-        new_n[is_const] = u0[is_const]
-        lit = unary & (u0 != u1)
-        new_w[lit] = u_var[lit]
-        new_n[lit] = u0[lit]  # (0, 1): the wire; (1, 0): its negation
-        # binary gates: named gates, with a shared NOT for the implications
-        code = 8 * eff[:, 0] + 4 * eff[:, 1] + 2 * eff[:, 2] + eff[:, 3]
-        g_idx = np.flatnonzero(binary)
-        kinds = [_EMIT[int(c)] for c in code[g_idx]]
-        inv_a = np.array([inv == 1 for _, inv in kinds], dtype=bool)
-        inv_b = np.array([inv == 2 for _, inv in kinds], dtype=bool)
-        need_not = np.unique(np.concatenate([wa[g_idx][inv_a], wb[g_idx][inv_b]])) if len(g_idx) else np.zeros(0, np.int64)
-        not_of = {}
-        if len(need_not):
-            outs = b.op(G.NOT, need_not)[0]
-            not_of = dict(zip(need_not.tolist(), outs.tolist()))
-        ain = wa[g_idx].copy()
-        bin_ = wb[g_idx].copy()
-        for j in np.flatnonzero(inv_a):
-            ain[j] = not_of[int(ain[j])]
-        for j in np.flatnonzero(inv_b):
-            bin_[j] = not_of[int(bin_[j])]
-        gname = np.array([gn for gn, _ in kinds], dtype=object)
-        for gn in ("and", "or", "xor", "nand", "nor", "xnor"):
-            sel = np.flatnonzero(gname == gn) if len(g_idx) else np.zeros(0, np.int64)
-            if len(sel) == 0:
-                continue
-            out = b.op(G.BOOLEAN_GATES[gn], ain[sel], bin_[sel])[0]
-            new_w[g_idx[sel]] = out
-            new_n[g_idx[sel]] = 0
-        wire, neg = new_w, new_n
-    # outputs: constants as constant wires, negated literals through one NOT operation
-    negs = np.flatnonzero((wire >= 0) & (neg == 1))
-    out = wire.copy()
-    if len(negs):
-        uniq, inv = np.unique(wire[negs], return_inverse=True)
-        nots = b.op(G.NOT, uniq)[0]
-        out[negs] = nots[inv]
+        new_node = np.where(u0 == u1, -1, u_node)
+        new_neg = u0.copy()  # a constant's value; a literal (0, 1) is the node, (1, 0) its negation
+        g = np.flatnonzero(binary)
+        new_node[g] = n_nodes + np.arange(len(g))
+        new_neg[g] = 0
+        n_nodes += len(g)
+        us.append(wa[g])
+        vs.append(wb[g])
+        Ts.append(eff[g])
+        layers.append(np.full(len(g), li))
+        node, neg = new_node, new_neg
+    cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape, np.int64)
+    return (cat(us, 0), cat(vs, 0), cat(Ts, (0, 4)).reshape(-1, 4), cat(layers, 0), node, neg)
+
+
+def _polarities(n_inputs, bin_u, bin_v, bin_T, out_node, out_neg, rng, rounds: int = 60) -> np.ndarray:
+    """Pass 2: a polarity per node (1: emit the complement gate, e.g. ``nand`` for ``and``), chosen by local
+    search so that few AND-type gates see their inputs with the wrong relative polarity (an implication
+    such as ``a and not b``, which needs a NOT) and few outputs come out negated.  Inputs keep polarity 0."""
+    n_nodes = n_inputs + len(bin_u)
+    pi = np.zeros(n_nodes, dtype=np.int64)
+    andlike = ~np.isin(_code(bin_T), _XOR_FAMILY)
+    U, V = bin_u[andlike], bin_v[andlike]
+    D = (~np.isin(_code(bin_T[andlike]), list(_NAMED))).astype(np.int64)  # 1: an implication at polarity 0
+    lit = out_node >= 0
+    O, ON = out_node[lit], out_neg[lit]
+    free = np.zeros(n_nodes, dtype=bool)
+    free[n_inputs:] = True
+
+    def violations(p):
+        return ((p[U] ^ p[V]) != D), (p[O] != ON)
+
+    ve, vo = violations(pi)
+    best, best_cost = pi.copy(), int(ve.sum() + vo.sum())
+    for _ in range(rounds):
+        s = np.where(ve, 1, -1)
+        gain = np.bincount(U, s, n_nodes) + np.bincount(V, s, n_nodes) + np.bincount(O, np.where(vo, 1, -1), n_nodes)
+        cand = free & (gain > 0) & (rng.random(n_nodes) < 0.5)
+        if not cand.any():
+            if not (free & (gain > 0)).any():
+                break
+            continue
+        pi = pi ^ cand
+        ve, vo = violations(pi)
+        cost = int(ve.sum() + vo.sum())
+        if cost < best_cost:
+            best, best_cost = pi.copy(), cost
+    return best
+
+
+def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str | None = None,
+           polarity: bool = True) -> Circuit:
+    """The hardened network as one GF(2) circuit: each gate its argmax function.
+
+    ``n_inputs`` inputs (the encoder's bits), ``widths[-1]`` outputs (the last layer's bits, for
+    :class:`~paralens.circuits.encoders.GroupSumDecoder`).  Per layer: one ``not`` operation (the negated
+    wires its gates need, shared), then one operation per named gate (``and``, ``or``, ``xor``, ``nand``,
+    ``nor``, ``xnor``).  Constants and pass-throughs become wiring (``false``, ``true``, ``a``, ``b``, a
+    gate whose inputs are constants or one wire, are folded into its consumers, as are the learned
+    ``not a`` / ``not b``); with ``polarity`` each gate may be emitted as its complement (``nand`` for
+    ``and``, ...) where that saves the NOT an implication (``a and not b``, ...) needs; ``prune`` drops
+    gates no output depends on.  Equal to :meth:`GateNetwork.predict_bits` on every input.
+    """
+    F = GF(2)
+    bin_u, bin_v, bin_T, bin_layer, out_node, out_neg = _fold_layers(network, network.choices(params))
+    n_in = network.n_inputs
+    n_nodes = n_in + len(bin_u)
+    if polarity:
+        pi = _polarities(n_in, bin_u, bin_v, bin_T, out_node, out_neg,
+                         np.random.default_rng(np.random.SeedSequence([network.seed, 13])))
+    else:
+        pi = np.zeros(n_nodes, dtype=np.int64)
+    # which input of each binary gate is fed negated (one NOT per node, shared by its consumers)
+    sig_u, sig_v = pi[bin_u], pi[bin_v]
+    T_emit = bin_T[np.arange(len(bin_T))[:, None], 2 * ((np.arange(4) // 2)[None, :] ^ sig_u[:, None])
+                   + ((np.arange(4) % 2)[None, :] ^ sig_v[:, None])]
+    bad = ~np.isin(_code(T_emit), list(_NAMED))
+    demand = np.bincount(bin_u[bad], minlength=n_nodes) + np.bincount(bin_v[bad], minlength=n_nodes)
+    neg_u = bad & (demand[bin_u] >= demand[bin_v])
+    neg_v = bad & ~neg_u
+    T_emit = np.where(neg_u[:, None], T_emit[:, _FLIP_A], T_emit)
+    T_emit = np.where(neg_v[:, None], T_emit[:, _FLIP_B], T_emit)
+    own = pi[n_in:]
+    T_emit = T_emit ^ own[:, None]  # a node of polarity 1 is emitted as its complement
+    codes = _code(T_emit)
+    if len(codes) and not np.isin(codes, list(_NAMED)).all():  # pragma: no cover - by construction
+        raise AssertionError("harden: a gate is left without a named form")
+    b = Builder(F, n_in)
+    wire = np.full(n_nodes, -1, dtype=np.int64)  # the emitted wire of each node (its value xor its polarity)
+    wire[:n_in] = np.arange(n_in)
+    not_wire = np.full(n_nodes, -1, dtype=np.int64)
+
+    def nots(nodes):
+        nodes = np.unique(nodes[not_wire[nodes] < 0])
+        if len(nodes):
+            not_wire[nodes] = b.op(G.NOT, wire[nodes])[0]
+
+    for li in range(len(network.layers)):
+        g = np.flatnonzero(bin_layer == li)
+        if not len(g):
+            continue
+        nots(np.concatenate([bin_u[g][neg_u[g]], bin_v[g][neg_v[g]]]))
+        a_in = np.where(neg_u[g], not_wire[bin_u[g]], wire[bin_u[g]])
+        b_in = np.where(neg_v[g], not_wire[bin_v[g]], wire[bin_v[g]])
+        for code, gname in _NAMED.items():
+            sel = np.flatnonzero(codes[g] == code)
+            if len(sel):
+                wire[n_in + g[sel]] = b.op(G.BOOLEAN_GATES[gname], a_in[sel], b_in[sel])[0]
+    # outputs: the node's wire, its NOT where the literal's negation and the node's polarity differ, constants
+    out = np.zeros(len(out_node), dtype=np.int64)
+    lit = out_node >= 0
+    flip = np.zeros(len(out_node), dtype=bool)
+    flip[lit] = (out_neg[lit] ^ pi[out_node[lit]]) == 1
+    if flip.any():
+        nots(out_node[flip])
+    out[lit & ~flip] = wire[out_node[lit & ~flip]]
+    out[flip] = not_wire[out_node[flip]]
     for v in (0, 1):
-        sel = (wire < 0) & (neg == v)
+        sel = ~lit & (out_neg == v)
         if sel.any():
-            out[sel] = const_wire(v)
+            out[sel] = b.const([v])[0]
     c = b.build(out, name=name or f"gatenet[{network.n_inputs}->{len(out)}]")
     return c.prune() if prune else c
 
@@ -673,7 +748,8 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
 
     Args:
       bits_train: ``(n, n_bits)`` of 0/1 (an encoder's output); ``y_train``: class indices.
-      widths, n_classes, seed, tau, init, local, inputs: of the :class:`GateNetwork`.
+      widths, n_classes, seed, tau, init, local, inputs, local_layers: of the :class:`GateNetwork`
+        (or give ``network``, built already).
       epochs, batch_size, lr: Adam on softmax cross-entropy of the group sums, mini-batches.
       schedule: ``"constant"`` or ``"cosine"`` (cosine decay of the learning rate to 0 over the run).
       backend: ``"numpy"`` or ``"jax"`` (the whole step compiled; same lenses).
@@ -683,8 +759,10 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     Returns:
       ``(circuit, info)``: the hardened GF(2) circuit (outputs: the last layer's bits) and a dict with
       ``relaxed_train_accuracy``, ``hardened_train_accuracy``, ``relaxed_test_accuracy``,
-      ``hardened_test_accuracy`` (with ``validation``), ``gates`` (the circuit's gates), ``network_gates``,
-      ``seconds`` (training), ``history`` (per epoch), ``params``, ``network``, ``decoder``.
+      ``hardened_test_accuracy`` (with ``validation``), ``gates`` (the circuit's gates, after folding and
+      pruning), ``network_gates`` (learned gates, ``sum(widths)``), ``depth``, ``seconds`` (wall clock of
+      training, with compilation, without the ``eval_every`` evaluations), ``cpu_seconds`` (this process's
+      CPU time meanwhile), ``history`` (per epoch), ``params``, ``network``, ``decoder``.
     """
     from paralens.learning import losses, optimisers, schedules
     from paralens.learning.supervised import Learner
@@ -782,16 +860,26 @@ class GatesConfig:
 
 
 def iris_gates_config() -> GatesConfig:
-    """Iris (3 classes): thermometer bits, two small layers; trains in about a second."""
-    return GatesConfig(dataset="iris", bits_per_feature=8, encoder_method="uniform", widths=(240, 240),
-                       tau=10.0, epochs=200, batch_size=32, lr=0.05, seed=0, split_seed=0, test_fraction=0.3)
+    """Iris (3 classes): 8 thermometer bits per feature (training quantiles), two layers of 300 gates, tau 6,
+    50 epochs of Adam at 0.02 (about a second).  Held out: 30% (45 flowers, stratified)."""
+    return GatesConfig(dataset="iris", bits_per_feature=8, encoder_method="quantile", widths=(300, 300),
+                       tau=6.0, epochs=50, batch_size=32, lr=0.02, seed=0, split_seed=0, test_fraction=0.3,
+                       backend="numpy")
 
 
 def mnist_gates_config() -> GatesConfig:
-    """MNIST on the bundled subset (6,000 train / 2,000 test); see the module's closing notes for its numbers."""
+    """MNIST on the bundled subset (6,000 train / 2,000 test): the ``mnist-gates`` preset.
+
+    3 thermometer bits per pixel (thresholds 0.25, 0.5, 0.75 of the range), the training set with 2 copies
+    moved by one pixel (18,000 images), 4 layers of 16,000 gates (64,000), the first reading two bits of
+    pixels at most 2 apart (only bits that vary in training), tau 30, 10 epochs of Adam at 0.1 with cosine
+    decay, batch 100, compiled with JAX (1.7 times the NumPy step here).  Measured on the shared 2-core
+    machine: 96.05% hardened test accuracy (relaxed 95.75%), 34,909 circuit gates, 226 s of training.
+    """
     return GatesConfig(dataset="mnist", bits_per_feature=3, encoder_method="uniform",
-                       widths=(16000, 16000, 16000, 16000), tau=30.0, epochs=40, batch_size=100, lr=0.02,
-                       schedule="cosine", init="normal", backend="jax", seed=0)
+                       widths=(16000, 16000, 16000, 16000), tau=30.0, epochs=10, batch_size=100, lr=0.1,
+                       schedule="cosine", init="normal", informative_only=True, local_radius=2, local_layers=1,
+                       augment_copies=2, augment_shift=1, backend="jax", seed=0)
 
 
 def shifted_copies(x, y, copies: int, shift: int, seed: int = 0, side: int = 28):
