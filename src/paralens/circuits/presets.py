@@ -311,6 +311,10 @@ PRESETS = {p.name: p for p in [
                   "best on the last tenth of the training split", "mnist", "vote", 1,
                   {"encoder": ("threshold", 32), "batch_size": 1, "rda": True, "validation": 0.1},
                   lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=64, k=6)),
+    BooleanPreset("mnist-gates", "MNIST 10 classes: 3 thermometer bits per pixel, 4 x 16,000 learned two-input gates "
+                  "(first layer local), relaxed (softmax over the 16 gates, Adam, JAX when installed) and hardened, "
+                  "group sums; training images with shifted copies", "mnist", "gatenet", 10,
+                  {"config": "mnist_gates_config"}),
     BooleanPreset("iris-gates", "Iris 3 classes: thermometer 8 bits/feature (uniform), a learned network of "
                   "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "relaxed", 200,
                   {"encoder": ("thermometer-uniform", 8),
@@ -352,7 +356,22 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
     opts = preset.options
     epochs = preset.epochs if epochs is None else int(epochs)
     result = {"model": name, "method": "rda" if opts.get("rda") else preset.method, "epochs": epochs, "seed": seed}
-    if preset.method == "relaxed":
+    if preset.method == "gatenet":  # a recipe of paralens.circuits.gatenet (encoding, wiring, augmentation)
+        from paralens.circuits import gatenet
+
+        cfg = getattr(gatenet, opts["config"])().with_(seed=seed)
+        backend = cfg.backend
+        if backend == "jax":
+            try:
+                import jax  # noqa: F401
+            except ImportError:  # the recipe compiles with JAX where it is installed; NumPy runs the same lenses
+                backend = "numpy"
+        circuit, info = gatenet.run_gates(cfg, progress=progress, backend=backend, epochs=epochs, integer=True)
+        enc = info["encoder"]
+        decoder = GroupSumDecoder(n_classes, circuit.n_outputs // n_classes)
+        result.update(relaxed_test_accuracy=info.get("relaxed_test_accuracy"), backend=backend,
+                      train_seconds=info.get("seconds"))
+    elif preset.method == "relaxed":
         from paralens.circuits.gatenet import train_gate_network
 
         enc = _encoder(opts["encoder"], Xtr)
