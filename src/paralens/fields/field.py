@@ -74,6 +74,10 @@ class RealField(Field):
     def to_ints(self, x) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
 
+    def check_ints(self, x, what: str = "values") -> np.ndarray:
+        """Over the reals any finite number is an element (the name is shared with finite fields)."""
+        return self.array(x)
+
     def element(self, c):
         return float(c)
 
