@@ -4,7 +4,7 @@
 
 Curves: relaxed-then-hardened gate networks (:mod:`paralens.circuits.gatenet`,
 the ``mnist-gates`` recipe at several widths) and the vote optimiser on layers of
-learned 6-input lookup tables (the ``mnist-vote`` recipe at several sizes); the
+learned 8-input lookup tables (the ``mnist-vote`` recipe with 16 to 128 tables per class); the
 gate count is the hardened circuit's two-input-gate equivalents.  Horizontal
 lines: logistic regression, an MLP and a small CNN trained by paralens' real
 backend on the same split.  Writes ``experiments/results/accuracy_vs_gates.json``,
@@ -40,16 +40,14 @@ def _gate_points(widths_list, epochs, seeds, quick):
 
 
 def _vote_points(sizes, seeds, quick):
-    from paralens.circuits.presets import PRESETS, train_preset
+    from paralens.circuits.presets import train_preset
 
-    if "mnist-vote" not in PRESETS:
-        return []
     pts = []
-    for size in sizes:
+    for per_class in sizes:
         for seed in seeds:
-            clf, res = train_preset("mnist-vote", seed=seed, epochs=1 if quick else None, scale=size)
-            pts.append({"method": "vote optimiser (LUT6 layer)", "size": size, "seed": seed, "gates": clf.gates,
-                        "test_accuracy": res["test_accuracy"], "train_seconds": res["seconds"]})
+            clf, res = train_preset("mnist-vote", seed=seed, model_options={"per_class": per_class})
+            pts.append({"method": "vote optimiser (LUT8 layer)", "size": per_class, "seed": seed,
+                        "gates": clf.gates, "test_accuracy": res["test_accuracy"], "train_seconds": res["seconds"]})
             print(pts[-1], flush=True)
     return pts
 
@@ -118,10 +116,10 @@ def main(argv=None) -> int:
     seeds = tuple(range(args.seeds if args.seeds is not None else 1))
     t0 = time.perf_counter()
     if args.quick:
-        widths_list, epochs, vote_sizes = [(200, 200, 200, 200), (400, 400, 400, 400)], 1, [0.25]
+        widths_list, epochs, vote_sizes = [(200, 200, 200, 200), (400, 400, 400, 400)], 1, [4]
     else:
         widths_list, epochs, vote_sizes = [(1000,) * 4, (2000,) * 4, (4000,) * 4, (8000,) * 4, (16000,) * 4], 10, \
-            [0.25, 0.5, 1.0, 2.0]
+            [16, 32, 64, 128]
     points = _gate_points(widths_list, epochs, seeds, args.quick) + _vote_points(vote_sizes, seeds, args.quick)
     rows = _mean(points)
     baselines = _baselines(args.quick)

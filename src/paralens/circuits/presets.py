@@ -305,12 +305,13 @@ PRESETS = {p.name: p for p in [
                   "nine tenths of the training split; the parameters that score best on the last tenth",
                   "mnist", "vote", 1,
                   {"encoder": ("threshold", 32), "batch_size": 32, "threshold": 16, "decay": 1.0, "validation": 0.1},
-                  lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=128, k=8)),
+                  lambda bits, n_classes, seed, per_class=128: _lut_groups(bits, n_classes, seed, per_class=per_class, k=8)),
     BooleanPreset("mnist-rda", "MNIST 10 classes: pixels > 32, 10 x 64 learned LUT6 on seeded wiring (group sums), "
                   "plain reverse derivative ascent (batch 1, p + p'), one shuffled pass; the parameters that score "
                   "best on the last tenth of the training split", "mnist", "vote", 1,
                   {"encoder": ("threshold", 32), "batch_size": 1, "rda": True, "validation": 0.1},
-                  lambda bits, n_classes, seed: _lut_groups(bits, n_classes, seed, per_class=64, k=6)),
+                  lambda bits, n_classes, seed, per_class=64: _lut_groups(bits, n_classes, seed, per_class=per_class,
+                                                                          k=6)),
     BooleanPreset("mnist-gates", "MNIST 10 classes: 3 thermometer bits per pixel, 4 x 16,000 learned two-input gates "
                   "(first layer local), relaxed (softmax over the 16 gates, Adam, JAX when installed) and hardened, "
                   "group sums; training images with shifted copies", "mnist", "gatenet", 10,
@@ -342,11 +343,12 @@ def get_preset(name: str) -> BooleanPreset:
 
 
 def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None = None,
-                 progress: bool = False) -> tuple[BooleanClassifier, dict]:
+                 progress: bool = False, model_options: dict | None = None) -> tuple[BooleanClassifier, dict]:
     """Train a Boolean preset; returns the hardened classifier and a result dict (accuracies, gates, seconds).
 
     ``epochs`` is the number of passes (``rda-paper``: over the training list in its order; the
-    deterministic paper procedures ignore ``seed``)."""
+    deterministic paper procedures ignore ``seed``).  ``model_options`` go to the preset's model builder
+    (e.g. ``{"per_class": 32}`` for the LUT presets)."""
     from paralens.learning import optimisers
 
     preset = get_preset(name)
@@ -385,7 +387,7 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
         # fitted on the whole data set, as the paper normalises (a fixed threshold needs no fitting)
         enc = _encoder(opts["encoder"], np.concatenate([Xtr, Xte]))
         bits = enc.transform(Xtr).astype(np.int64)
-        model = preset.build(bits, n_classes, seed)
+        model = preset.build(bits, n_classes, seed, **(model_options or {}))
         if preset.dataset == "mnist01":
             r = run_paper_mnist(data_dir, passes=epochs, model=model)
             params = r["params"]
@@ -401,7 +403,7 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
     else:  # vote: a LUT layer voting in groups, batches, shuffled passes, best epoch on a validation part
         enc = _encoder(opts["encoder"], Xtr)
         bits = enc.transform(Xtr).astype(np.int64)
-        model = preset.build(bits, n_classes, seed)
+        model = preset.build(bits, n_classes, seed, **(model_options or {}))
         bpc = model.circuit.n_outputs // n_classes
         tgt = targets(ytr, n_classes, bpc)
         k = int(round(len(bits) * (1 - opts.get("validation", 0.0))))
