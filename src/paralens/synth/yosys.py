@@ -60,7 +60,11 @@ def run_yosys(script: str, files: dict, *, outputs=(), timeout: float = 900) -> 
             shutil.copyfile(src, os.path.join(tmp, name))
         Path(tmp, "script.ys").write_text(script)
         t0 = time.perf_counter()
-        r = subprocess.run(cmd + ["-s", "script.ys"], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        try:
+            r = subprocess.run(cmd + ["-s", "script.ys"], cwd=tmp, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolFailed(f"Yosys did not finish within {timeout:.0f} s (raise the timeout, or skip Yosys "
+                             f"with --no-yosys)") from None
         res = {"returncode": r.returncode, "log": r.stdout + r.stderr, "seconds": time.perf_counter() - t0}
         for name in outputs:
             p = Path(tmp, name)
