@@ -254,7 +254,7 @@ def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit
     It computes exactly ``clf.predict`` on integer features in ``0 .. 2^feature_bits - 1``
     (tested), so anything made of it (PyRTL, Verilog) does too.
     """
-    from paralens.circuits.layers import popcount
+    from paralens.circuits.layers import carry_save_popcount
 
     nf, w = clf.n_features, int(feature_bits)
     b = Builder(clf.circuit.field, nf * w)
@@ -266,7 +266,7 @@ def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit
     out = np.array([o[0] for o in net])
     d = clf.decoder
     groups = out.reshape(d.n_classes, d.bits_per_class)
-    counts = popcount(b, groups) if d.bits_per_class > 1 else [groups[:, 0]]
+    counts = carry_save_popcount(b, groups) if d.bits_per_class > 1 else [groups[:, 0]]
     width = len(counts)
     nums = [[counts[j][c: c + 1] for j in range(width)] for c in range(d.n_classes)]
     idx_bits = max(1, (d.n_classes - 1).bit_length())
