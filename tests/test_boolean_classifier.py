@@ -51,6 +51,26 @@ def test_whole_classifier_circuit_equals_predict(iris):
     np.testing.assert_array_equal(pred, clf.predict(Xtr))
 
 
+@pytest.mark.parametrize("n_classes", [1, 2, 3, 5, 8, 10, 11])
+def test_argmax_tree_takes_the_first_maximum(n_classes):
+    """The classifier circuit's tournament argmax equals ``np.argmax`` (ties to the lower class), on
+    counts drawn from 0..3 so that most rows hold ties, and is ceil(log2 n) comparisons deep."""
+    from paralens.circuits.classifier import _argmax_tree
+    from paralens.circuits.syntax import Builder
+    from paralens.fields import GF
+
+    w, idx_bits = 2, max(1, (n_classes - 1).bit_length())
+    b = Builder(GF(2), n_classes * w)
+    nums = [[np.array([c * w + j]) for j in range(w)] for c in range(n_classes)]
+    idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(n_classes)]
+    circuit = b.build(np.concatenate(_argmax_tree(b, nums, idx)))
+    counts = np.random.default_rng(n_classes).integers(0, 4, (500, n_classes))
+    bits = ((counts[:, :, None] >> np.arange(w)) & 1).reshape(500, -1)
+    np.testing.assert_array_equal(class_from_bits(np.asarray(circuit.evaluate(bits))), counts.argmax(axis=1))
+    levels = int(np.ceil(np.log2(n_classes))) if n_classes > 1 else 0
+    assert circuit.depth() <= levels * (2 * 1 + 2 + 1)  # a 2-bit comparator tree and a mux per level
+
+
 def test_bad_files_and_inputs_are_refused(iris, tmp_path):
     clf, _, path = iris
     text = path.read_text()

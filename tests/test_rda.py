@@ -167,14 +167,19 @@ def test_rda_pseudo_linear_784_against_numpy():
         layers.rda_pseudo_linear(8, 3)
 
 
-@pytest.mark.parametrize("wx,wy", [(1, 1), (3, 3), (4, 2), (2, 5)])
-def test_greater_and_carry_save_popcount(wx, wy):
+@pytest.mark.parametrize("tree", [False, True])
+@pytest.mark.parametrize("wx,wy", [(1, 1), (3, 3), (4, 2), (2, 5), (5, 5)])
+def test_greater_and_carry_save_popcount(wx, wy, tree):
     b = Builder(F2, wx + wy)
-    gt = layers.greater(b, [np.array([i]) for i in range(wx)], [np.array([wx + i]) for i in range(wy)])
+    gt = layers.greater(b, [np.array([i]) for i in range(wx)], [np.array([wx + i]) for i in range(wy)], tree=tree)
+    c = b.build(gt)
     rows = all_rows(wx + wy)
     xv = (rows[:, :wx] << np.arange(wx)).sum(axis=1)
     yv = (rows[:, wx:] << np.arange(wy)).sum(axis=1)
-    np.testing.assert_array_equal(np.asarray(b.build(gt).evaluate(rows))[:, 0], (xv > yv).astype(np.int64))
+    np.testing.assert_array_equal(np.asarray(c.evaluate(rows))[:, 0], (xv > yv).astype(np.int64))
+    w = max(wx, wy)
+    if tree and w > 1:  # the comparator tree is logarithmic: 2 ceil(log2 w) + 2 levels, the ripple 2 w
+        assert c.depth() <= 2 * int(np.ceil(np.log2(w))) + 2
     for w in (1, 2, 3, 7, 30):
         b = Builder(F2, 2 * w)
         cnt = layers.carry_save_popcount(b, np.arange(2 * w).reshape(2, w))

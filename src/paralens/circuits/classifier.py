@@ -232,17 +232,32 @@ def _const_compare_gt(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
     return greater_than(b, num, t)
 
 
-def _greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
-    """``[x > y]`` for two bundles of unsigned numbers (LSB first): :func:`paralens.circuits.layers.greater`."""
-    from paralens.circuits.layers import greater
-
-    return greater(b, x, y)
-
-
 def _mux_words(b: Builder, s: np.ndarray, x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:
     from paralens.circuits import generators as G
 
     return [b.op(G.MUX, s, xi, yi)[0] for xi, yi in zip(x, y)]
+
+
+def _argmax_tree(b: Builder, nums: list, idx: list) -> list[np.ndarray]:
+    """The index of the largest of ``nums`` (ties to the lower index) by a tournament: neighbours
+    meet in pairs, each level of pairs bundled, a right (higher) entry winning only when strictly
+    greater (a :func:`~paralens.circuits.layers.greater` tree); ``ceil(log2 n)`` levels deep
+    instead of a chain of ``n - 1`` comparisons.  ``nums[c]`` and ``idx[c]`` are bit lists (LSB
+    first) of one-wire arrays; returns the winner's index bits."""
+    from paralens.circuits.layers import greater
+
+    while len(nums) > 1:
+        k = len(nums) // 2
+
+        def side(words, start):
+            return [np.concatenate([words[2 * i + start][j] for i in range(k)]) for j in range(len(words[0]))]
+
+        xl, xr, il, ir = side(nums, 0), side(nums, 1), side(idx, 0), side(idx, 1)
+        s = greater(b, xr, xl, tree=True)
+        best, best_idx = _mux_words(b, s, xl, xr), _mux_words(b, s, il, ir)
+        nums = [[v[i: i + 1] for v in best] for i in range(k)] + nums[2 * k:]
+        idx = [[v[i: i + 1] for v in best_idx] for i in range(k)] + idx[2 * k:]
+    return idx[0]
 
 
 def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit:
@@ -267,17 +282,12 @@ def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit
     d = clf.decoder
     groups = out.reshape(d.n_classes, d.bits_per_class)
     counts = carry_save_popcount(b, groups) if d.bits_per_class > 1 else [groups[:, 0]]
-    width = len(counts)
-    nums = [[counts[j][c: c + 1] for j in range(width)] for c in range(d.n_classes)]
+    nums = [[bit[c: c + 1] for bit in counts] for c in range(d.n_classes)]
     idx_bits = max(1, (d.n_classes - 1).bit_length())
     idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(d.n_classes)]
-    best, best_idx = nums[0], idx[0]
-    for c in range(1, d.n_classes):  # a later class wins only when strictly greater
-        s = _greater(b, nums[c], best)
-        best = _mux_words(b, s, best, nums[c])
-        best_idx = _mux_words(b, s, best_idx, idx[c])
+    best_idx = _argmax_tree(b, nums, idx)
     c = b.build(np.concatenate(best_idx), name=clf.name)
-    return prune(c)
+    return prune(fold_constants(c))
 
 
 def class_from_bits(bits: np.ndarray) -> np.ndarray:

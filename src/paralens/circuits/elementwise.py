@@ -359,9 +359,9 @@ class _ModP(ParaCircuit):
     """A parametric circuit over GF(p) whose parameter change is reduced mod p (an element of GF(p)^n),
     rather than the integer sum over the batch that :class:`ParaCircuit` returns."""
 
-    def _dparams(self, dx) -> dict:
+    def _dparams(self, dx, batch: int) -> dict:
         p = self.circuit.field.characteristic
-        return {k: v % p for k, v in super()._dparams(dx).items()}
+        return {k: v % p for k, v in super()._dparams(dx, batch).items()}
 
 
 def mask(n: int, p: int = 2) -> ParaCircuit:

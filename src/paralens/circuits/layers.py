@@ -248,15 +248,23 @@ def carry_save_popcount(b: Builder, bits: np.ndarray) -> list[np.ndarray]:
     return _add_numbers(b, x, y)
 
 
-def greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
+def greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray], *, tree: bool = False) -> np.ndarray:
     """``[x > y]`` for two bundles of unsigned binary numbers (bit lists, LSB first, one wire array per
-    bit); the shorter is padded with zeros.  From the LSB: ``gt = (x_i and not y_i) or (x_i == y_i and gt)``."""
+    bit); the shorter is padded with zeros.  From the LSB: ``gt = (x_i and not y_i) or (x_i == y_i and gt)``
+    (a ripple of depth ``2 w``).
+
+    ``tree=True`` computes the same function by a parallel prefix (a comparator tree): each bit gives
+    ``(g, e) = (x_i and not y_i, x_i == y_i)``, and neighbouring groups combine, the higher over the
+    lower, as ``(g_hi or e_hi g_lo, e_hi e_lo)``, in ``ceil(log2 w)`` bundled levels: depth
+    ``2 ceil(log2 w) + 2`` for about ``4 w`` gates, which is what hardware wants (argmax trees)."""
     if len(x) != len(y):
         rows = len((x or y)[0])
         zero = np.full(rows, b.zero_wire())
         width = max(len(x), len(y))
         x = list(x) + [zero] * (width - len(x))
         y = list(y) + [zero] * (width - len(y))
+    if tree and len(x) > 1:
+        return _greater_tree(b, x, y)
     gt = None
     for xi, yi in zip(x, y):
         here = b.mul(xi, b.op(G.NOT, yi)[0])
@@ -266,6 +274,26 @@ def greater(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
             eq = b.op(G.XNOR, xi, yi)[0]
             gt = b.op(G.OR, here, b.mul(eq, gt))[0]
     return gt
+
+
+def _greater_tree(b: Builder, x: list[np.ndarray], y: list[np.ndarray]) -> np.ndarray:
+    rows, w = len(x[0]), len(x)
+    X, Y = np.concatenate(x), np.concatenate(y)
+    g = b.mul(X, b.op(G.NOT, Y)[0])
+    e = b.op(G.XNOR, X, Y)[0]
+    gs = [g[i * rows:(i + 1) * rows] for i in range(w)]  # groups, lowest first
+    es = [e[i * rows:(i + 1) * rows] for i in range(w)]
+    while len(gs) > 1:
+        k = len(gs) // 2
+        lo_g, hi_g = np.concatenate(gs[0:2 * k:2]), np.concatenate(gs[1:2 * k:2])
+        lo_e, hi_e = np.concatenate(es[0:2 * k:2]), np.concatenate(es[1:2 * k:2])
+        G_ = b.op(G.OR, hi_g, b.mul(hi_e, lo_g))[0]
+        ng = [G_[i * rows:(i + 1) * rows] for i in range(k)] + gs[2 * k:]
+        if len(ng) > 1:  # the equalities are needed only while groups are left to combine
+            E_ = b.mul(hi_e, lo_e)
+            es = [E_[i * rows:(i + 1) * rows] for i in range(k)] + es[2 * k:]
+        gs = ng
+    return gs[0]
 
 
 def rda_pseudo_linear(n: int, ratio: int = 4, name: str = "weight", *, derivative: str = "functional") -> ParaCircuit:

@@ -43,6 +43,7 @@ from paralens.categories.types import ArrayType
 from paralens.circuits.evaluate import run_into
 from paralens.circuits.reverse import reverse
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.fields.kernels import pack_bits, unpack_bits
 
 
 class _Runner:
@@ -62,7 +63,35 @@ class _Runner:
         n, m = c.n_inputs, c.n_outputs
         self.out_wires = np.where(c.outputs < n, c.outputs, c.outputs + m)
         self.n_forward_wires = c.n_wires + m  # the wires the forward operations write
-        self.K = c.field.kernel()
+        # GF(2) runs bit-packed: 64 examples per uint64 word, one bitwise operation per gate for all
+        # of them (the per-gate cost of the interpreter is the gather of its input rows, 8 to 64 times
+        # smaller packed); the padding bits of the last word are never read back
+        self.packed = c.field.is_finite and c.field.order == 2
+        self.K = c.field.kernel(packed=self.packed)
+
+    def rows_in(self, rows) -> np.ndarray:
+        """Integer rows ``(wires, batch)`` -> kernel form (``(wires, words)`` when packed)."""
+        rows = np.asarray(rows)
+        if self.packed:
+            return pack_bits(rows.T) if rows.size else np.zeros((rows.shape[0], 0), np.uint64)
+        return self.K.from_ints(rows)
+
+    def rows_out(self, rows, batch: int) -> np.ndarray:
+        """Kernel form -> integer rows ``(wires, batch)``."""
+        rows = rows.view(np.ndarray)
+        if self.packed:
+            return unpack_bits(rows, batch).T.astype(np.int64) if batch else np.zeros((rows.shape[0], 0), np.int64)
+        return self.K.to_ints(rows)
+
+    def row_sums(self, rows, batch: int) -> np.ndarray:
+        """The integer sum over the batch of each row (the change of a copied parameter), int64."""
+        rows = rows.view(np.ndarray)
+        if self.packed:
+            if batch % 64:  # clear the padding bits of the last word before counting
+                rows = rows.copy()
+                rows[:, -1] &= np.uint64((1 << (batch % 64)) - 1)
+            return np.bitwise_count(rows).sum(axis=1, dtype=np.int64)
+        return self.K.to_ints(rows).astype(np.int64).sum(axis=1)
 
     @property
     def rc(self) -> Circuit:
@@ -74,7 +103,7 @@ class _Runner:
 
     def forward(self, cols: list, blocks: bool = False):
         """``cols``: n_inputs arrays (batch,) in kernel form (or, ``blocks=True``, arrays (rows, batch)
-        stacking them) -> outputs (n_out, batch) and the wire array."""
+        stacking them; ``batch`` counts words when packed) -> outputs (n_out, batch) and the wire array."""
         c, K = self.c, self.K
         batch = np.shape(cols[0])[-1 if blocks else 0] if cols else 0
         V = K.empty((self.n_forward_wires, batch))
@@ -119,6 +148,11 @@ def _ints_in(F, a, who: str, width: int) -> np.ndarray:
     return a
 
 
+def _check_batch(d, batch: int, who: str) -> None:
+    if d.shape[0] != batch:
+        raise ShapeError(f"the change of {who} has {d.shape[0]} rows, but its forward pass had a batch of {batch}")
+
+
 def _field_type(c: Circuit, n: int) -> ArrayType:
     return ArrayType((n,), c.field.lens_field)
 
@@ -134,16 +168,17 @@ class CircuitLens(Lens):
         self.name = c.label()
 
     def forward(self, a, ctx=None):
-        K, F = self._run.K, self.circuit.field
+        run, F = self._run, self.circuit.field
         a = _ints_in(F, a, self.name, self.circuit.n_inputs)
-        y, V = self._run.forward(list(K.from_ints(a.T)))
-        return K.to_ints(y.view(np.ndarray)).T.copy(), V
+        y, V = run.forward(list(run.rows_in(a.T)))
+        return run.rows_out(y, len(a)).T.copy(), (V, len(a))
 
-    def backward(self, V, dy):
-        K, F = self._run.K, self.circuit.field
+    def backward(self, residual, dy):
+        (V, batch), run, F = residual, self._run, self.circuit.field
         dy = _ints_in(F, dy, f"the change of {self.name}", self.circuit.n_outputs)
-        dx = self._run.backward(V, K.from_ints(dy.T))
-        return K.to_ints(dx.view(np.ndarray)).T.copy()
+        _check_batch(dy, batch, self.name)
+        dx = run.backward(V, run.rows_in(dy.T))
+        return run.rows_out(dx, batch).T.copy()
 
 
 def lens(c: Circuit) -> CircuitLens:
@@ -223,44 +258,47 @@ class ParaCircuit(Para):
         return rows  # one block (size, batch) per parameter
 
     def forward(self, p: dict, a, ctx=None):
-        K, F = self._run.K, self.circuit.field
+        run, F = self._run, self.circuit.field
         a = _ints_in(F, a, self.name, self.n_data)
         batch = a.shape[0]
-        y, V = self._run.forward(self._param_rows(p, batch) + [K.from_ints(a.T)], blocks=True)
-        return K.to_ints(y.view(np.ndarray)).T.copy(), V
+        data = run.rows_in(a.T)
+        y, V = run.forward(self._param_rows(p, data.shape[1]) + [data], blocks=True)
+        return run.rows_out(y, batch).T.copy(), (V, batch)
 
-    def _dx(self, V, db, run=None):
-        K, F = self._run.K, self.circuit.field
+    def _dx(self, residual, db, run=None):
+        (V, batch), F = residual, self.circuit.field
+        run = run or self._run
         db = _ints_in(F, db, f"the change of {self.name}", self.circuit.n_outputs)
-        return (run or self._run).backward(V, K.from_ints(db.T))
+        _check_batch(db, batch, self.name)
+        return run.backward(V, run.rows_in(db.T)), batch
 
-    def _dparams(self, dx) -> dict:
-        F = self.circuit.field
+    def _dparams(self, dx, batch: int) -> dict:
+        F, run = self.circuit.field, self._run
         out, start = {}, 0
         for (n, spec), size in zip(self.params.items(), self.sizes):
             block = dx[start: start + size]
             if F.is_finite and F.degree > 1:
                 # sum in the field (no integer lift of GF(p^m) addition)
-                s = np.add.reduce(F.galois(self._run.K.to_ints(block.view(np.ndarray))), axis=1)
+                s = np.add.reduce(F.galois(run.K.to_ints(block.view(np.ndarray))), axis=1)
                 out[n] = np.asarray(s.view(np.ndarray), dtype=np.int64).reshape(spec.shape)
-            elif F.is_finite and (F.order - 1) * max(1, block.shape[1]) >= 2**62:
+            elif F.is_finite and (F.order - 1) * max(1, batch) >= 2**62:
                 # the integer sum would overflow int64: sum exactly and reduce mod p (no lift)
-                ints = np.asarray(self._run.K.to_ints(block.view(np.ndarray)), dtype=object)
+                ints = np.asarray(run.K.to_ints(block.view(np.ndarray)), dtype=object)
                 out[n] = np.array([int(v) % F.order for v in ints.sum(axis=1)], dtype=object).reshape(spec.shape)
                 if F.order < 2**63:
                     out[n] = out[n].astype(np.int64)
-            else:
-                out[n] = self._run.K.to_ints(block.view(np.ndarray)).astype(np.int64).sum(axis=1).reshape(spec.shape)
+            else:  # over GF(2): the number of examples asking for a flip (popcounts of packed words)
+                out[n] = run.row_sums(block, batch).reshape(spec.shape)
             start += size
         return out
 
-    def backward(self, V, db):
-        dx = self._dx(V, db)
-        da = self._run.K.to_ints(dx[self.n_params:].view(np.ndarray)).T.copy()
-        return self._dparams(dx), da
+    def backward(self, residual, db):
+        dx, batch = self._dx(residual, db)
+        da = self._run.rows_out(dx[self.n_params:], batch).T.copy()
+        return self._dparams(dx, batch), da
 
-    def backward_params(self, V, db):
-        return self._dparams(self._dx(V, db, self._run_params))
+    def backward_params(self, residual, db):
+        return self._dparams(*self._dx(residual, db, self._run_params))
 
     def output_type(self, dom):
         if self.dom.unify(dom) is None:
