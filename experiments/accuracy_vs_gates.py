@@ -9,6 +9,13 @@ gate count is the hardened circuit's two-input-gate equivalents.  Horizontal
 lines: logistic regression, an MLP and a small CNN trained by paralens' real
 backend on the same split.  Writes ``experiments/results/accuracy_vs_gates.json``,
 ``.md`` and ``accuracy_vs_gates.png``.
+
+Each point is the mean over seeds 0, 1, 2 with the spread as error bars, where a run trains in
+under a minute; a longer run is done once (as in ``paralens compare``).  ``--reuse
+results/boolean_vs_real.json`` takes the runs that ``boolean_vs_real.py`` already made with the
+same recipes (gate networks of 4 x 1,000, 4,000 and 16,000 gates, the vote optimiser with 128
+LUT8 per class, the three baselines) instead of training them again; ``run_all.py`` does that,
+and each reused point says so in the JSON (``"source"``).
 """
 
 from __future__ import annotations
@@ -21,46 +28,96 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _gate_points(widths_list, epochs, seeds, quick):
+SEED_LIMIT = 60.0  # seconds: a run that trains longer than this is done once
+
+#: boolean_vs_real's MNIST methods that are points of these curves (same recipe, same seeds)
+_REUSABLE = {"gates-S": ("relaxed gate network", [1000] * 4), "gates-M": ("relaxed gate network", [4000] * 4),
+             "gates-L": ("relaxed gate network", [16000] * 4), "vote": ("vote optimiser (LUT8 layer)", 128)}
+
+
+def _seeded(run, seeds):
+    """``run(seed)`` for each seed, stopping after the first where it trained over SEED_LIMIT seconds."""
+    pts = []
+    for seed in seeds:
+        if pts and pts[0]["train_seconds"] > SEED_LIMIT:
+            break
+        pts.append(run(seed))
+        print(pts[-1], flush=True)
+    return pts
+
+
+def _gate_points(widths_list, epochs, seeds, reused):
     from paralens.circuits.classifier import two_input_equivalents
     from paralens.circuits.gatenet import mnist_gates_config, run_gates
 
+    def run(widths, seed):
+        cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
+        t0 = time.perf_counter()
+        circuit, info = run_gates(cfg)
+        return {"method": "relaxed gate network", "widths": list(widths), "seed": seed,
+                "gates": two_input_equivalents(circuit), "test_accuracy": info["hardened_test_accuracy"],
+                "relaxed_test_accuracy": info["relaxed_test_accuracy"], "train_seconds": time.perf_counter() - t0}
+
     pts = []
     for widths in widths_list:
-        for seed in seeds:
-            cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
-            t0 = time.perf_counter()
-            circuit, info = run_gates(cfg)
-            pts.append({"method": "relaxed gate network", "widths": list(widths), "seed": seed,
-                        "gates": two_input_equivalents(circuit), "test_accuracy": info["hardened_test_accuracy"],
-                        "relaxed_test_accuracy": info["relaxed_test_accuracy"],
-                        "train_seconds": time.perf_counter() - t0})
-            print(pts[-1], flush=True)
+        got = reused.get(("relaxed gate network", str(list(widths))))
+        pts += got if got else _seeded(lambda seed, w=widths: run(w, seed), seeds)
     return pts
 
 
-def _vote_points(sizes, seeds, quick):
+def _vote_points(sizes, seeds, reused):
     from paralens.circuits.presets import train_preset
+
+    def run(per_class, seed):
+        clf, res = train_preset("mnist-vote", seed=seed, model_options={"per_class": per_class})
+        return {"method": "vote optimiser (LUT8 layer)", "size": per_class, "seed": seed,
+                "gates": clf.gates, "test_accuracy": res["test_accuracy"], "train_seconds": res["seconds"]}
 
     pts = []
     for per_class in sizes:
-        for seed in seeds:
-            clf, res = train_preset("mnist-vote", seed=seed, model_options={"per_class": per_class})
-            pts.append({"method": "vote optimiser (LUT8 layer)", "size": per_class, "seed": seed,
-                        "gates": clf.gates, "test_accuracy": res["test_accuracy"], "train_seconds": res["seconds"]})
-            print(pts[-1], flush=True)
+        got = reused.get(("vote optimiser (LUT8 layer)", str(per_class)))
+        pts += got if got else _seeded(lambda seed, k=per_class: run(k, seed), seeds)
     return pts
 
 
-def _baselines(quick):
+def _baselines(quick, reused):
     from paralens.compare import _real, load_split
 
     split = load_split("mnist")
     out = {}
     for kind, epochs in (("logistic", 20), ("mlp", 20), ("cnn", 8)):
-        r = _real(split, 0, kind=kind, epochs=2 if quick else epochs)
-        out[kind] = {"test_accuracy": r["test_accuracy"], "params": r["gates_or_params"], "epochs": epochs}
+        if ("baseline", kind) in reused and not quick:
+            out[kind] = reused[("baseline", kind)]
+        else:
+            r = _real(split, 0, kind=kind, epochs=2 if quick else epochs)
+            out[kind] = {"test_accuracy": r["test_accuracy"], "params": r["gates_or_params"], "epochs": epochs,
+                         "seeds": [0]}
         print(kind, out[kind], flush=True)
+    return out
+
+
+def _reusable(path) -> dict:
+    """The runs of ``boolean_vs_real.json`` (not ``--quick``) that are points or baselines here."""
+    if not path:
+        return {}
+    d = json.loads(Path(path).read_text())
+    if d.get("quick"):
+        raise SystemExit(f"--reuse {path}: that file is from a --quick run; its runs are not these recipes")
+    source = Path(path).name
+    out = {}
+    for row in d.get("tables", {}).get("mnist", []):
+        m = row["method"]
+        if m in _REUSABLE and row.get("runs"):
+            method, size = _REUSABLE[m]
+            key = "widths" if isinstance(size, list) else "size"
+            out[(method, str(size))] = [
+                {"method": method, key: size, "seed": r["seed"], "gates": r["gates_or_params"],
+                 "test_accuracy": r["test_accuracy"], "train_seconds": r["train_seconds"], "source": source}
+                for r in row["runs"]]
+        elif m in ("logistic", "mlp", "cnn"):
+            out[("baseline", m)] = {"test_accuracy": row["test_accuracy"], "params": int(row["gates_or_params"]),
+                                    "epochs": {"logistic": 20, "mlp": 20, "cnn": 8}[m], "seeds": row["seeds"],
+                                    "test_accuracy_std": row.get("test_accuracy_std", 0.0), "source": source}
     return out
 
 
@@ -73,7 +130,10 @@ def _mean(points, key="gates"):
         import numpy as np
 
         acc = np.array([p["test_accuracy"] for p in ps])
-        rows.append({"method": method, "gates": float(np.mean([p[key] for p in ps])), "test_accuracy": float(acc.mean()),
+        size = ps[0].get("widths", ps[0].get("size"))
+        size = " x ".join(map(str, size)) if isinstance(size, list) else f"{size} per class"
+        rows.append({"method": method, "size": size, "gates": float(np.mean([p[key] for p in ps])),
+                     "test_accuracy": float(acc.mean()),
                      "test_accuracy_std": float(acc.std()), "seeds": [p["seed"] for p in ps],
                      "train_seconds": float(np.mean([p["train_seconds"] for p in ps]))})
     return sorted(rows, key=lambda r: (r["method"], r["gates"]))
@@ -108,33 +168,45 @@ def plot(rows, baselines, path):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny networks, one epoch, one seed")
-    ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--seeds", type=int, default=None, help="seeds 0 .. N-1 (default 3; 1 with --quick)")
+    ap.add_argument("--reuse", default=None, metavar="BOOLEAN_VS_REAL_JSON",
+                    help="take the runs boolean_vs_real.py made with the same recipes from this file")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    seeds = tuple(range(args.seeds if args.seeds is not None else 1))
+    seeds = tuple(range(args.seeds if args.seeds is not None else (1 if args.quick else 3)))
+    reused = {} if args.quick else _reusable(args.reuse)
     t0 = time.perf_counter()
     if args.quick:
         widths_list, epochs, vote_sizes = [(200, 200, 200, 200), (400, 400, 400, 400)], 1, [4]
     else:
         widths_list, epochs, vote_sizes = [(1000,) * 4, (2000,) * 4, (4000,) * 4, (8000,) * 4, (16000,) * 4], 10, \
             [16, 32, 64, 128]
-    points = _gate_points(widths_list, epochs, seeds, args.quick) + _vote_points(vote_sizes, seeds, args.quick)
+    points = _gate_points(widths_list, epochs, seeds, reused) + _vote_points(vote_sizes, seeds, reused)
     rows = _mean(points)
-    baselines = _baselines(args.quick)
+    baselines = _baselines(args.quick, reused)
     png = out / ("accuracy_vs_gates_quick.png" if args.quick else "accuracy_vs_gates.png")
     plot(rows, baselines, png)
-    result = {"experiment": "accuracy_vs_gates", "quick": args.quick, "seeds": list(seeds), "points": points,
+    result = {"experiment": "accuracy_vs_gates", "quick": args.quick, "seeds": list(seeds), "seed_limit": SEED_LIMIT,
+              "reused_from": args.reuse and Path(args.reuse).name, "points": points,
               "curves": rows, "baselines": baselines, "seconds": time.perf_counter() - t0, "plot": png.name}
     stem = "accuracy_vs_gates_quick" if args.quick else "accuracy_vs_gates"
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    def pm(acc, std, n):
+        return f"{100 * acc:.1f} ± {100 * std:.1f}" if n > 1 else f"{100 * acc:.1f} (1 seed)"
+
     md = ["# MNIST accuracy against gates", "", f"Command: `python experiments/accuracy_vs_gates.py"
-          f"{' --quick' if args.quick else ''}`", "", "| method | gates | test acc. (%) | train s |", "|---|---|---|---|"]
-    md += [f"| {r['method']} | {r['gates']:,.0f} | {100 * r['test_accuracy']:.1f} ± {100 * r['test_accuracy_std']:.1f} "
-           f"| {r['train_seconds']:.0f} |" for r in rows]
+          f"{' --quick' if args.quick else ''}`; mean ± spread (standard deviation) over seeds {list(seeds)}, "
+          f"one seed where a run trains for over {SEED_LIMIT:.0f} s"
+          + (f"; runs with the same recipe taken from `{result['reused_from']}`" if result["reused_from"] else "")
+          + ".", "", "| method | size | gates | test acc. (%) | train s |", "|---|---|---|---|---|"]
+    md += [f"| {r['method']} | {r['size']} | {r['gates']:,.0f} | "
+           f"{pm(r['test_accuracy'], r['test_accuracy_std'], len(r['seeds']))} | {r['train_seconds']:.0f} |"
+           for r in rows]
     md += ["", "| real baseline | params | test acc. (%) |", "|---|---|---|"]
-    md += [f"| {k} | {b['params']:,} | {100 * b['test_accuracy']:.1f} |" for k, b in baselines.items()]
+    md += [f"| {k} | {b['params']:,} | {pm(b['test_accuracy'], b.get('test_accuracy_std', 0.0), len(b['seeds']))} |"
+           for k, b in baselines.items()]
     (out / f"{stem}.md").write_text("\n".join(md) + "\n")
     print(f"wrote {out / stem}.json, .md and {png.name} in {result['seconds']:.0f} s")
     return 0

@@ -43,3 +43,45 @@ def test_accuracy_vs_gates_quick(tmp_path):
     assert set(d["baselines"]) == {"logistic", "mlp", "cnn"}
     png = tmp_path / "accuracy_vs_gates_quick.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_all_times_each_experiment(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "experiments" / "run_all.py"), "--quick", "--only", "rda_table1",
+                        "--out", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads((tmp_path / "run_all_quick.json").read_text())
+    assert [row["experiment"] for row in d["rows"]] == ["rda_table1"] and d["rows"][0]["returncode"] == 0
+    assert 0 < d["rows"][0]["seconds"] <= d["seconds"] and d["cpus"] >= 1
+    assert (tmp_path / "rda_table1_quick.json").exists()
+    assert "| rda_table1 |" in (tmp_path / "run_all_quick.md").read_text()
+    bad = subprocess.run([sys.executable, str(ROOT / "experiments" / "run_all.py"), "--only", "nope"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown experiments ['nope']" in bad.stderr
+
+
+def test_accuracy_vs_gates_reuses_boolean_vs_real_runs(tmp_path):
+    """The curves take boolean_vs_real's runs of the same recipes (every seed, marked with its source)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from experiments import accuracy_vs_gates as avg
+    finally:
+        sys.path.remove(str(ROOT))
+    runs = [{"seed": s, "train_accuracy": 0.9, "test_accuracy": 0.8 + s / 100, "gates_or_params": 2000 + s,
+             "train_seconds": 10.0} for s in range(3)]
+    table = [{"method": "gates-S", "seeds": [0, 1, 2], "runs": runs, "gates_or_params": 2001.0, "test_accuracy": 0.81},
+             {"method": "rda", "seeds": [0], "runs": runs[:1], "gates_or_params": 1.0, "test_accuracy": 0.5},
+             {"method": "cnn", "seeds": [0, 1, 2], "runs": runs, "gates_or_params": 5258.0, "test_accuracy": 0.946,
+              "test_accuracy_std": 0.002}]
+    path = tmp_path / "boolean_vs_real.json"
+    path.write_text(json.dumps({"quick": False, "tables": {"mnist": table}}))
+    got = avg._reusable(path)
+    assert set(got) == {("relaxed gate network", str([1000] * 4)), ("baseline", "cnn")}
+    pts = got[("relaxed gate network", str([1000] * 4))]
+    assert [p["seed"] for p in pts] == [0, 1, 2] and [p["gates"] for p in pts] == [2000, 2001, 2002]
+    assert all(p["source"] == "boolean_vs_real.json" for p in pts)
+    assert got[("baseline", "cnn")]["params"] == 5258 and got[("baseline", "cnn")]["epochs"] == 8
+    # reused points are not trained again
+    assert avg._gate_points([[1000] * 4], 1, (0,), got) == pts
+    path.write_text(json.dumps({"quick": True, "tables": {}}))
+    with pytest.raises(SystemExit, match="--quick run"):
+        avg._reusable(path)

@@ -176,6 +176,25 @@ def test_yosys_cell_and_lut_counts(tmp_path):
 
 
 @needs_yosys
+def test_fast_abc_scripts_count_close_to_the_defaults(tmp_path):
+    """The fast ABC scripts (for designs too large for the default SAT sweeping) map the same
+    design to a comparable number of LUTs; the choice follows the gate count."""
+    from paralens.synth.yosys import FAST_ABOVE, abc_effort
+
+    c = random_gf2_circuit(16, 300, 8, 43)
+    v = tmp_path / "fast.v"
+    top = to_verilog(to_pyrtl(c, name="fast"), v)
+    default, fast = synth_stats(v, top), synth_stats(v, top, effort="fast")
+    assert fast["effort"] == "fast" and default["effort"] == "default"
+    assert 0 < fast["lut6"] <= fast["lut4"] <= fast["cells"]
+    for k in ("lut6", "lut4"):
+        assert abs(fast[k] - default[k]) <= 0.25 * default[k], (k, fast[k], default[k])
+    assert abc_effort(FAST_ABOVE) == "default" and abc_effort(FAST_ABOVE + 1) == "fast"
+    with pytest.raises(ValueError, match="effort"):
+        synth_stats(v, top, effort="quick")
+
+
+@needs_yosys
 def test_yosys_synthesises_the_learner(tmp_path):
     c = trace(F2, 6, lut2)
     d = rda_learner(c, 4, init_params=[0, 0, 0, 0])

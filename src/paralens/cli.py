@@ -113,8 +113,12 @@ def _export_stats(circuit, design, comb_design, verilog_path: str, top: str, tmp
         from paralens.synth.yosys import synth_stats
 
         try:
-            ys = synth_stats(verilog_path, top)
-            out.update(yosys_cells=ys["cells"], lut6=ys["lut6"], lut4=ys["lut4"], yosys_seconds=ys["seconds"])
+            from paralens.synth.yosys import abc_effort
+
+            effort = abc_effort(circuit.n_gates) if args.yosys_effort == "auto" else args.yosys_effort
+            ys = synth_stats(verilog_path, top, effort=effort, timeout=args.yosys_timeout)
+            out.update(yosys_cells=ys["cells"], lut6=ys["lut6"], lut4=ys["lut4"], yosys_seconds=ys["seconds"],
+                       yosys_effort=effort)
             out["yosys"] = ys  # as hardware_stats reports it (cells, cells_by_type, lut6, lut4, seconds)
         except ToolFailed as e:
             out["yosys_error"] = str(e)[-2000:]
@@ -132,7 +136,7 @@ def _export_stats(circuit, design, comb_design, verilog_path: str, top: str, tmp
     gate = os.path.join(tmp, "gates.v")
     write_gate_verilog(comb_design, gate, top)
     try:
-        r = equivalence_check(gold, gate, top, presimplify=True)
+        r = equivalence_check(gold, gate, top, presimplify=True, timeout=args.yosys_timeout)
     except ToolFailed as e:
         out.update(formal_equivalence="error", formal_error=str(e)[-2000:],
                    formal_seconds=time.perf_counter() - t)
@@ -382,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "Verilog equals paralens' own gate-level export")
     x.add_argument("--no-yosys", action="store_true", help="skip Yosys even where it is installed")
     x.add_argument("--no-formal", action="store_true", help="--stats without the formal equivalence check")
+    x.add_argument("--yosys-effort", default="auto", choices=["auto", "default", "fast"],
+                   help="ABC scripts for the cell and LUT counts: Yosys' defaults, or fast ones for large designs "
+                        "(auto: fast above 40,000 gates)")
+    x.add_argument("--yosys-timeout", type=float, default=900, metavar="SECONDS",
+                   help="give up on each Yosys run after this long (default 900)")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_export)
     cp = sub.add_parser("compare", help="Boolean classifiers against real-valued baselines on one data set")

@@ -107,12 +107,12 @@ def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
             import tempfile
 
             from paralens.synth.verilog import write_gate_verilog
-            from paralens.synth.yosys import synth_stats
+            from paralens.synth.yosys import abc_effort, synth_stats
 
             with tempfile.TemporaryDirectory() as d:
                 path = f"{d}/net.v"
                 write_gate_verilog(clf.circuit, path, "net")
-                row["lut6"] = synth_stats(path, "net", luts=(6,)).get("lut6")
+                row["lut6"] = synth_stats(path, "net", luts=(6,), effort=abc_effort(clf.circuit.n_gates)).get("lut6")
     return row
 
 
@@ -290,12 +290,15 @@ def _summarise(rows: list[dict]) -> dict:
     return out
 
 
+_RUN_KEYS = ("train_accuracy", "test_accuracy", "gates_or_params", "train_seconds")
+
+
 def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: bool = False, methods=None,
             data_dir=None, progress: bool = False, seed_limit: float = 60.0) -> list[dict]:
     """One row per method: mean (and spread) over ``seeds`` of accuracy, size, training time, inference speed.
 
     A method whose first run trains for longer than ``seed_limit`` seconds runs once (its row's ``seeds``
-    says which seeds were used)."""
+    says which seeds were used; ``runs`` holds each seed's accuracies, size and training time)."""
     split = load_split(dataset, data_dir=data_dir)
     todo = [m for m in methods_for(dataset, quick) if methods is None or m.name in methods]
     runs = [(m, s) for m in todo for s in seeds]
@@ -320,6 +323,7 @@ def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: boo
                 bar.update(1)
         summary = _summarise(rows)
         summary.update(method=m.name, kind=m.kind, dataset=dataset, seeds=used)
+        summary["runs"] = [{"seed": s, **{k: r[k] for k in _RUN_KEYS if k in r}} for s, r in zip(used, rows)]
         table.append(summary)
     if bar is not None:
         bar.close()

@@ -19,6 +19,9 @@ optimisers reduce it mod p (``optimisers.gradient_update(modulus=p)`` gives exac
 GF(2) vote optimiser reads it as a count of examples asking for a flip.
 
 Values are integer arrays (batch, wires) in galois' integer representation.
+Over GF(2) both passes run bit-packed inside (64 examples to a ``uint64`` word, each
+gate one bitwise operation for all of them); the parameters' change is then the
+popcount of their packed rows, the same integers as the unpacked sum.
 
     >>> import numpy as np
     >>> from paralens.fields import GF

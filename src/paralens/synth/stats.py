@@ -18,7 +18,8 @@ def hardware_stats(circuit_or_design, *, area: bool = True, timing: bool = True,
     * ``area=True``: ``area_mm2`` (logic, memory) from ``pyrtl.area_estimation`` at ``tech_in_nm``
       (turn it off for very large designs);
     * ``yosys=True`` (``None``: when Yosys is installed): ``yosys`` = :func:`~paralens.synth.synth_stats`
-      of the PyRTL Verilog export (``cells``, ``lut6``, ``lut4``, with ``ice40``: ``ice40_lut4``).
+      of the PyRTL Verilog export (``cells``, ``lut6``, ``lut4``, with ``ice40``: ``ice40_lut4``), with
+      ABC's fast scripts for circuits above :data:`~paralens.synth.yosys.FAST_ABOVE` gates.
     """
     import pyrtl
 
@@ -49,7 +50,7 @@ def hardware_stats(circuit_or_design, *, area: bool = True, timing: bool = True,
     if area:
         logic, mem = pyrtl.area_estimation(tech_in_nm=tech_in_nm, block=d.block)
         res["area_mm2"] = {"logic": float(logic), "memory": float(mem), "tech_nm": tech_in_nm}
-    from paralens.synth.yosys import synth_stats, yosys_available
+    from paralens.synth.yosys import abc_effort, synth_stats, yosys_available
 
     if yosys is None:
         yosys = yosys_available()
@@ -59,5 +60,5 @@ def hardware_stats(circuit_or_design, *, area: bool = True, timing: bool = True,
         with tempfile.TemporaryDirectory(prefix="paralens_stats_") as tmp:
             v = Path(tmp, "design.v")
             top = to_verilog(d, v)
-            res["yosys"] = synth_stats(v, top, ice40=ice40)
+            res["yosys"] = synth_stats(v, top, ice40=ice40, effort=abc_effort(c.n_gates))
     return res
