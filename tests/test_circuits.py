@@ -272,6 +272,39 @@ def test_packed_equals_unpacked(batch, seed):
     assert a.tolist() == reference_eval(c, X).tolist()
 
 
+@pytest.mark.parametrize("derivative", ["formal", "functional"])
+@pytest.mark.parametrize("batch", [1, 63, 64, 70, 200])
+def test_packed_training_passes_equal_unpacked(batch, derivative):
+    """A GF(2) parametric circuit runs bit-packed by default; its forward pass, data change and
+    parameter change (counts over the batch: popcounts with the last word's padding masked) equal
+    the byte-per-example run, also where the batch does not fill the last word."""
+    from paralens.circuits import parametric
+
+    c = random_network(GF(2), 12, 5, 10, batch)  # NOT/NAND... turn padding zeros into ones
+    rng = np.random.default_rng(batch)
+    slow = parametric(c, {"w": 5}, derivative=derivative, packed=False)
+    assert not slow._run.packs(batch)
+    p = {"w": rng.integers(0, 2, 5)}
+    x = rng.integers(0, 2, (batch, 7))
+    dy = rng.integers(0, 2, (batch, c.n_outputs))
+    ys, rs = slow.forward(p, x)
+    dps, dxs = slow.backward(rs, dy)
+    assert dps["w"].max() <= batch
+    for packed in (None, True):  # the default packs batches of 8 or more; True always packs
+        fast = parametric(c, {"w": 5}, derivative=derivative, packed=packed)
+        assert fast._run.packs(batch) == (batch >= 8 or packed is True)
+        yf, rf = fast.forward(p, x)
+        np.testing.assert_array_equal(yf, ys)
+        dpf, dxf = fast.backward(rf, dy)
+        np.testing.assert_array_equal(dxf, dxs)
+        np.testing.assert_array_equal(dpf["w"], dps["w"])
+        np.testing.assert_array_equal(fast.backward_params(rf, dy)["w"], dps["w"])
+    with pytest.raises(ShapeError, match="forward pass had a batch of"):
+        fast.backward(rf, dy[:-1] if batch > 1 else np.zeros((2, c.n_outputs), dtype=np.int64))
+    with pytest.raises(ValueError, match="only for GF.2."):
+        parametric(random_network(GF(3), 4, 2, 3, 0), {"w": 1}, packed=True)
+
+
 def reference_eval(c, X):
     """A plain interpreter on galois columns, one gate function per generator name."""
     G = c.field.galois

@@ -19,9 +19,10 @@ optimisers reduce it mod p (``optimisers.gradient_update(modulus=p)`` gives exac
 GF(2) vote optimiser reads it as a count of examples asking for a flip.
 
 Values are integer arrays (batch, wires) in galois' integer representation.
-Over GF(2) both passes run bit-packed inside (64 examples to a ``uint64`` word, each
-gate one bitwise operation for all of them); the parameters' change is then the
-popcount of their packed rows, the same integers as the unpacked sum.
+Over GF(2) both passes run bit-packed inside for batches of 8 examples or more (64
+examples to a ``uint64`` word, each gate one bitwise operation for all of them); the
+parameters' change is then the popcount of their packed rows, the same integers as
+the unpacked sum.
 
     >>> import numpy as np
     >>> from paralens.fields import GF
@@ -49,6 +50,10 @@ from paralens.circuits.syntax import Builder, Circuit
 from paralens.fields.kernels import pack_bits, unpack_bits
 
 
+#: GF(2) batches of at least this many examples run bit-packed (``packed=None``, the default)
+PACK_FROM = 8
+
+
 class _Runner:
     """Forward and backward passes of a circuit over its reverse derivative R[c].
 
@@ -57,7 +62,7 @@ class _Runner:
     differentiating only the inputs ``wrt``).  Both start with ``c``'s forward operations laid out
     alike, so the forward pass (and its residual) is the same for either."""
 
-    def __init__(self, c: Circuit, derivative: str = "formal", wrt=None):
+    def __init__(self, c: Circuit, derivative: str = "formal", wrt=None, packed: bool | None = None):
         if derivative not in ("formal", "functional"):
             raise ValueError(f"derivative must be 'formal' or 'functional', got {derivative!r}")
         self.c = c
@@ -66,30 +71,44 @@ class _Runner:
         n, m = c.n_inputs, c.n_outputs
         self.out_wires = np.where(c.outputs < n, c.outputs, c.outputs + m)
         self.n_forward_wires = c.n_wires + m  # the wires the forward operations write
-        # GF(2) runs bit-packed: 64 examples per uint64 word, one bitwise operation per gate for all
-        # of them (the per-gate cost of the interpreter is the gather of its input rows, 8 to 64 times
-        # smaller packed); the padding bits of the last word are never read back
-        self.packed = c.field.is_finite and c.field.order == 2
-        self.K = c.field.kernel(packed=self.packed)
+        # GF(2) batches of PACK_FROM examples or more run bit-packed: 64 examples per uint64 word,
+        # one bitwise operation per gate for all of them (the interpreter's per-gate cost is the
+        # gather of its input rows, up to 64 times smaller packed); the padding bits of the last
+        # word are never read back.  Smaller batches gain nothing from packing and pay for it.
+        binary = c.field.is_finite and c.field.order == 2
+        if packed and not binary:
+            raise ValueError(f"bit-packed runs are only for GF(2), not {c.field.name}")
+        self._policy = None if packed is None and binary else bool(packed) and binary
+        self.K = c.field.kernel()
+        self.KP = c.field.kernel(packed=True) if binary else None
 
-    def rows_in(self, rows) -> np.ndarray:
+    def packs(self, batch: int) -> bool:
+        """Whether a batch of ``batch`` examples runs bit-packed."""
+        if self._policy is None:
+            return batch >= PACK_FROM
+        return self._policy
+
+    def kernel(self, packed: bool):
+        return self.KP if packed else self.K
+
+    def rows_in(self, rows, packed: bool) -> np.ndarray:
         """Integer rows ``(wires, batch)`` -> kernel form (``(wires, words)`` when packed)."""
         rows = np.asarray(rows)
-        if self.packed:
+        if packed:
             return pack_bits(rows.T) if rows.size else np.zeros((rows.shape[0], 0), np.uint64)
         return self.K.from_ints(rows)
 
-    def rows_out(self, rows, batch: int) -> np.ndarray:
+    def rows_out(self, rows, batch: int, packed: bool) -> np.ndarray:
         """Kernel form -> integer rows ``(wires, batch)``."""
         rows = rows.view(np.ndarray)
-        if self.packed:
+        if packed:
             return unpack_bits(rows, batch).T.astype(np.int64) if batch else np.zeros((rows.shape[0], 0), np.int64)
         return self.K.to_ints(rows)
 
-    def row_sums(self, rows, batch: int) -> np.ndarray:
+    def row_sums(self, rows, batch: int, packed: bool) -> np.ndarray:
         """The integer sum over the batch of each row (the change of a copied parameter), int64."""
         rows = rows.view(np.ndarray)
-        if self.packed:
+        if packed:
             if batch % 64:  # clear the padding bits of the last word before counting
                 rows = rows.copy()
                 rows[:, -1] &= np.uint64((1 << (batch % 64)) - 1)
@@ -104,10 +123,10 @@ class _Runner:
             self._rc = boolean_difference_reverse(self.c, self.wrt)
         return self._rc
 
-    def forward(self, cols: list, blocks: bool = False):
+    def forward(self, cols: list, blocks: bool = False, packed: bool = False):
         """``cols``: n_inputs arrays (batch,) in kernel form (or, ``blocks=True``, arrays (rows, batch)
         stacking them; ``batch`` counts words when packed) -> outputs (n_out, batch) and the wire array."""
-        c, K = self.c, self.K
+        c, K = self.c, self.kernel(packed)
         batch = np.shape(cols[0])[-1 if blocks else 0] if cols else 0
         V = K.empty((self.n_forward_wires, batch))
         i = 0
@@ -133,14 +152,14 @@ class _Runner:
             self._fops = [G_op(op, remap, op.out + m) for op in self.c.ops]
         return self._fops
 
-    def backward(self, V, dy_rows):
+    def backward(self, V, dy_rows, packed: bool = False):
         """``dy_rows``: (n_out, batch) in kernel form -> dx (n_in, batch)."""
         n, m = self.c.n_inputs, self.c.n_outputs
-        rc = self.rc
-        W = self.K.empty((rc.n_wires,) + V.shape[1:])  # a residual may be read twice: keep V intact
+        rc, K = self.rc, self.kernel(packed)
+        W = K.empty((rc.n_wires,) + V.shape[1:])  # a residual may be read twice: keep V intact
         W[: len(V)] = V
         W[n: n + m] = dy_rows
-        run_into(rc, self.K, W, rc.ops[rc.n_forward_ops:])
+        run_into(rc, K, W, rc.ops[rc.n_forward_ops:])
         return W[rc.outputs]
 
 
@@ -163,9 +182,9 @@ def _field_type(c: Circuit, n: int) -> ArrayType:
 class CircuitLens(Lens):
     """``R(c)``: the lens (c, R[c]) of a circuit; values are integer arrays (batch, wires)."""
 
-    def __init__(self, c: Circuit):
+    def __init__(self, c: Circuit, packed: bool | None = None):
         self.circuit = c
-        self._run = _Runner(c)
+        self._run = _Runner(c, packed=packed)
         self.dom = _field_type(c, c.n_inputs)
         self.cod = _field_type(c, c.n_outputs)
         self.name = c.label()
@@ -173,15 +192,17 @@ class CircuitLens(Lens):
     def forward(self, a, ctx=None):
         run, F = self._run, self.circuit.field
         a = _ints_in(F, a, self.name, self.circuit.n_inputs)
-        y, V = run.forward(list(run.rows_in(a.T)))
-        return run.rows_out(y, len(a)).T.copy(), (V, len(a))
+        pk = run.packs(len(a))
+        y, V = run.forward(list(run.rows_in(a.T, pk)), packed=pk)
+        return run.rows_out(y, len(a), pk).T.copy(), (V, len(a))
 
     def backward(self, residual, dy):
         (V, batch), run, F = residual, self._run, self.circuit.field
         dy = _ints_in(F, dy, f"the change of {self.name}", self.circuit.n_outputs)
         _check_batch(dy, batch, self.name)
-        dx = run.backward(V, run.rows_in(dy.T))
-        return run.rows_out(dx, batch).T.copy()
+        pk = run.packs(batch)
+        dx = run.backward(V, run.rows_in(dy.T, pk), packed=pk)
+        return run.rows_out(dx, batch, pk).T.copy()
 
 
 def lens(c: Circuit) -> CircuitLens:
@@ -218,10 +239,13 @@ class ParaCircuit(Para):
         ``f(x) + f(x + e_i)``, which the RDA paper's library computes (by brute force).  The
         parameters' change alone (``backward_params``, what a learner asks for) differentiates only
         the parameter wires.
+      packed: over GF(2), run bit-packed (64 examples a word; default ``None``: batches of
+        :data:`PACK_FROM` examples or more), ``True`` always, or ``False`` never (one byte per
+        example: the same numbers).
     """
 
     def __init__(self, circuit: Circuit, params: dict, init: dict | None = None, name: str | None = None,
-                 derivative: str = "formal"):
+                 derivative: str = "formal", packed: bool | None = None):
         F = circuit.field
         self.circuit = circuit
         self.derivative = derivative
@@ -242,14 +266,14 @@ class ParaCircuit(Para):
         self.dom = _field_type(circuit, self.n_data)
         self.cod = _field_type(circuit, circuit.n_outputs)
         self.name = name or circuit.label()
-        self._run = _Runner(circuit, derivative)
+        self._run = _Runner(circuit, derivative, packed=packed)
         # the change of the parameters alone: the functional derivative need not flip the data inputs
         self._run_params = self._run if derivative == "formal" else \
-            _Runner(circuit, derivative, wrt=np.arange(self.n_params))
+            _Runner(circuit, derivative, wrt=np.arange(self.n_params), packed=packed)
 
     # -- running --------------------------------------------------------------------
-    def _param_rows(self, p: dict, batch: int) -> list:
-        K, F = self._run.K, self.circuit.field
+    def _param_rows(self, p: dict, batch: int, packed: bool = False) -> list:
+        K, F = self._run.kernel(packed), self.circuit.field
         rows = []
         for (n, spec), size in zip(self.params.items(), self.sizes):
             if n not in p:
@@ -264,16 +288,18 @@ class ParaCircuit(Para):
         run, F = self._run, self.circuit.field
         a = _ints_in(F, a, self.name, self.n_data)
         batch = a.shape[0]
-        data = run.rows_in(a.T)
-        y, V = run.forward(self._param_rows(p, data.shape[1]) + [data], blocks=True)
-        return run.rows_out(y, batch).T.copy(), (V, batch)
+        pk = run.packs(batch)
+        data = run.rows_in(a.T, pk)
+        y, V = run.forward(self._param_rows(p, data.shape[1], pk) + [data], blocks=True, packed=pk)
+        return run.rows_out(y, batch, pk).T.copy(), (V, batch)
 
     def _dx(self, residual, db, run=None):
         (V, batch), F = residual, self.circuit.field
         run = run or self._run
         db = _ints_in(F, db, f"the change of {self.name}", self.circuit.n_outputs)
         _check_batch(db, batch, self.name)
-        return run.backward(V, run.rows_in(db.T)), batch
+        pk = run.packs(batch)
+        return run.backward(V, run.rows_in(db.T, pk), packed=pk), batch
 
     def _dparams(self, dx, batch: int) -> dict:
         F, run = self.circuit.field, self._run
@@ -291,13 +317,13 @@ class ParaCircuit(Para):
                 if F.order < 2**63:
                     out[n] = out[n].astype(np.int64)
             else:  # over GF(2): the number of examples asking for a flip (popcounts of packed words)
-                out[n] = run.row_sums(block, batch).reshape(spec.shape)
+                out[n] = run.row_sums(block, batch, run.packs(batch)).reshape(spec.shape)
             start += size
         return out
 
     def backward(self, residual, db):
         dx, batch = self._dx(residual, db)
-        da = self._run.rows_out(dx[self.n_params:], batch).T.copy()
+        da = self._run.rows_out(dx[self.n_params:], batch, self._run.packs(batch)).T.copy()
         return self._dparams(dx, batch), da
 
     def backward_params(self, residual, db):
@@ -319,10 +345,10 @@ class ParaCircuit(Para):
 
 
 def parametric(c: Circuit, params: dict, init: dict | None = None, name: str | None = None,
-               derivative: str = "formal") -> ParaCircuit:
+               derivative: str = "formal", packed: bool | None = None) -> ParaCircuit:
     """``c`` as a parametric lens whose first input wires are the named parameters ``params``
-    (``derivative``: ``"formal"`` or ``"functional"``, see :class:`ParaCircuit`)."""
-    return ParaCircuit(c, params, init, name, derivative=derivative)
+    (``derivative``: ``"formal"`` or ``"functional"``; ``packed``: see :class:`ParaCircuit`)."""
+    return ParaCircuit(c, params, init, name, derivative=derivative, packed=packed)
 
 
 def compose_parametric(f: ParaCircuit, g: ParaCircuit) -> ParaCircuit:
