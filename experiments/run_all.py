@@ -50,7 +50,8 @@ def main(argv=None) -> int:
         extra = []
         if name == "accuracy_vs_gates" and not args.quick and "boolean_vs_real" in names:
             extra = ["--reuse", str(out / "boolean_vs_real.json")]  # its MNIST runs are points of the curves
-        rc = _load(name).main((["--quick"] if args.quick else []) + ["--out", str(out)] + extra)
+        where = [] if out.resolve() == RESULTS.resolve() else ["--out", str(out)]  # commands printed as typed
+        rc = _load(name).main((["--quick"] if args.quick else []) + where + extra)
         rows.append({"experiment": name, "seconds": time.perf_counter() - t0, "returncode": rc})
         print(f"== {name}: {rows[-1]['seconds']:.0f} s", flush=True)
         if rc:

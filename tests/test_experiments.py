@@ -85,3 +85,31 @@ def test_accuracy_vs_gates_reuses_boolean_vs_real_runs(tmp_path):
     path.write_text(json.dumps({"quick": True, "tables": {}}))
     with pytest.raises(SystemExit, match="--quick run"):
         avg._reusable(path)
+
+
+def _table_rows(text: str, first_header: str) -> dict:
+    """Markdown table rows after the header line starting with ``first_header``: method -> cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first_header))
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0].split(" (")[0]] = cells
+    return rows
+
+
+def test_readme_results_are_the_committed_experiment_outputs():
+    """The README's MNIST table is experiments/results/boolean_vs_real.md's (the script's output), cell
+    for cell, and its plot is the one accuracy_vs_gates.py writes."""
+    readme = (ROOT / "README.md").read_text()
+    results = (ROOT / "experiments" / "results" / "boolean_vs_real.md").read_text()
+    mnist = results[results.index("## mnist"):]
+    ours = _table_rows(readme[readme.index("## Results"):], "| method | kind |")
+    theirs = _table_rows(mnist, "| method | kind |")
+    assert set(ours) == set(theirs) and len(ours) == 8
+    for method, cells in ours.items():
+        assert cells[1:8] == theirs[method][1:8], method
+    d = json.loads((ROOT / "experiments" / "results" / "accuracy_vs_gates.json").read_text())
+    assert d["quick"] is False and "](experiments/results/" + d["plot"] + ")" in readme
