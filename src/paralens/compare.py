@@ -259,7 +259,7 @@ def methods_for(dataset: str, quick: bool = False) -> list[Method]:
             out.append(Method(name, "boolean", lambda s, seed, w=w: _mnist_gates(s, seed, widths=w,
                                                                                  epochs=ep(10, 1))))
         if quick:
-            out = out[2:]  # the LUT presets take minutes even at one pass
+            out = out[2:]  # the LUT presets (10-30 s a run) are left to the full comparison
     else:
         bits = 8
         out = [
