@@ -1,6 +1,6 @@
 """Circuit speed, side by side: evaluation per field, ``reverse`` against size, and the sympy route.
 
-    python benchmarks/bench_circuits.py [--quick] [--json] [--cap SECONDS] [--only eval,reverse,sympy]
+    python benchmarks/bench_circuits.py [--quick] [--json] [--cap SECONDS] [--only eval,reverse,sympy,scaling]
 
 (a) ``eval``: gate evaluations per second of one random layered circuit of two-input
     gates (half ``mul``, half ``add``: AND and XOR over GF(2)), 8 layers x 8,000 gates,
@@ -17,6 +17,14 @@
     Where the symbolic route finishes, its result is evaluated on random points and
     compared with R[c].
 
+(d) ``scaling``: the linearity of the two paths that used to grow faster than their size.
+    Evaluation of one bundled layer of 10^4, 10^5, 10^6 ``mul`` gates, every gate an output, on a
+    batch of 256 rows, over GF(2) and GF(65521): microseconds per gate (best of 2; 1 at the
+    largest size), the peak of traced NumPy memory, and each size's time per gate over the
+    smallest's (1.00 = linear).  And ``reverse`` of circuits traced gate by gate (a chain: each
+    gate reads the last value, so nothing bundles and there is one op per gate), 20,000 and
+    200,000 gates over GF(5): microseconds per op and the same ratio.
+
 ``--quick`` shrinks everything (a smoke run of a few tens of seconds).  ``--json`` prints
 one JSON object instead of the tables.  The machine may be shared: numbers are noisy.
 """
@@ -32,6 +40,7 @@ import queue
 import random
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -244,6 +253,69 @@ def bench_sympy(sizes, cap: float, log) -> dict:
             "stopped_at": stopped_at}
 
 
+# -- (d) scaling ----------------------------------------------------------------------------------------------
+
+
+def wide_layer(F, n_gates: int, n_inputs: int = 256, seed: int = 0):
+    """One bundled op of ``n_gates`` ``mul`` gates on random pairs of inputs, every gate an output."""
+    rng = np.random.default_rng(seed)
+    b = Builder(F, n_inputs)
+    return b.build(b.mul(rng.integers(0, n_inputs, n_gates), rng.integers(0, n_inputs, n_gates)))
+
+
+def traced_chain(F, n_gates: int, n_inputs: int = 16, seed: int = 0):
+    """A circuit traced gate by gate that no bundling can merge: each gate reads the last value and a
+    recent one (30% mul, 60% add, 10% neg), so its depth is about its size."""
+
+    def fn(*xs):
+        rng = random.Random(seed)
+        vals = list(xs)
+        for _ in range(n_gates):
+            a, b = vals[-1], vals[rng.randrange(max(0, len(vals) - 64), len(vals))]
+            u = rng.random()
+            vals.append(a * b if u < 0.3 else (a + b if u < 0.9 else -a))
+        return vals[-n_inputs:]
+
+    return trace(F, n_inputs, fn)
+
+
+def bench_scaling(eval_sizes, rev_sizes, rows: int, log) -> dict:
+    ev = []
+    for order in (2, 65521):
+        F = GF(order)
+        for n in eval_sizes:
+            c = wide_layer(F, n)
+            X = F.random_ints((rows, c.n_inputs), np.random.default_rng(1))
+            c.evaluate(X[:2])
+            t = best_of(lambda c=c, X=X: c.evaluate(X), 2 if n < max(eval_sizes) else 1)
+            tracemalloc.start()
+            c.evaluate(X)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            ev.append({"field": F.name, "gates": n, "rows": rows, "seconds": t, "us_per_gate": 1e6 * t / n,
+                       "peak_mib": peak / 2**20})
+            log(f"  scaling eval {F.name:<9} {n:>9,} outputs x {rows} rows: {t:.3f} s "
+                f"({1e6 * t / n:.2f} us/gate), peak {peak / 2**20:.0f} MiB")
+    for r in ev:
+        base = next(b for b in ev if b["field"] == r["field"])
+        r["ratio"] = r["us_per_gate"] / base["us_per_gate"]
+    rv = []
+    F = GF(5)
+    for n in rev_sizes:
+        t0 = time.perf_counter()
+        c = traced_chain(F, n)
+        t_trace = time.perf_counter() - t0
+        t = best_of(lambda c=c: reverse(c), 2)
+        r = reverse(c)
+        rv.append({"gates": c.n_gates, "ops": len(c.ops), "trace_s": t_trace, "reverse_s": t,
+                   "us_per_op": 1e6 * t / len(c.ops), "R_ops": len(r.ops)})
+        log(f"  scaling reverse {c.n_gates:>9,} traced gates ({len(c.ops):,} ops): {t:.3f} s "
+            f"({1e6 * t / len(c.ops):.2f} us/op); trace {t_trace:.2f} s")
+    for r in rv:
+        r["ratio"] = r["us_per_op"] / rv[0]["us_per_op"]
+    return {"eval": ev, "reverse": rv, "rows": rows}
+
+
 # -- report ---------------------------------------------------------------------------------------------------------
 
 
@@ -290,6 +362,18 @@ def report(res: dict) -> str:
                            f"reverse stays linear")
             else:
                 out.append(f"the sympy route finished every size within {s['cap_s']:g} s")
+    if "scaling" in res:
+        sc = res["scaling"]
+        out.append("")
+        out.append(f"(d) scaling: one bundled layer of mul gates, every gate an output, {sc['rows']} rows "
+                   f"(ratio: us/gate over the smallest size's; 1.00 = linear)")
+        out.append(table(["field", "outputs", "seconds", "us/gate", "ratio", "peak MiB"],
+                         [[r["field"], f"{r['gates']:,}", f"{r['seconds']:.3f}", f"{r['us_per_gate']:.2f}",
+                           f"{r['ratio']:.2f}", f"{r['peak_mib']:.0f}"] for r in sc["eval"]]))
+        out.append("reverse of GF(5) circuits traced gate by gate (one op per gate)")
+        out.append(table(["gates", "ops", "trace s", "reverse s", "us/op", "ratio", "R ops"],
+                         [[f"{r['gates']:,}", f"{r['ops']:,}", f"{r['trace_s']:.2f}", f"{r['reverse_s']:.3f}",
+                           f"{r['us_per_op']:.2f}", f"{r['ratio']:.2f}", f"{r['R_ops']:,}"] for r in sc["reverse"]]))
     return "\n".join(out)
 
 
@@ -298,7 +382,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="a short smoke run")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--cap", type=float, default=None, help="seconds allowed to one symbolic_reverse (20; quick 5)")
-    ap.add_argument("--only", default="eval,reverse,sympy", help="sections to run (comma-separated)")
+    ap.add_argument("--only", default="eval,reverse,sympy,scaling", help="sections to run (comma-separated)")
     args = ap.parse_args(argv)
     only = {s.strip() for s in args.only.split(",")}
     quick = args.quick
@@ -321,6 +405,10 @@ def main(argv=None):
     if "sympy" in only:
         sizes = [10, 30, 100, 300] if quick else [10, 30, 100, 300, 1000]
         res["sympy"] = bench_sympy(sizes, cap, log)
+    if "scaling" in only:
+        eval_sizes = [10**3, 10**4, 10**5] if quick else [10**4, 10**5, 10**6]
+        rev_sizes = [2_000, 20_000] if quick else [20_000, 200_000]
+        res["scaling"] = bench_scaling(eval_sizes, rev_sizes, 256, log)
     res["total_s"] = time.perf_counter() - t0
     if args.json:
         print(json.dumps(res, default=lambda v: None if isinstance(v, float) and math.isnan(v) else v))

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from paralens import data
+from paralens.files import atomic_open
 from paralens.learning import learning_rates, losses, optimisers
 from paralens.learning.supervised import Learner, train_step
 from paralens.models import mnist_cnn, mnist_mlp
@@ -347,7 +348,7 @@ def main():
             print(f"  ratio best paralens-jax / best jax-optax: {best_ours / best_peer:.2f} "
                   "(each side's faster configuration)")
     if args.json:
-        with open(args.json, "w") as f:
+        with atomic_open(args.json) as f:
             json.dump(results, f, indent=2)
 
 

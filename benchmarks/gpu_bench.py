@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from paralens.files import atomic_open
+
 BATCH = 128
 
 
@@ -198,7 +200,7 @@ def main() -> None:
                       f"compile {r['compile_s']:.2f} s)")
             print(f"  throughput ratio paralens / jax-optax: {ratio:.2f}")
     if args.json:
-        with open(args.json, "w") as f:
+        with atomic_open(args.json) as f:
             json.dump(results, f, indent=2)
 
 

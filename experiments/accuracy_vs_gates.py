@@ -25,6 +25,8 @@ import json
 import time
 from pathlib import Path
 
+from paralens.files import atomic_output, atomic_write
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -161,7 +163,8 @@ def plot(rows, baselines, path):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
@@ -192,7 +195,7 @@ def main(argv=None) -> int:
               "reused_from": args.reuse and Path(args.reuse).name, "points": points,
               "curves": rows, "baselines": baselines, "seconds": time.perf_counter() - t0, "plot": png.name}
     stem = "accuracy_vs_gates_quick" if args.quick else "accuracy_vs_gates"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    atomic_write(out / f"{stem}.json", json.dumps(result, indent=1))
     def pm(acc, std, n):
         return f"{100 * acc:.1f} ± {100 * std:.1f}" if n > 1 else f"{100 * acc:.1f} (1 seed)"
 
@@ -207,7 +210,7 @@ def main(argv=None) -> int:
     md += ["", "| real baseline | params | test acc. (%) |", "|---|---|---|"]
     md += [f"| {k} | {b['params']:,} | {pm(b['test_accuracy'], b.get('test_accuracy_std', 0.0), len(b['seeds']))} |"
            for k, b in baselines.items()]
-    (out / f"{stem}.md").write_text("\n".join(md) + "\n")
+    atomic_write(out / f"{stem}.md", "\n".join(md) + "\n")
     print(f"wrote {out / stem}.json, .md and {png.name} in {result['seconds']:.0f} s")
     return 0
 

@@ -17,6 +17,8 @@ import json
 import time
 from pathlib import Path
 
+from paralens.files import atomic_write
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -44,8 +46,8 @@ def main(argv=None) -> int:
         print(f"\n{name}\n{markdown(table)}", flush=True)
     result = {"experiment": "boolean_vs_real", "quick": args.quick, "seeds": list(seeds), "tables": tables,
               "seconds": time.perf_counter() - t0}
-    (out / "boolean_vs_real.json").write_text(json.dumps(result, indent=1))
-    (out / "boolean_vs_real.md").write_text("\n".join(md))
+    atomic_write(out / "boolean_vs_real.json", json.dumps(result, indent=1))
+    atomic_write(out / "boolean_vs_real.md", "\n".join(md))
     print(f"wrote {out / 'boolean_vs_real.json'} and .md in {result['seconds']:.0f} s")
     return 0
 

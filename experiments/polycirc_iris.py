@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paralens.files import atomic_write
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 YARROW_PUBLISHED = {
@@ -263,9 +265,9 @@ def main(argv=None) -> int:
     result["seconds"] = time.perf_counter() - t0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "polycirc_iris.json").write_text(json.dumps(result, indent=1))
+    atomic_write(out / "polycirc_iris.json", json.dumps(result, indent=1))
     md = markdown(result)
-    (out / "polycirc_iris.md").write_text(md)
+    atomic_write(out / "polycirc_iris.md", md)
     print(f"\n{md}\nwrote {out / 'polycirc_iris.json'} and .md in {result['seconds']:.0f} s")
     return 0
 

@@ -44,6 +44,7 @@ from paralens.circuits.presets import (  # noqa: E402
     train_preset,
 )
 from paralens.circuits.train import targets, train_circuit  # noqa: E402
+from paralens.files import atomic_write  # noqa: E402
 
 # as reported in the RDA paper's Table 1 (it gives one figure per data set and does not name the label
 # encoding; the authors' code prints both encodings, which agree there)
@@ -186,9 +187,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "rda_table1_quick" if args.quick else "rda_table1"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write(out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
     text = markdown(result)
-    (out / f"{stem}.md").write_text(text)
+    atomic_write(out / f"{stem}.md", text)
     print(text)
     print(f"wrote {out / (stem + '.json')} and .md")
     return 0

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from paralens.files import atomic_write
+
 RESULTS = Path(__file__).resolve().parent / "results"
 EXPERIMENTS = ("rda_table1", "polycirc_iris", "vote_vs_rda", "boolean_vs_real", "accuracy_vs_gates")
 
@@ -61,14 +63,14 @@ def main(argv=None) -> int:
     result = {"experiment": "run_all", "quick": args.quick, "rows": rows, "seconds": total,
               "cpus": os.cpu_count(), "load_average": load, "python": platform.python_version()}
     stem = "run_all_quick" if args.quick else "run_all"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    atomic_write(out / f"{stem}.json", json.dumps(result, indent=1))
     md = ["# The whole experiment set", "", f"Command: `python experiments/run_all.py{' --quick' if args.quick else ''}`"
           f" on {os.cpu_count()} cores (load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}).", "",
           "| experiment | seconds |", "|---|---|"]
     md += [f"| {r['experiment']} | {r['seconds']:.0f} |" for r in rows]
     md += [f"| **all** | **{total:.0f}** ({total / 60:.1f} min) |"]
-    (out / f"{stem}.md").write_text("\n".join(md) + "\n")
+    atomic_write(out / f"{stem}.md", "\n".join(md) + "\n")
     print(f"wrote {out / stem}.json and .md: {total:.0f} s in all")
     return max((r["returncode"] or 0 for r in rows), default=0)
 

@@ -51,6 +51,7 @@ from paralens.circuits import layers  # noqa: E402
 from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
 from paralens.circuits.presets import active_wiring, load_integer_data  # noqa: E402
 from paralens.circuits.train import targets, train_circuit  # noqa: E402
+from paralens.files import atomic_write  # noqa: E402
 from paralens.learning import optimisers  # noqa: E402
 
 #: the smallest mean paired difference (percentage points) that a verdict counts as a win or a loss
@@ -309,9 +310,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "vote_vs_rda_quick" if args.quick else "vote_vs_rda"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write(out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
     text = markdown(result)
-    (out / f"{stem}.md").write_text(text)
+    atomic_write(out / f"{stem}.md", text)
     print(text)
     print(f"wrote {out / (stem + '.json')} and .md")
     return 0

@@ -388,5 +388,5 @@ def test_written_file_permissions(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CircuitFileError, match=r"nope\.json: cannot read \(No such file or directory\)"):
         load_circuit(tmp_path / "nope.json")

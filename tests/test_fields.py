@@ -245,3 +245,13 @@ def test_pack_unpack(batch):
     if batch >= 2:
         # sample s is bit s % 64 of word s // 64
         assert int(words[0, 0]) & 1 == bits[0, 0] and (int(words[0, 0]) >> 1) & 1 == bits[1, 0]
+
+
+@pytest.mark.parametrize("order", [2.5, 2.0, "5", True, None])
+def test_an_order_that_is_not_an_integer_is_refused_not_rounded(order):
+    from paralens.fields.field import FieldError, field_from_description
+
+    with pytest.raises(FieldError, match="integer"):
+        GF(order)
+    with pytest.raises(FieldError):
+        field_from_description({"kind": "finite", "order": order})

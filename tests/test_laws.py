@@ -375,6 +375,32 @@ def test_report_api():
     assert "1 FAILED" in str(bad) and "FAIL  reverse derivative" in str(bad) and "counterexample" in str(bad)
 
 
+def test_a_skipped_law_is_reported_as_skipped_never_as_passed():
+    from paralens.circuits import elementwise as P
+
+    t = P.bits(2)
+    report = laws.check_laws(C.copy(t) >> P.and_(t))  # a composite over Z2 is not checked whole
+    r = report["reverse derivative"]
+    assert r.skipped and r.status == "SKIPPED" and not r.passed and not r.failed and r.checks == 0
+    assert report.skipped == [r] and report.ok and not report.complete and not report.all_checked
+    n = len(report)
+    text = str(report)
+    assert text.splitlines()[0] == f"laws of copy >> and: {n} checked, {n - 1} passed, 1 skipped"
+    assert "SKIPPED  reverse derivative" in text and "reduced=True" in text  # the line says why
+    assert report.raise_if_failed() is report  # a skip is not a failure ...
+    with pytest.raises(LawViolation, match="law 'reverse derivative' was not checked for copy >> and: a composite"):
+        report.raise_if_failed(strict=True)  # ... but not a pass either
+    # skips, passes and failures are counted apart
+    both = report + laws.check_laws(bad_sin_map())
+    assert str(both).splitlines()[0].endswith(f"{n + 5} checked, {n + 3} passed, 1 skipped, 1 FAILED")
+    with pytest.raises(LawViolation, match="(?s)was not checked for copy >> and.*fails for bad_sin"):
+        both.raise_if_failed(strict=True)
+    # a law that does not apply is skipped, with why
+    rd7 = laws.check_rd7_symmetry(P.and_(t))
+    assert rd7.skipped[0].detail == "skipped: checked over the reals only" and rd7.ok and not rd7.complete
+    assert laws.check_laws(S.sigmoid()).complete
+
+
 def test_checker_explains_an_unusable_sample():
     with pytest.raises(ValueError, match="(?s)cannot run conv2d.*needs input \\(channels=2.*shape="):
         laws.check_laws(S.conv2d(2, 3, 3))  # needs shape=(2, H, W)

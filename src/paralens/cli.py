@@ -4,10 +4,48 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 
 from paralens.categories.errors import ParalensError
+
+
+def _int_range(lo: int, hi: int, what: str = "an integer"):
+    """An argparse type: an integer in ``lo .. hi`` (argparse turns the ValueError into one line)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {what} in {lo} .. {hi}")
+        return v
+
+    return parse
+
+
+def _float_where(ok, what: str):
+    """An argparse type: a number for which ``ok(v)`` holds (``what`` says which)."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{text} must be {what}")
+        return v
+
+    return parse
+
+
+_positive_float = _float_where(lambda v: math.isfinite(v) and v > 0, "a finite number above 0")
+_fraction = _float_where(lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+_COUNT = _int_range(1, 10**9, "a whole number")
+_SEED = _int_range(0, 2**32 - 1, "a seed")
 
 
 def _load_data(dataset: str, data_dir: str | None, holdout: float, seed: int):
@@ -57,9 +95,15 @@ def _boolean_train(args) -> int:
 
 
 def _is_classifier_file(path: str) -> bool:
+    """A saved Boolean classifier (JSON: ``.plc``/``.json``, or text that starts as JSON) rather than a
+    checkpoint (safetensors)."""
+    if os.path.isdir(path):
+        raise ParalensError(f"{path}: is a directory, not a model file")
+    if path.endswith((".plc", ".json")):
+        return True
     try:
         with open(path, "rb") as f:
-            return f.read(1) == b"{"
+            return f.read(64).lstrip()[:1] in (b"{", b"[")
     except OSError:
         return False
 
@@ -163,10 +207,10 @@ def cmd_export(args) -> int:
     from paralens.circuits.classifier import BooleanClassifier, classifier_circuit, feature_bits_of
 
     t0 = time.perf_counter()
-    if args.pipeline is not None and args.pipeline < 1:
-        raise ParalensError(f"--pipeline K needs K >= 1 logic levels per stage, got {args.pipeline}")
     clf = BooleanClassifier.load(args.model_file)
-    fb = int(clf.info.get("feature_bits", 8))
+    fb = clf.info.get("feature_bits", 8)
+    if isinstance(fb, bool) or not isinstance(fb, int) or not 1 <= fb <= 64:
+        raise ParalensError(f"{args.model_file}: its feature width {fb!r} is not a number of bits in 1 .. 64")
     circuit = classifier_circuit(clf, fb)
     result = {"model": clf.name, "gates": clf.gates, "circuit_gates": circuit.n_gates, "depth": circuit.depth()}
     from paralens.synth import to_pyrtl
@@ -210,6 +254,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_train(args) -> int:
+    if args.save:  # before any training: a run must not end in a save that fails
+        from paralens.files import ensure_writable
+
+        ensure_writable(args.save, make_folder=True)
     if _is_boolean_preset(args.model):
         return _boolean_train(args)
     from paralens.training.fit import evaluate, fit
@@ -301,9 +349,13 @@ def cmd_compare(args) -> int:
     from paralens.compare import compare, markdown
 
     seeds = tuple(range(args.seeds))
-    table = compare(args.dataset, seeds=seeds, quick=args.quick, hardware=args.hardware,
-                    methods=args.methods.split(",") if args.methods else None, data_dir=args.data,
-                    progress=not args.json)
+    methods = None
+    if args.methods is not None:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        if not methods:
+            raise ParalensError("--methods names no method")
+    table = compare(args.dataset, seeds=seeds, quick=args.quick, hardware=args.hardware, methods=methods,
+                    data_dir=args.data, progress=not args.json)
     if args.json:
         print(json.dumps(table))
     else:
@@ -336,23 +388,30 @@ def _report(result: dict, as_json: bool) -> None:
         print(f"{k:>15}: {v:.4f}" if isinstance(v, float) else f"{k:>15}: {v}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (what is wrong, and where to read the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="paralens", description="Deep learning with parametric lenses.")
+    parser = _Parser(prog="paralens", description="Deep learning with parametric lenses.")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a preset model on bundled or given data")
     t.add_argument("--model", default="mnist-mlp", help="preset name (see `paralens models`)")
     t.add_argument("--data", default=None, help="directory of MNIST IDX files (default: the bundled subset)")
-    t.add_argument("--epochs", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--epochs", type=_COUNT, default=None)
+    t.add_argument("--batch-size", type=_COUNT, default=None)
     t.add_argument("--optimizer", default=None,
                    help="sgd, momentum, nesterov, adagrad, adam, adamw, rmsprop, paper, paper-momentum")
-    t.add_argument("--lr", type=float, default=None, help="step size (the paper's eps)")
-    t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--lr", type=_positive_float, default=None, help="step size (the paper's eps)")
+    t.add_argument("--momentum", type=_fraction, default=0.9)
+    t.add_argument("--seed", type=_SEED, default=0)
     t.add_argument("--save", default=None, help="checkpoint path (written atomically)")
     t.add_argument("--resume", default=None, help="continue from this checkpoint")
-    t.add_argument("--checkpoint-every", type=int, default=None, help="also save every N epochs")
-    t.add_argument("--holdout", type=float, default=0.0, help="Iris: hold out this stratified fraction as test set")
+    t.add_argument("--checkpoint-every", type=_COUNT, default=None, help="also save every N epochs")
+    t.add_argument("--holdout", type=_fraction, default=0.0, help="Iris: hold out this stratified fraction as test set")
     t.add_argument("--validate", action="store_true", help="evaluate on the test split after every epoch")
     t.add_argument("--backend", default="numpy", choices=["numpy", "jax"])
     t.add_argument("--whole-epoch", action="store_true",
@@ -379,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--data", default=None)
     x.add_argument("--split", default="test", choices=["test", "train"])
     x.add_argument("--blif", default=None, help="write the gate network as BLIF here")
-    x.add_argument("--pipeline", type=int, default=None, metavar="K",
+    x.add_argument("--pipeline", type=_int_range(1, 10**6, "logic levels per stage"), default=None, metavar="K",
                    help="a register stage every K logic levels (a clocked design; reports latency_cycles)")
     x.add_argument("--stats", action="store_true",
                    help="gates, depth, PyRTL and (if present) Yosys figures, and a Yosys proof that the "
@@ -389,13 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--yosys-effort", default="auto", choices=["auto", "default", "fast"],
                    help="ABC scripts for the cell and LUT counts: Yosys' defaults, or fast ones for large designs "
                         "(auto: fast above 40,000 gates)")
-    x.add_argument("--yosys-timeout", type=float, default=900, metavar="SECONDS",
+    x.add_argument("--yosys-timeout", type=_positive_float, default=900, metavar="SECONDS",
                    help="give up on each Yosys run after this long (default 900)")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_export)
     cp = sub.add_parser("compare", help="Boolean classifiers against real-valued baselines on one data set")
     cp.add_argument("--dataset", required=True, choices=["iris", "breast-cancer", "mnist"])
-    cp.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...); figures are means")
+    cp.add_argument("--seeds", type=_int_range(1, 1000, "a number of seeds"), default=3, help="number of seeds (0, 1, ...); figures are means")
     cp.add_argument("--methods", default=None, help="comma-separated subset, e.g. rda,gates-M,mlp")
     cp.add_argument("--quick", action="store_true", help="few epochs and small networks (for checks)")
     cp.add_argument("--hardware", action="store_true", help="also the LUT6 count of each circuit (needs Yosys)")
@@ -408,13 +467,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: its message, or for an OSError the file and the reason."""
+    if isinstance(exc, OSError) and not isinstance(exc, ParalensError) and exc.strerror:
+        name = f"{exc.filename}: " if exc.filename else ""
+        return f"{name}{exc.strerror}"
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split()) if "\n" in text else text
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; a deliberate error (bad input, a file that cannot be read or written) is one
+    line on stderr and exit status 2, never a traceback."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed as one line
+        return e.code if isinstance(e.code, int) else 2
     try:
         return args.func(args)
-    except (ParalensError, ValueError, FileNotFoundError) as exc:
-        print(f"paralens: error: {exc}", file=sys.stderr)
+    except (ParalensError, ValueError, OSError) as exc:
+        print(f"paralens: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("paralens: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

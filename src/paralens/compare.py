@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paralens.categories.errors import ParalensError
+
 DATASETS = ("iris", "breast-cancer", "mnist")
 
 
@@ -299,8 +301,17 @@ def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: boo
 
     A method whose first run trains for longer than ``seed_limit`` seconds runs once (its row's ``seeds``
     says which seeds were used; ``runs`` holds each seed's accuracies, size and training time)."""
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ParalensError("compare needs at least one seed")
+    available = methods_for(dataset, quick)
+    if methods is not None:
+        unknown = [m for m in methods if m not in {a.name for a in available}]
+        if unknown:
+            raise ParalensError(f"unknown method {unknown[0]!r} for {dataset}{' (--quick)' if quick else ''}; "
+                                f"choose from {', '.join(a.name for a in available)}")
     split = load_split(dataset, data_dir=data_dir)
-    todo = [m for m in methods_for(dataset, quick) if methods is None or m.name in methods]
+    todo = [m for m in available if methods is None or m.name in methods]
     runs = [(m, s) for m in todo for s in seeds]
     bar = None
     if progress:

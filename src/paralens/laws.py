@@ -32,8 +32,10 @@ Z_p closure             over Z_p, get and put return integers in ``0 .. p-1``
 category laws           associativity, left/right identity, interchange
                         ``(f @ g) >> (g' @ h) = (f >> g') @ (g >> h)``
 circuits                :func:`check_circuit_laws`: ``reverse(c)`` against sympy's formal
-                        derivatives and galois', and RD.1 - RD.7 in their CRDC form (R of a
-                        circuit is a circuit, so RD.6 and RD.7 reverse it two and three times);
+                        derivatives and galois' (small circuits) and truncated dual numbers on
+                        the gates' polynomials (any size), and RD.1 - RD.7 in their CRDC form (R
+                        of a circuit is a circuit, so RD.6 and RD.7 reverse it two and three
+                        times), with R[R[c]], R[R[R[c]]] and D[D[c]] against hyper-dual numbers;
                         :func:`check_circuit_category_laws` for >> and @
 ======================  =====================================================================
 
@@ -54,6 +56,11 @@ rule; pass ``reduced=True`` to check a composite you know to be reduced
 (``or``, ``nand``) as a whole.  For the same reason a *primitive* must be given
 by a reduced polynomial: one written as ``x^p`` (the function ``x``) with the
 formal derivative ``p x^(p-1) = 0`` is reported as failing.
+
+A law that cannot be checked (sympy on a circuit above ``max_gates``, a composite over Z_p
+as a whole) is reported as SKIPPED, with why: it is neither passed nor failed, ``report.ok``
+means no failure, ``report.complete`` that nothing was skipped, and
+``report.raise_if_failed(strict=True)`` raises on skipped laws too.
 
 Inputs are sampled from the domain type: polymorphic array types (shape
 ``None``) take ``shape`` (default ``(3,)``), or give the whole concrete type
@@ -125,7 +132,9 @@ class LawResult:
 
     ``error`` is the worst error found (over the reals an absolute difference,
     over Z_p the number of wrong entries), ``tolerance`` the tolerance it was
-    held to at that point, ``counterexample`` the inputs that gave it.
+    held to at that point, ``counterexample`` the inputs that gave it.  A
+    ``skipped`` law was not checked (``detail`` says why): it is neither passed
+    nor failed, and ``passed`` is False for it.
     """
 
     law: str
@@ -136,9 +145,19 @@ class LawResult:
     counterexample: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
     checks: int = 0
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        """``"PASS"``, ``"FAIL"`` or ``"SKIPPED"``."""
+        return "SKIPPED" if self.skipped else ("PASS" if self.passed else "FAIL")
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
 
     def describe(self, full: bool = False) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'}  {self.law:<32} {self.target}"
+        head = f"{self.status}  {self.law:<{36 - len(self.status)}} {self.target}"  # targets line up
         if self.checks:
             head += f"  [{self.checks} checks, worst error {self.error:.3g}, tolerance {self.tolerance:.3g}]"
         lines = [head]
@@ -150,7 +169,12 @@ class LawResult:
 
 
 class LawReport:
-    """The results of a set of law checks; ``ok`` when all passed."""
+    """The results of a set of law checks.
+
+    ``ok`` when none failed; ``complete`` when none was skipped either (a skipped law
+    is not checked, so ``ok and not complete`` is a partial verdict); ``skipped`` lists
+    those; ``raise_if_failed(strict=True)`` raises on skips as well as failures.
+    """
 
     def __init__(self, target: str, results: list[LawResult] | None = None):
         self.target = target
@@ -158,11 +182,24 @@ class LawReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.passed for r in self.results)
+        """No law failed (skipped laws do not fail; see :attr:`complete`)."""
+        return not self.failures
 
     @property
     def failures(self) -> list[LawResult]:
-        return [r for r in self.results if not r.passed]
+        return [r for r in self.results if r.failed]
+
+    @property
+    def skipped(self) -> list[LawResult]:
+        """The laws that were not checked (each ``detail`` says why)."""
+        return [r for r in self.results if r.skipped]
+
+    @property
+    def complete(self) -> bool:
+        """Every law of the report was checked: none skipped."""
+        return not self.skipped
+
+    all_checked = complete
 
     @property
     def laws(self) -> list[str]:
@@ -193,22 +230,35 @@ class LawReport:
     def __add__(self, other: LawReport) -> LawReport:
         return LawReport(self.target, self.results + other.results)
 
+    def summary(self) -> str:
+        """``"19 checked, all passed"`` or ``"19 checked, 16 passed, 2 skipped, 1 FAILED"``."""
+        n_fail, n_skip = len(self.failures), len(self.skipped)
+        if n_fail == n_skip == 0:
+            return f"{len(self.results)} checked, all passed"
+        parts = [f"{len(self.results) - n_fail - n_skip} passed"]
+        parts += [f"{n_skip} skipped"] if n_skip else []
+        parts += [f"{n_fail} FAILED"] if n_fail else []
+        return f"{len(self.results)} checked, " + ", ".join(parts)
+
     def __str__(self) -> str:
-        n_fail = len(self.failures)
-        verdict = "all passed" if n_fail == 0 else f"{n_fail} FAILED"
-        lines = [f"laws of {self.target}: {len(self.results)} checked, {verdict}"]
+        lines = [f"laws of {self.target}: {self.summary()}"]
         lines += ["  " + r.describe() for r in self.results]
         return "\n".join(lines)
 
     __repr__ = __str__
 
-    def raise_if_failed(self) -> LawReport:
+    def raise_if_failed(self, strict: bool = False) -> LawReport:
         """Raise :class:`~paralens.categories.errors.LawViolation` naming each failed law, its
-        morphism and the worst counterexample; return the report when everything passed."""
-        if self.ok:
+        morphism and the worst counterexample (with ``strict=True`` each skipped law too, and why);
+        return the report otherwise."""
+        bad = [r for r in self.results if r.failed or (strict and r.skipped)]
+        if not bad:
             return self
         parts = []
-        for r in self.failures:
+        for r in bad:
+            if r.skipped:
+                parts.append(f"law {r.law!r} was not checked for {r.target}: {r.detail.removeprefix('skipped: ')}")
+                continue
             msg = f"law {r.law!r} fails for {r.target}: "
             msg += r.detail or "violated"
             if r.checks:
@@ -274,12 +324,16 @@ class _Worst:
         self.passed = False
 
     def result(self) -> LawResult:
+        """The verdict; a law none of whose checks ran (no rows, nothing to compare) is skipped, not passed."""
+        if self.checks == 0:
+            return _skip(self.law, self.target, "no check ran" + (f" ({'; '.join(self.notes)})" if self.notes else ""))
         return LawResult(self.law, self.target, self.passed, self.error, self.tol, self.example,
                          self.detail if not self.passed else "; ".join(self.notes), self.checks)
 
 
 def _skip(law: str, target: str, why: str) -> LawResult:
-    return LawResult(law, target, True, detail=f"skipped: {why}")
+    """A law that was not checked: reported as SKIPPED (with why), never as passed."""
+    return LawResult(law, target, False, detail=f"skipped: {why}", skipped=True)
 
 
 # -- values: trees of arrays -------------------------------------------------------------------
@@ -1518,8 +1572,12 @@ def _cmp_para(acc, ex, got, want, p, o, detail):
 # A circuit ``c : F^n -> F^m`` over a field is checked with its reverse derivative ``reverse(c)`` (a
 # circuit ``F^n x F^m -> F^n``), which can be reversed again: the CRDC axioms RD.6 and RD.7 are checked
 # in their own form, on ``R[R[R[c]]]`` and on the forward derivative ``D[c] = (iota_0 x 1) R[R[c]] pi_1``.
-# Rows are every point of ``F^(n + m)`` when there are at most ``max_points`` of them, else ``samples``
-# random ones; each comparison is one vectorised check per row, so ``checks`` counts rows.
+# Self-consistency cannot see a rule that is right as a function but formally wrong, so R[c], R[R[c]],
+# R[R[R[c]]] and D[D[c]] are also compared with truncated dual numbers on the gates' definitions (below),
+# which scale to any size; sympy is used up to ``max_gates`` and its laws are SKIPPED beyond.
+# Rows are every point of ``F^(n + m)`` (``F^(2n + m)``, ``F^(3n + 2m)`` for the second and third
+# derivatives) when there are at most ``max_points`` of them, else ``samples`` random ones; each
+# comparison is one vectorised check per row, so ``checks`` counts rows.
 
 _CIRCUIT_MAX_POINTS = 20_000
 _SYMBOLIC_MAX_GATES = 200
@@ -1788,6 +1846,177 @@ def _apply_jacobian_t(cf: _CField, J, DY):
     return out
 
 
+# -- an independent reference that scales: the gates' polynomials on truncated dual numbers ---------------
+# A jet over k infinitesimals e_1 .. e_k (e_i^2 = 0, k <= 3) is a list of 2^k coefficients, one per subset
+# S of {e_1 .. e_k} (bit i of the index: e_(i+1) is in S).  A polynomial evaluated at a + e_1 u_1 + ... +
+# e_k u_k multiplies out exactly, so the coefficient of e_1 is J(a) u_1, of e_1 e_2 the formal second
+# derivative d2f(a)[u_1, u_2], of e_1 e_2 e_3 the third: *formal* derivatives (x^p gives p x^(p-1) = 0),
+# from the field's arithmetic alone.  Gates are read by their definitions (circuits of add, mul, neg and
+# constants), never by their own evaluate or reverse rules, so this reference is independent of
+# ``reverse`` and costs one vectorised step per operation: it runs on circuits of any size.
+
+_JET_MAX_VALUES = 2**24  # field elements per coefficient array (wires x rows); fewer rows beyond it
+_UNIT_PROBES = 8  # vectors of F^n, n up to this, are compared entry by entry (along the unit vectors)
+_RANDOM_PROBES = 4  # longer ones along this many random directions per row
+
+
+def _jet_mul(a: list, b: list) -> list:
+    """``a * b`` in ``F[e_1 .. e_k] / (e_i^2)``: the coefficient of ``S`` is the sum over ``T`` in ``S``
+    of ``a_T b_(S - T)``."""
+    out = []
+    for S in range(len(a)):
+        T, acc = S, a[S] * b[0]
+        while T:
+            T = (T - 1) & S
+            acc = acc + a[T] * b[S ^ T]
+        out.append(acc)
+    return out
+
+
+def _jet_eval(cf: _CField, c, xs: list) -> list:
+    """``c`` on jets: ``xs[S]`` holds the coefficient of ``S`` of every input, an array ``(n_inputs, *B)``;
+    returns the outputs' coefficients, arrays ``(n_outputs, *B)``.  Gates run by their definitions."""
+    from paralens.circuits import generators as G
+
+    n_coef, batch = len(xs), xs[0].shape[1:]
+    V = [cf.zeros((c.n_wires,) + batch) for _ in range(n_coef)]
+    for S in range(n_coef):
+        V[S][: c.n_inputs] = xs[S]
+    for op in c.ops:
+        if op.gen is G.CONST:
+            V[0][op.out: op.out + op.k] = cf.arr(np.asarray(op.data)).reshape((op.k,) + (1,) * len(batch))
+            continue
+        args = [[V[S][a] for S in range(n_coef)] for a in op.args]
+        if op.gen is G.ADD:
+            outs = [[x + y for x, y in zip(*args)]]
+        elif op.gen is G.MUL:
+            outs = [_jet_mul(*args)]
+        elif op.gen is G.NEG:
+            outs = [[-x for x in args[0]]]
+        elif isinstance(op.gen, G.Gate):
+            ins = [_stacked(cf, [arg[S] for arg in args]) if args else cf.zeros((0, op.k) + batch)
+                   for S in range(n_coef)]
+            res = _jet_eval(cf, op.gen.definition(c.field), ins)
+            outs = [[res[S][j] for S in range(n_coef)] for j in range(op.gen.n_out)]
+        else:
+            raise TypeError(f"no polynomial for generator {op.gen.name!r}: the reference knows add, mul, neg, "
+                            f"const and gates with definitions")
+        for j, o in enumerate(outs):
+            for S in range(n_coef):
+                V[S][op.out + j * op.k: op.out + (j + 1) * op.k] = o[S]
+    return [V[S][c.outputs] for S in range(n_coef)]
+
+
+def _taylor(cf: _CField, c, seeds: list[dict]) -> list[list]:
+    """For each ``seed`` (subset -> rows ``(r, n)``; subset 0 is the point), the coefficients of
+    ``c(sum_S e_S seed[S])`` as rows ``(r, m)``, indexed by subset; all seeds in one evaluation."""
+    k = max(max(sd) for sd in seeds).bit_length()
+    sizes = [len(sd[0]) for sd in seeds]
+    cols = [_rows_of(cf, [sd[S] if S in sd else cf.zeros((len(sd[0]), c.n_inputs)) for sd in seeds]).T
+            for S in range(2**k)]
+    out = [y.T for y in _jet_eval(cf, c, cols)]
+    cuts = np.cumsum(sizes)[:-1]
+    return [list(parts) for parts in zip(*[np.split(y, cuts, axis=0) for y in out])]
+
+
+def _stacked(cf: _CField, arrays: list):
+    """``np.stack`` for field elements (through their integers, so the result is a FieldArray again)."""
+    out = np.stack([cf.ints(a) for a in arrays])
+    if cf.finite and out.dtype != object:
+        out = out.astype(np.int64)
+    return cf.arr(out)
+
+
+def _rows_of(cf: _CField, blocks: list):
+    """Blocks of rows ``(r_i, k)`` stacked into one ``(sum r_i, k)``."""
+    parts = [cf.ints(b).reshape(len(b), -1) for b in blocks]
+    out = np.concatenate(parts, axis=0)
+    if cf.finite and out.dtype != object:
+        out = out.astype(np.int64)
+    return cf.arr(out)
+
+
+def _jet_rows(c, k: int, rows: int, probes: int) -> int:
+    """How many rows a jet evaluation over ``k`` infinitesimals with ``probes`` directions keeps."""
+    return max(1, min(rows, _JET_MAX_VALUES // max(1, c.n_wires * probes * 2**k)))
+
+
+def _probes(cf: _CField, rng, rows: int, n: int) -> tuple[list, str]:
+    """Directions ``u`` that read a vector ``g`` of ``F^n`` as ``<g, u>``: the unit vectors when ``n`` is
+    small (so every entry is compared), else a few random directions per row."""
+    if n <= _UNIT_PROBES:
+        units = []
+        for i in range(n):
+            e = np.zeros((rows, n), dtype=np.int64)
+            e[:, i] = 1
+            units.append(cf.arr(e))
+        return units, "entry by entry"
+    return [cf.random(rng, (rows, n)) for _ in range(_RANDOM_PROBES)], f"along {_RANDOM_PROBES} random directions"
+
+
+def _along(cf: _CField, g, probes: list):
+    """``<g, u>`` for each probe ``u``, as columns ``(rows, len(probes))``."""
+    if not probes:
+        return cf.zeros((len(g), 0))
+    return cf.cat(*[cf.inner(g, u) for u in probes])
+
+
+def _jet_first_order(cf: _CField, c, X, DY, RX, probes, acc_eval: _Worst, acc_rev: _Worst) -> None:
+    """``c(x)`` against its gates' definitions, and ``<R[c](x, dy), u> = <dy, J(x) u>`` with ``J u`` from
+    dual numbers, for each probe ``u``."""
+    if probes:
+        coefs = _taylor(cf, c, [{0: X, 1: u} for u in probes])
+    else:
+        coefs = _taylor(cf, c, [{0: X}])
+    cf.compare(acc_eval, cf.eval(c, X), coefs[0][0], {"x": X},
+               "c(x) differs from its gates' definitions evaluated generator by generator")
+    want = cf.cat(*[cf.inner(DY, co[1]) for co in coefs]) if probes else cf.zeros((len(X), 0))
+    cf.compare(acc_rev, _along(cf, RX, probes), want, {"x": X, "dy": DY},
+               "reverse(c)(x, dy) differs from J(x)^T dy with J by dual numbers on the gates' polynomials")
+
+
+def _jet_second_order(cf: _CField, c, RR, A, B, Vv, probes, acc_fwd: _Worst, acc_sym: _Worst) -> None:
+    """``R[R[c]]((a, b), v) = (b^T H(a)[-, v], J(a) v)`` against hyper-dual numbers: ``pi_1`` entry by
+    entry, ``pi_0`` along each probe ``u`` as ``<b, H(a)[u, v]>`` (formal, hence symmetric, ``H``)."""
+    n = c.n_inputs
+    out = cf.eval(RR, cf.cat(A, B, Vv))
+    ex = {"a": A, "b": B, "v": Vv}
+    Jv = _taylor(cf, c, [{0: A, 1: Vv}])[0][1]
+    cf.compare(acc_fwd, out[:, n:], Jv, ex,
+               "pi_1 R[R[f]]((a, b), v) differs from J(a) v by dual numbers on the gates' polynomials")
+    want = cf.cat(*[cf.inner(B, co[3]) for co in _taylor(cf, c, [{0: A, 1: u, 2: Vv} for u in probes])]) \
+        if probes else cf.zeros((len(A), 0))
+    cf.compare(acc_sym, _along(cf, out[:, :n], probes), want, ex,
+               "pi_0 R[R[f]]((a, b), v) differs from b^T H(a)[-, v], H the formal second derivative "
+               "by hyper-dual numbers")
+
+
+def _jet_third_order(cf: _CField, c, RRR, P, probes, acc: _Worst) -> None:
+    """``R[R[R[c]]](((a, b), v), (p, q))`` against third-order dual numbers: the three blocks are
+    ``b^T T(a)[-, p, v] + q^T H(a)[-, v]``, ``H(a)[p, v]`` and ``b^T H(a)[p, -] + J(a)^T q``."""
+    n, m = c.n_inputs, c.n_outputs
+    a, b, v, p, q = (P[:, s:e] for s, e in _cuts([n, m, n, n, m]))
+    out = cf.eval(RRR, P)
+    da, db, dv = out[:, :n], out[:, n: n + m], out[:, n + m:]
+    ex = {"a": a, "b": b, "v": v, "p": p, "q": q}
+    cf.compare(acc, db, _taylor(cf, c, [{0: a, 1: p, 2: v}])[0][3], ex,
+               "the b block of R[R[R[f]]] differs from H(a)[p, v] by hyper-dual numbers")
+    if not probes:
+        return
+    coefs = _taylor(cf, c, [{0: a, 1: u, 2: p, 4: v} for u in probes])
+    want_a = cf.cat(*[cf.inner(b, co[7]) + cf.inner(q, co[5]) for co in coefs])
+    want_v = cf.cat(*[cf.inner(b, co[3]) + cf.inner(q, co[1]) for co in coefs])
+    cf.compare(acc, _along(cf, da, probes), want_a, ex,
+               "the a block of R[R[R[f]]] differs from b^T T(a)[-, p, v] + q^T H(a)[-, v] (third-order dual numbers)")
+    cf.compare(acc, _along(cf, dv, probes), want_v, ex,
+               "the v block of R[R[R[f]]] differs from b^T H(a)[p, -] + J(a)^T q (third-order dual numbers)")
+
+
+def _cuts(sizes: list[int]) -> list[tuple[int, int]]:
+    ends = np.cumsum(sizes)
+    return [(int(e - s), int(e)) for s, e in zip(sizes, ends)]
+
+
 def check_circuit_laws(c, **options) -> LawReport:
     """Check a :class:`~paralens.circuits.Circuit` and its reverse derivative against the CRDC laws.
 
@@ -1796,18 +2025,28 @@ def check_circuit_laws(c, **options) -> LawReport:
     default 64), ``seed``, ``max_gates`` (larger circuits skip the sympy checks, default 200),
     ``max_terms`` (so do circuits whose polynomials grow beyond it), ``rtol``/``atol`` (reals).
 
-    Laws: ``evaluate-vs-symbolic`` and ``reverse-vs-symbolic`` (against :mod:`paralens.circuits.symbolic`),
-    ``reverse-vs-reference`` (galois' formal derivative of the univariate restrictions; over GF(2)
-    for multilinear circuits also the Boolean difference; over the reals finite differences),
+    Laws: ``evaluate-vs-symbolic`` and ``reverse-vs-symbolic`` (against :mod:`paralens.circuits.symbolic`);
+    ``evaluate-vs-reference`` and ``reverse-vs-reference`` (truncated dual numbers on the gates'
+    definitions, at any size; and galois' formal derivative of the univariate restrictions, over GF(2)
+    for multilinear circuits also the Boolean difference, over the reals finite differences);
     RD.1 .. RD.7 in their CRDC form on circuits (R of a circuit is a circuit, reversed again for
-    RD.6 and RD.7), ``R preserves @``, the chain rule on a cut of ``c`` and on composites.  Each
-    result counts its checks (one per row); a failure names the law and the worst row.
+    RD.6 and RD.7), ``R preserves @``, the chain rule on a cut of ``c`` and on composites; and the
+    second and third derivatives ``R[R[c]]``, ``R[R[R[c]]]`` and ``D[D[c]]`` against hyper-dual
+    numbers (``... vs reference``: the formal Hessian and third derivative of the gates' polynomials,
+    never the gates' reverse rules), exhaustively over their inputs when there are at most
+    ``max_points`` of them.  Each result counts its checks (one per row); a failure names the law and
+    the worst row; a check that cannot run (sympy on a large circuit) is SKIPPED, with why.
 
         >>> from paralens.fields import GF
         >>> from paralens.circuits import Circuit
         >>> report = check_circuit_laws(Circuit.generator(GF(3), "mul"))
-        >>> report.ok, report["reverse-vs-reference"].checks
-        (True, 27)
+        >>> report.ok, report.complete, report["RD.7 R[R[f]] Hessian vs reference"].checks  # all of GF(3)^5
+        (True, True, 243)
+        >>> big = check_circuit_laws(Circuit.generator(GF(3), "mul"), max_gates=0)
+        >>> [r.law for r in big.skipped], big.ok, big.complete
+        (['evaluate-vs-symbolic', 'reverse-vs-symbolic'], True, False)
+        >>> big.summary()
+        '24 checked, 22 passed, 2 skipped'
     """
     from paralens.circuits.symbolic import (
         SymbolicTooLarge,
@@ -1868,7 +2107,17 @@ def check_circuit_laws(c, **options) -> LawReport:
         results.append(acc.result())
 
     # -- against an independent reference -----------------------------------------------------------
+    # dual numbers on the gates' polynomials (any size), and galois / the Boolean difference / finite
+    # differences where they apply
+    ref_rng = np.random.default_rng(o.seed + 17)
+    acc_ev = _Worst("evaluate-vs-reference", label)
     acc = _Worst("reverse-vs-reference", label)
+    probes, probe_how = _probes(cf, ref_rng, rows, n)
+    keep = _jet_rows(c, 1, rows, max(len(probes), 1))
+    _jet_first_order(cf, c, X[:keep], DY[:keep], RX[:keep], [u[:keep] for u in probes], acc_ev, acc)
+    jet_how = how if keep == rows else f"the first {keep} of {how}"
+    acc_ev.notes.append(f"the gates' definitions generator by generator; {jet_how}")
+    acc.notes.append(f"dual numbers on the gates' polynomials, {probe_how}; {jet_how}")
     if F.is_finite and polys is not None:
         keep = min(rows, _REFERENCE_MAX_POINTS)
         Xr, DYr = X[:keep], DY[:keep]
@@ -1892,7 +2141,6 @@ def check_circuit_laws(c, **options) -> LawReport:
                 acc.notes.append("and the Boolean difference (multilinear)")
             else:
                 acc.notes.append("not multilinear: the Boolean difference is the functional, not the formal, derivative")
-        results.append(acc.result())
     elif not F.is_finite:
         JF = np.zeros((rows, m, n))
         for i in range(n):
@@ -1902,9 +2150,8 @@ def check_circuit_laws(c, **options) -> LawReport:
             JF[:, :, i] = (yp - ym) / (2 * e[i])
         _CField(F, replace(o, rtol=1e-4, atol=1e-5)).compare(
             acc, RX, np.einsum("rji,rj->ri", JF, DY), ex, "reverse(c) differs from central finite differences")
-        results.append(acc.result())
-    else:
-        results.append(_skip("reverse-vs-reference", label, why))
+        acc.notes.append("and central finite differences")
+    results += [acc_ev.result(), acc.result()]
 
     # -- RD.1 sum, RD.4 pairing, R preserves @, with the partner g = c >> square ------------------------
     g = c >> _square_layer(F, m)
@@ -1967,8 +2214,8 @@ def check_circuit_laws(c, **options) -> LawReport:
     acc.notes.append(", ".join(p[0] for p in pieces))
     results.append(acc.result())
 
-    # -- RD.6 and RD.7 through R[R[c]] and R[R[R[c]]] --------------------------------------------------
-    # R[R[f]]((a, b), v) = (H(a; b, v), J(a) v): the second half is the forward derivative, free of b
+    # -- RD.6 and RD.7 through R[R[c]] and R[R[R[c]]]: self-consistency, then against dual numbers -----
+    # R[R[f]]((a, b), v) = (b^T H(a)[-, v], J(a) v): the second half is the forward derivative, free of b
     acc = _Worst("RD.6 R[R[f]] forward derivative", label)
     Dv = RR_b1[:, n:]
     cf.compare(acc, Dv, RR_b2[:, n:], {"x": X, "b1": B1, "b2": B2, "v": V},
@@ -1977,14 +2224,37 @@ def check_circuit_laws(c, **options) -> LawReport:
                "<pi_1 R[R[f]]((a, 0), v), dy> != <v, R[f](a, dy)> (forward and reverse derivative are not adjoint)")
     results.append(acc.result())
 
+    # the same, and the Hessian, against hyper-dual numbers on the gates' polynomials at (a, b, v)
+    fwd, hess = _Worst("RD.6 R[R[f]] forward vs reference", label), _Worst("RD.7 R[R[f]] Hessian vs reference", label)
+    Z, zhow = cf.rows(2 * n + m, ref_rng, f"{F.name}^{2 * n + m} (a, b, v)")
+    zprobes, zprobe_how = _probes(cf, ref_rng, len(Z), n)
+    keep = _jet_rows(c, 2, len(Z), max(len(zprobes), 1))
+    _jet_second_order(cf, c, RR, Z[:keep, :n], Z[:keep, n: n + m], Z[:keep, n + m:], [u[:keep] for u in zprobes],
+                      fwd, hess)
+    zhow = zhow if keep == len(Z) else f"the first {keep} of {zhow}"
+    fwd.notes.append(f"dual numbers on {zhow}")
+    hess.notes.append(f"hyper-dual numbers, {zprobe_how}, on {zhow}")
+    results += [fwd.result(), hess.result()]
+
+    law = "RD.6 R[R[R[f]]]"
     if len(RR.ops) <= _DOUBLE_REVERSE_MAX_OPS:
-        acc = _Worst("RD.6 R[R[R[f]]]", label)
-        out = cf.eval(_rev(RR), cf.cat(X, B1, zn, zn, DY))
+        acc = _Worst(law, label)
+        RRR = _rev(RR)
+        out = cf.eval(RRR, cf.cat(X, B1, zn, zn, DY))
         cf.compare(acc, out[:, n + m:], RX, {"a": X, "b": B1, "dy": DY},
                    "pi_1 R[R[R[f]]](((a, b), 0), (0, dy)) != R[f](a, dy)")
         results.append(acc.result())
+        acc = _Worst(law + " vs reference", label)
+        P, phow = cf.rows(3 * n + 2 * m, ref_rng, f"{F.name}^{3 * n + 2 * m} (a, b, v, p, q)")
+        pprobes, pprobe_how = _probes(cf, ref_rng, len(P), n)
+        keep = _jet_rows(c, 3, len(P), max(len(pprobes), 1))
+        _jet_third_order(cf, c, RRR, P[:keep], [u[:keep] for u in pprobes], acc)
+        phow = phow if keep == len(P) else f"the first {keep} of {phow}"
+        acc.notes.append(f"third-order dual numbers, {pprobe_how}, on {phow}")
+        results.append(acc.result())
     else:
-        results.append(_skip("RD.6 R[R[R[f]]]", label, f"R[R[c]] has {len(RR.ops)} operations"))
+        why = f"R[R[c]] has {len(RR.ops)} operations, more than {_DOUBLE_REVERSE_MAX_OPS} to reverse again"
+        results += [_skip(law, label, why), _skip(law + " vs reference", label, why)]
 
     # RD.7, as laws.py checks it for maps: d/du <R[f](a, dy), v> is symmetric in (u, v); on circuits the
     # gradient of a -> <R[f](a, dy), v> is the first half of R[R[f]]((a, dy), v)
@@ -1993,7 +2263,7 @@ def check_circuit_laws(c, **options) -> LawReport:
                "<pi_0 R[R[f]]((a, dy), v), u> != <pi_0 R[R[f]]((a, dy), u), v> (the Hessian is not symmetric)")
     results.append(acc.result())
 
-    # RD.7 in CRDC form: D[D[f]]((a, b), (c, d)) = D[D[f]]((a, c), (b, d))
+    # RD.7 in CRDC form: D[D[f]]((a, b), (c, d)) = D[D[f]]((a, c), (b, d)); and it is H(a)[c, b] + J(a) d
     law = "RD.7 D[D[f]] exchange"
     Df = _forward_derivative(c, RR)
     if len(Df.ops) <= _DOUBLE_REVERSE_MAX_OPS // 2:
@@ -2005,8 +2275,17 @@ def check_circuit_laws(c, **options) -> LawReport:
         cf.compare(acc, left, right, {"a": X, "b": Bv, "c": Cv, "d": Dd},
                    "D[D[f]]((a, b), (c, d)) != D[D[f]]((a, c), (b, d))")
         results.append(acc.result())
+        acc = _Worst("RD.7 D[D[f]] vs reference", label)
+        keep = _jet_rows(c, 2, rows, 1)
+        cut = {"a": X[:keep], "b": Bv[:keep], "c": Cv[:keep], "d": Dd[:keep]}
+        want = _taylor(cf, c, [{0: cut["a"], 1: cut["c"], 2: cut["b"], 3: cut["d"]}])[0][3]
+        cf.compare(acc, left[:keep], want, cut,
+                   "D[D[f]]((a, b), (c, d)) differs from H(a)[c, b] + J(a) d by hyper-dual numbers")
+        acc.notes.append(f"hyper-dual numbers on {how if keep == rows else f'the first {keep} of {how}'}")
+        results.append(acc.result())
     else:
-        results.append(_skip(law, label, f"D[c] has {len(Df.ops)} operations"))
+        why = f"D[c] has {len(Df.ops)} operations, more than {_DOUBLE_REVERSE_MAX_OPS // 2} to differentiate again"
+        results += [_skip(law, label, why), _skip("RD.7 D[D[f]] vs reference", label, why)]
 
     # -- linear circuits: additive, and R[f](a, -) is the adjoint of f at every a -------------------------
     linear = _is_linear_polys(R, polys) if polys is not None else \

@@ -12,19 +12,21 @@ refused with an error that names the problem.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from paralens.categories.errors import ParalensError, ShapeError
 from paralens.circuits.encoders import GroupSumDecoder, encoder_from_dict
-from paralens.circuits.io import circuit_from_dict, circuit_to_dict
+from paralens.circuits.io import circuit_from_dict, circuit_to_dict, read_json
 from paralens.circuits.lens import ParaCircuit
 from paralens.circuits.syntax import Builder, Circuit
 from paralens.circuits.transform import fold_constants, prune
+from paralens.fields.field import FieldError
+from paralens.files import atomic_write
 
 FORMAT = "paralens-boolean-classifier"
 VERSION = 1
@@ -58,6 +60,14 @@ def two_input_equivalents(c: Circuit) -> int:
     return total
 
 
+def content_checksum(d: dict) -> str:
+    """``"sha256:..."`` of a description's canonical JSON (sorted keys, no spaces), the ``"checksum"``
+    entry left out: a damaged file is refused instead of loading another model silently."""
+    body = {k: v for k, v in d.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 @dataclass(frozen=True)
 class BooleanClassifier:
     """``predict(X) = decoder(circuit(encoder(X)))``; ``circuit`` is a GF(2) circuit of gates.
@@ -74,6 +84,9 @@ class BooleanClassifier:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        F = self.circuit.field
+        if not (F.is_finite and F.order == 2):
+            raise FieldError(f"{self.name}: a Boolean classifier's circuit is over GF(2), not {F.name}")
         if self.encoder.n_bits != self.circuit.n_inputs:
             raise ShapeError(f"{self.name}: the encoder gives {self.encoder.n_bits} bits, the circuit takes "
                              f"{self.circuit.n_inputs}")
@@ -145,7 +158,8 @@ class BooleanClassifier:
 
     # -- files ------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {
+        """The JSON-ready description, with a ``"checksum"`` of the rest (see :func:`content_checksum`)."""
+        d = {
             "format": FORMAT,
             "version": VERSION,
             "name": self.name,
@@ -154,54 +168,52 @@ class BooleanClassifier:
             "decoder": self.decoder.to_dict(),
             "info": self.info,
         }
+        d["checksum"] = content_checksum(d)
+        return d
 
     @staticmethod
     def from_dict(d: dict) -> BooleanClassifier:
+        """The classifier a :meth:`to_dict` describes, every part checked; :class:`ModelFileError` otherwise."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             got = d.get("format") if isinstance(d, dict) else type(d).__name__
             raise ModelFileError(f"not a paralens Boolean classifier (format {got!r}, expected {FORMAT!r})")
-        if int(d.get("version", 0)) > VERSION:
-            raise ModelFileError(f"written by a newer paralens: version {d['version']} > {VERSION}")
-        return BooleanClassifier(
-            encoder=encoder_from_dict(d["encoder"]),
-            circuit=circuit_from_dict(d["circuit"]),
-            decoder=GroupSumDecoder.from_dict(d["decoder"]),
-            name=d.get("name", "classifier"),
-            info=d.get("info", {}),
-        )
+        version = d.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ModelFileError(f"unreadable version {version!r} (expected an integer 1 .. {VERSION})")
+        if version > VERSION:
+            raise ModelFileError(f"written by a newer paralens: version {version} > {VERSION}; upgrade paralens")
+        if "checksum" in d and d["checksum"] != content_checksum(d):
+            raise ModelFileError("the contents do not match the file's checksum: the file was damaged or edited "
+                                 "(remove the 'checksum' entry to load a file edited on purpose)")
+        for key in ("encoder", "circuit", "decoder"):
+            if not isinstance(d.get(key), dict):
+                raise ModelFileError(f"the model has no {key!r} object")
+        name = d.get("name", "classifier")
+        if not isinstance(name, str):
+            raise ModelFileError(f"'name' must be a string, got {type(name).__name__}")
+        info = d.get("info", {})
+        if not isinstance(info, dict):
+            raise ModelFileError(f"'info' must be an object, got {type(info).__name__}")
+        return BooleanClassifier(encoder=encoder_from_dict(d["encoder"]), circuit=circuit_from_dict(d["circuit"]),
+                                 decoder=GroupSumDecoder.from_dict(d["decoder"]), name=name, info=info)
 
     def save(self, path) -> None:
-        """Write atomically (a temporary file, then a rename): a crash leaves any previous file intact."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".paralens-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Write atomically (:func:`paralens.files.atomic_write`): a failure leaves any previous file intact."""
+        atomic_write(path, json.dumps(self.to_dict(), separators=(",", ":")))
 
     @staticmethod
     def load(path) -> BooleanClassifier:
+        """Read a saved classifier; anything but a valid one is one :class:`ModelFileError` naming ``path``."""
         path = os.fspath(path)
         try:
-            with open(path) as f:
-                text = f.read()
-        except OSError as e:
-            raise ModelFileError(f"{path}: cannot read ({e.strerror})") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError:
-            raise ModelFileError(f"{path}: truncated or not JSON; not a paralens Boolean classifier") from None
-        try:
-            return BooleanClassifier.from_dict(d)
-        except ModelFileError as e:
-            raise ModelFileError(f"{path}: {e}") from None
-        except (KeyError, TypeError, ValueError) as e:
+            return BooleanClassifier.from_dict(read_json(path))
+        except ParalensError as e:
+            msg = str(e)
+            raise ModelFileError(msg if msg.startswith(path) else f"{path}: {msg}") from None
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as e:
             raise ModelFileError(f"{path}: corrupt model file ({type(e).__name__}: {e})") from None
+        except RecursionError:
+            raise ModelFileError(f"{path}: nested too deeply to be a paralens model") from None
 
 
 def one_hot_binary(c: Circuit) -> Circuit:
@@ -298,7 +310,18 @@ def class_from_bits(bits: np.ndarray) -> np.ndarray:
 
 def feature_bits_of(X, feature_bits: int = 8) -> np.ndarray:
     """Integer features ``(N, n_features)`` as the input bits of :func:`classifier_circuit`."""
-    X = np.asarray(X, dtype=np.int64)
-    if X.size and (X.min() < 0 or X.max() >= 2**feature_bits):
-        raise ShapeError(f"features must be integers in 0 .. {2**feature_bits - 1} for {feature_bits}-bit inputs")
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ShapeError(f"features must be a 2-D array (samples, features), got shape {X.shape}")
+    if X.dtype.kind not in "iub":
+        Xf = np.asarray(X, dtype=np.float64)
+        bad = ~np.isfinite(Xf) | (Xf != np.round(Xf))
+        if bad.any():
+            r, c = map(int, np.argwhere(bad)[0])
+            raise ShapeError(f"feature {c} of sample {r} is {Xf[r, c].item()!r}, not an integer of {feature_bits} bits")
+    hi = 2**feature_bits - 1
+    if X.size and (X.min() < 0 or X.max() > hi):
+        r, c = map(int, np.argwhere((X < 0) | (X > hi))[0])
+        raise ShapeError(f"feature {c} of sample {r} is {X[r, c].item()!r}, outside 0 .. {hi} of {feature_bits}-bit inputs")
+    X = X.astype(np.int64)
     return ((X[:, :, None] >> np.arange(feature_bits)) & 1).reshape(len(X), -1)

@@ -8,7 +8,22 @@ the result is written to the op's output wires.  GF(2) circuits also run
 bit-packed (``packed=True``): the batch axis holds ``uint64`` words of 64
 samples, and every gate is one bitwise operation on 64 samples.
 
-Large batches are cut into chunks so that ``V`` stays under ``budget`` bytes.
+Large batches are cut into chunks so that ``V`` stays under ``BUDGET`` bytes.
+
+Outputs cost one pass, linear in ``n_outputs * batch``: each chunk gathers them with one fancy
+index of the wire array (``V[outputs]``) into one preallocated ``(n_outputs, batch)`` array, and
+``evaluate`` hands out its transpose as a view (Fortran-ordered), in the interpreter's dtype, as a
+galois ``FieldArray`` made without galois' verifying copy (one range check instead).
+``as_ints=True`` gives the same integers as a plain NumPy array.
+
+    >>> from paralens.fields import GF
+    >>> from paralens.circuits import Circuit
+    >>> c = Circuit.generator(GF(5), "mul", 2)
+    >>> y = evaluate(c, [[1, 2, 3, 4], [4, 4, 2, 2]])
+    >>> y.tolist(), type(y).__name__.startswith("FieldArray")
+    ([[3, 3], [3, 3]], True)
+    >>> evaluate(c, [[1, 2, 3, 4]], as_ints=True)
+    array([[3, 3]])
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ import numpy as np
 
 from paralens.categories.errors import ShapeError
 from paralens.circuits import generators as G
-from paralens.fields.kernels import pack_bits, unpack_bits
+from paralens.fields.kernels import pack_bits, unpack_words
 
 BUDGET = 256 * 2**20  # bytes of wire values per chunk
 
@@ -71,43 +86,82 @@ def _as_batch(c, x):
     return a, single
 
 
-def evaluate_ints(c, a: np.ndarray, *, packed: bool = False) -> np.ndarray:
-    """Outputs ``(batch, n_outputs)`` as integers from checked integer inputs ``(batch, n_inputs)``."""
+def wire_outputs(c, a: np.ndarray, *, packed: bool = False) -> np.ndarray:
+    """Outputs ``(n_outputs, batch)``, wires-major, in the interpreter's representation, from checked
+    integer inputs ``(batch, n_inputs)``: ``uint8`` over GF(2) (also bit-packed), ``int64`` over GF(p),
+    galois' dtype over other finite fields, ``float64`` over the reals.
+
+    Each chunk of the batch gathers its outputs with one fancy index of the wire array (``V[outputs]``)
+    into one preallocated array, so the cost is linear in ``n_outputs * batch`` with no per-output
+    arrays, stacks or transposing copies: the callers return ``.T`` of it, a view.
+    """
     F = c.field
     batch = a.shape[0]
+    n_in, outs = c.n_inputs, c.outputs
     if packed:
         K = F.kernel(packed=True)
-        words = pack_bits(a)
-        per_word = max(1, c.n_wires * 8)
-        step = max(1, BUDGET // per_word)
-        outs = []
-        for s in range(0, words.shape[1], step):
+        words = pack_bits(a)  # (n_inputs, n_words)
+        n_words = words.shape[1]
+        step = max(1, BUDGET // max(1, c.n_wires * 8))
+        Y = np.empty((c.n_outputs, n_words), dtype=np.uint64)
+        for s in range(0, n_words, step):
             chunk = words[:, s: s + step]
-            outs.append(np.stack(run_ops(c, K, list(chunk), trailing=chunk.shape[1:])) if c.n_outputs
-                        else np.zeros((0, min(step, words.shape[1] - s)), np.uint64))
-        w = np.concatenate(outs, axis=1) if outs else np.zeros((c.n_outputs, 0), np.uint64)
-        return unpack_bits(w, batch).astype(np.int64)
+            V = K.empty((c.n_wires, chunk.shape[1]))
+            V[:n_in] = chunk
+            run_into(c, K, V, c.ops)
+            Y[:, s: s + chunk.shape[1]] = V[outs]
+        return unpack_words(Y, batch)
     K = F.kernel()
-    per_sample = max(1, c.n_wires * K.dtype.itemsize)
-    step = max(1, BUDGET // per_sample)
-    res = []
-    for s in range(0, max(batch, 1), step):
+    step = max(1, BUDGET // max(1, c.n_wires * K.dtype.itemsize))
+    Y = np.empty((c.n_outputs, batch), dtype=K.dtype)
+    for s in range(0, batch, step):
         chunk = a[s: s + step]
-        xs = K.from_ints(chunk.T)
-        outs = run_ops(c, K, list(xs), trailing=(len(chunk),))
-        if c.n_outputs:
-            res.append(K.to_ints(np.stack([o.view(np.ndarray) for o in outs])).T)
-        else:
-            res.append(np.zeros((len(chunk), 0), dtype=np.int64))
-        if batch == 0:
-            break
-    return np.concatenate(res, axis=0)
+        V = K.empty((c.n_wires, len(chunk)))
+        if n_in:
+            V[:n_in] = K.from_ints(chunk.T)
+        run_into(c, K, V, c.ops)
+        Y[:, s: s + len(chunk)] = V[outs].view(np.ndarray)
+    return Y
 
 
-def evaluate(c, x, *, packed: bool = False):
-    """``c.evaluate(x)``: a FieldArray ``(batch, n_outputs)`` (floats over the reals)."""
+def evaluate_ints(c, a: np.ndarray, *, packed: bool = False) -> np.ndarray:
+    """Outputs ``(batch, n_outputs)`` as integers from checked integer inputs ``(batch, n_inputs)``:
+    ``int64`` (Python ints in an object array above 2^62, ``float64`` over the reals).
+
+    The result is the transpose (a view, Fortran-ordered) of the wires-major outputs of
+    :func:`wire_outputs`, widened to ``int64`` in one pass."""
+    Y = wire_outputs(c, a, packed=packed)
+    if packed:
+        return Y.astype(np.int64).T
+    return np.asarray(c.field.kernel().to_ints(Y)).T
+
+
+def field_view(F, ints: np.ndarray):
+    """``ints`` (outputs of the interpreter, elements of the finite field ``F``) as a galois FieldArray
+    without copying: one range check (a ``max``, and a ``min`` for signed dtypes) instead of galois'
+    verifying constructor (two comparisons and two temporaries), then galois' unverified view."""
+    G = F.galois
+    a = np.asarray(ints)
+    if a.dtype not in G.dtypes:
+        a = a.astype(G.dtypes[-1])
+    if a.size and (int(a.max()) >= F.order or (a.dtype.kind in "iO" and int(a.min()) < 0)):
+        raise ValueError(f"{F.name}: internal error: an interpreter produced a value out of range")
+    view = getattr(G, "_view", None)  # galois' view without re-verifying (values checked just above)
+    return view(a) if view is not None else a.view(G)
+
+
+def evaluate(c, x, *, packed: bool = False, as_ints: bool = False):
+    """``c.evaluate(x)``: a FieldArray ``(batch, n_outputs)`` (floats over the reals).
+
+    The conversion is linear and lazy: the outputs are gathered wires-major with one fancy index per
+    chunk, and the result is a view of them, transposed (so it is Fortran-ordered), in the interpreter's
+    dtype (``uint8`` over GF(2) and small galois fields, ``int64`` over GF(p)).  ``as_ints=True``
+    returns the same integers as a plain NumPy array, without the FieldArray view.
+    """
     a, single = _as_batch(c, x)
-    out = evaluate_ints(c, a, packed=packed)
+    out = wire_outputs(c, a, packed=packed).T
     if single:
         out = out[0]
-    return c.field.array(out) if c.field.is_finite else out
+    if as_ints or not c.field.is_finite:
+        return out
+    return field_view(c.field, out)

@@ -47,14 +47,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from paralens.categories.errors import ParalensError
 from paralens.circuits import generators as G
+from paralens.circuits.expressions import NAME
 from paralens.circuits.syntax import Circuit, Op
 from paralens.fields.field import Field, FieldError, as_field, field_from_description
+from paralens.files import atomic_write
 
 FORMAT = "paralens-circuit"
 VERSION = 1
@@ -125,10 +126,14 @@ def circuit_to_dict(c: Circuit) -> dict:
         entry = {"gen": name, "k": int(op.k), "args": [np.asarray(a).tolist() for a in op.args],
                  "out": int(op.out)}
         if op.data is not None:
+            try:
+                vals = F.as_elements(op.data, f"op {i}: constants").reshape(-1)
+            except FieldError as e:
+                raise CircuitFileError(str(e)) from None
             if big:
-                entry["data"] = [str(int(v)) for v in np.asarray(op.data).reshape(-1)]
+                entry["data"] = [str(int(v)) for v in vals]
             else:
-                entry["data"] = np.asarray(op.data).reshape(-1).tolist()
+                entry["data"] = vals.tolist()
         ops.append(entry)
     d = {
         "format": FORMAT,
@@ -161,18 +166,8 @@ def dumps(d: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def _file_mode(path: str) -> int:
-    """The replaced file's permissions, or those a new file gets under the current umask."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def save_circuit(c: Circuit, path) -> None:
-    """Write ``c`` to ``path`` as JSON, atomically (a temporary file in the same folder, then renamed)."""
+    """Write ``c`` to ``path`` as JSON, atomically (:func:`paralens.files.atomic_write`)."""
     path = os.fspath(path)
     try:
         text = dumps(circuit_to_dict(c))
@@ -180,21 +175,7 @@ def save_circuit(c: Circuit, path) -> None:
         if isinstance(e, CircuitFileError):
             raise CircuitFileError(f"{path}: {e}") from None
         raise CircuitFileError(f"{path}: cannot write the circuit as JSON ({e})") from None
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, text)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -227,6 +208,11 @@ def _check_range(a: np.ndarray, n_wires: int, what: str) -> None:
                                f"(only wires 0 .. {n_wires - 1} exist there)")
 
 
+def _short(v, n: int = 120) -> str:
+    r = repr(v)
+    return r if len(r) <= n else r[: n - 3] + "..."
+
+
 def _rebuild_gate(name: str, source) -> G.Generator:
     if not isinstance(source, dict):
         raise CircuitFileError(f"gate {name!r}: its description must be an object, got {source!r}")
@@ -237,17 +223,22 @@ def _rebuild_gate(name: str, source) -> G.Generator:
     exprs, symbols = source.get("exprs"), source.get("symbols")
     if not isinstance(exprs, list) or not isinstance(symbols, list):
         raise CircuitFileError(f"gate {name!r}: a sympy gate needs lists 'exprs' and 'symbols'")
-    try:
-        from paralens.circuits.symbolic import gate_from_sympy
-    except ImportError as e:
-        raise CircuitFileError(f"gate {name!r}: cannot rebuild sympy gates ({e})") from None
+    if not exprs or not all(isinstance(e, str) for e in exprs):
+        raise CircuitFileError(f"gate {name!r}: 'exprs' must be a non-empty list of formulas (text)")
+    bad = next((s for s in symbols if not isinstance(s, str) or not NAME.match(s)), None)
+    if bad is not None:
+        raise CircuitFileError(f"gate {name!r}: {bad!r} is not a variable name")
+    if len(symbols) > 64:
+        raise CircuitFileError(f"gate {name!r}: {len(symbols)} inputs (a file's gates have at most 64)")
+    from paralens.circuits.symbolic import gate_from_sympy
+
     kwargs = {}
     try:
         if source.get("field") is not None:  # the field the gate was checked over when made
             kwargs["field"] = field_from_description(source["field"])
         gate = gate_from_sympy(name, exprs, symbols, **kwargs)
-    except Exception as e:  # noqa: BLE001 - any failure to parse the user's expressions
-        raise CircuitFileError(f"gate {name!r}: cannot rebuild it from {exprs!r} in {symbols!r}: {e}") from None
+    except (ParalensError, ValueError, TypeError, ArithmeticError, RecursionError) as e:
+        raise CircuitFileError(f"gate {name!r}: cannot rebuild it from {_short(exprs)} in {symbols!r}: {e}") from None
     if getattr(gate, "source", None) is None:
         gate.source = source
     return gate
@@ -272,11 +263,9 @@ def _data(v, k: int, F: Field, what: str) -> np.ndarray:
                 raise CircuitFileError(f"{what}: constant {x} is not an element of {F.name} "
                                        f"(0 .. {F.order - 1})")
             vals.append(x)
-        if F.order > _BIG:
-            a = np.empty(len(vals), dtype=object)
-            a[:] = vals
-            return a
-        return np.asarray(vals, dtype=np.int64).reshape(-1)
+        box = np.empty(len(vals), dtype=object)
+        box[:] = vals
+        return F.as_elements(box, f"{what}: constants")  # the field's exact dtype (int64 or Python ints)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
         raise CircuitFileError(f"{what}: constants over the reals must be numbers")
     a = np.asarray(v, dtype=np.float64).reshape(-1)
@@ -324,6 +313,10 @@ def circuit_from_dict(d: dict, *, field=None) -> Circuit:
     gate_descs = d.get("gates", {}) or {}
     if not isinstance(gate_descs, dict):
         raise CircuitFileError("'gates' must be an object mapping gate names to descriptions")
+    clash = sorted(n for n in gate_descs if _builtin(n) is not None)
+    if clash:
+        raise CircuitFileError(f"the file redefines the built-in gate {clash[0]!r}; a file may only add gates "
+                               f"of new names")
     user: dict[str, G.Generator] = {}
 
     def generator(gname, i):
@@ -331,7 +324,12 @@ def circuit_from_dict(d: dict, *, field=None) -> Circuit:
             raise CircuitFileError(f"op {i}: 'gen' must be a generator name, got {gname!r}")
         if gname in gate_descs:
             if gname not in user:
-                user[gname] = _rebuild_gate(gname, gate_descs[gname])
+                gate = _rebuild_gate(gname, gate_descs[gname])
+                try:  # build its definition over this circuit's field now: errors belong to reading
+                    gate.definition(F)
+                except (ParalensError, ValueError, TypeError, ArithmeticError, RecursionError) as e:
+                    raise CircuitFileError(f"gate {gname!r} is not a gate over {F.name}: {e}") from None
+                user[gname] = gate
             return user[gname]
         g = _builtin(gname)
         if g is None:
@@ -390,18 +388,45 @@ def circuit_from_dict(d: dict, *, field=None) -> Circuit:
     return c
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(raw: bytes | str, what: str, error: type[Exception] = CircuitFileError):
+    """JSON text as Python data, or one ``error`` naming ``what`` and why: invalid UTF-8 or JSON, a
+    truncated file, nesting too deep for the reader, an integer of more digits than Python parses,
+    or ``NaN``/``Infinity`` (not JSON).  Nothing in the text is ever evaluated."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
+        return json.loads(text, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise error(f"{what}: truncated or not JSON (not UTF-8 text: a binary or corrupt file)") from None
+    except json.JSONDecodeError as e:
+        raise error(f"{what}: truncated or not JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise error(f"{what}: nested too deeply to be a paralens file") from None
+    except ValueError as e:  # an integer of over 4,300 digits, or NaN / Infinity
+        raise error(f"{what}: not a valid paralens file ({e})") from None
+
+
+def read_json(path, error: type[Exception] = CircuitFileError):
+    """The JSON data in the file ``path`` (see :func:`parse_json`); a file that cannot be read is one ``error``."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise error(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
+    return parse_json(raw, path, error)
+
+
 def load_circuit(path, *, field=None) -> Circuit:
     """Read a circuit written by :func:`save_circuit`; :class:`CircuitFileError` says what is wrong.
 
     ``field`` (optional): the field the circuit must be over.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CircuitFileError(f"{path}: truncated or not JSON ({e})") from None
+    d = read_json(path)
     try:
         return circuit_from_dict(d, field=field)
     except CircuitFileError as e:

@@ -18,6 +18,10 @@ instead of recomputing them, and ``size(R[c])`` is linear in ``size(c)``.
 ``rc.n_forward_ops`` is the number of leading operations that are ``c``'s; a
 lens runs those in its forward pass and the rest in its backward pass.
 
+The time is linear in ``size(c)`` with a small constant for bundled layers and for circuits
+traced gate by gate alike: ops of up to :data:`SMALL` gates (where NumPy calls on tiny index
+arrays would cost ~50 us each) are reversed on Python ints, emitting the same rules.
+
 R follows the *formal* derivative of the polynomials, as the CRDC requires:
 over GF(2), ``x * x`` (copy, then multiply) is the function ``x`` but its
 reverse derivative is ``2 x d = 0``; see :mod:`paralens.circuits.symbolic`.
@@ -34,23 +38,51 @@ reverse derivative is ``2 x d = 0``; see :mod:`paralens.circuits.symbolic`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from bisect import bisect_right
+
 import numpy as np
 
 from paralens.circuits import generators as G
-from paralens.circuits.syntax import Builder, Circuit
+from paralens.circuits.syntax import Builder, Circuit, Op
+
+SMALL = 16  # ops of at most this many gates are reversed gate by gate on Python ints (see reverse)
 
 
 class _Adjoints:
-    """Pending changes of wires, bucketed by the operation that produced each wire."""
+    """Pending changes of wires, bucketed by the operation that produced each wire.
 
-    def __init__(self, c: Circuit):
-        self.starts = np.array([op.out for op in c.ops], dtype=np.int64)
+    Contributions to the wires of large ops (and of the inputs) are kept as index arrays per op
+    (``buckets``, with single ones as ``(dst, src)`` pairs in ``pairs``); contributions to the wires of
+    small ops as Python lists per wire (``wires``), so that a circuit of one gate per op pays no NumPy
+    call per contribution."""
+
+    def __init__(self, c: Circuit, small=None):
+        starts = [op.out for op in c.ops]
+        self.starts = np.array(starts, dtype=np.int64)
+        self.starts_list = starts
         self.n_inputs = c.n_inputs
         self.buckets: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.pairs: dict[int, list[tuple[int, int]]] = {}
+        self.wires: dict[int, list[int]] = {}
+        # per wire of c: 1 where its changes are summed by `take` (inputs, wires of large ops)
+        vector = np.ones(c.n_wires, dtype=np.uint8)
+        if small is not None and any(small):
+            sel = np.flatnonzero(small)
+            lo = self.starts[sel]
+            size = np.array([c.ops[i].n_wires for i in sel.tolist()], dtype=np.int64)
+            first = np.repeat(lo - np.concatenate([[0], np.cumsum(size)[:-1]]), size)
+            vector[first + np.arange(int(size.sum()), dtype=np.int64)] = 0
+        self.vector = bytearray(vector.tobytes())
 
     def add(self, dst: np.ndarray, src: np.ndarray) -> None:
         """Record ``src`` (change wires of R[c]) as contributions to the changes of ``dst`` (wires of c)."""
         if len(dst) == 0:
+            return
+        if len(dst) <= 4:
+            for d, s in zip(dst.tolist(), src.tolist()):
+                self.add_one(d, s)
             return
         owner = np.searchsorted(self.starts, dst, side="right") - 1  # -1: an input wire
         if len(owner) and owner.min() == owner.max():
@@ -62,9 +94,35 @@ class _Adjoints:
         for o, d, s in zip(np.split(owner, cut), np.split(dst, cut), np.split(src, cut)):
             self.buckets.setdefault(int(o[0]), []).append((d, s))
 
+    def add_one(self, dst: int, src: int) -> None:
+        """One contribution, as Python ints."""
+        if self.vector[dst]:
+            owner = bisect_right(self.starts_list, dst) - 1
+            lst = self.pairs.get(owner)
+            if lst is None:
+                self.pairs[owner] = [(dst, src)]
+            else:
+                lst.append((dst, src))
+            return
+        lst = self.wires.get(dst)
+        if lst is None:
+            self.wires[dst] = [src]
+        else:
+            lst.append(src)
+
+    def discard(self, owner: int, start: int, size: int) -> None:
+        self.buckets.pop(owner, None)
+        self.pairs.pop(owner, None)
+        if not self.vector[start]:
+            for w in range(start, start + size):
+                self.wires.pop(w, None)
+
     def take(self, owner: int, start: int, size: int, b: Builder) -> np.ndarray:
         """The summed change of wires ``start .. start + size - 1`` (-1 where none arrived)."""
         chunks = self.buckets.pop(owner, None)
+        pairs = self.pairs.pop(owner, None)
+        if pairs:
+            chunks = (chunks or []) + [tuple(np.array(v, dtype=np.int64) for v in zip(*pairs))]
         adj = np.full(size, -1, dtype=np.int64)
         if not chunks:
             return adj
@@ -91,6 +149,138 @@ class _Adjoints:
         adj[dst] = src
         return adj
 
+    def take_small(self, owner: int, start: int, size: int, b: Builder):
+        """:meth:`take` for a small op, in Python ints: a list of the summed changes of its wires (None
+        where none arrived), or None when none did; the same pairwise rounds, one bundled ``add`` each."""
+        wires = self.wires
+        if size == 1:
+            srcs = wires.pop(start, None)
+            if owner not in self.buckets:  # the common case: one wire, summed in rounds
+                if srcs is None:
+                    return None
+                while len(srcs) > 1:
+                    h = len(srcs) // 2
+                    out = _emit2(b, G.ADD, srcs[0: 2 * h: 2], srcs[1: 2 * h: 2])
+                    srcs = list(range(out, out + h)) + srcs[2 * h:]
+                return srcs
+            groups = None if srcs is None else {0: srcs}
+        else:
+            groups = {}
+            for i in range(size):
+                srcs = wires.pop(start + i, None)
+                if srcs is not None:
+                    groups[i] = srcs
+        if owner in self.buckets:  # a large op read this one's wires: sum them all with arrays
+            for i, srcs in (groups or {}).items():
+                self.pairs.setdefault(owner, []).extend((start + i, s) for s in srcs)
+            return [v if v >= 0 else None for v in self.take(owner, start, size, b).tolist()]
+        if not groups:
+            return None
+        while True:
+            lefts, rights = [], []
+            for srcs in groups.values():
+                if len(srcs) > 1:
+                    lefts += srcs[0: len(srcs) - 1: 2]
+                    rights += srcs[1::2]
+            if not lefts:
+                break
+            out = _emit2(b, G.ADD, lefts, rights)  # R[copy] = add, one bundle per round
+            for i, srcs in groups.items():
+                h = len(srcs) // 2
+                if h:
+                    groups[i] = list(range(out, out + h)) + srcs[2 * h:]
+                    out += h
+        if size == 1:
+            return [groups[0][0]]
+        res = [None] * size
+        for i, srcs in groups.items():
+            res[i] = srcs[0]
+        return res
+
+
+def _emit2(b: Builder, gen, xs: list, ys: list) -> int:
+    """Append one op of the two-input ``gen`` on wire lists ``xs``, ``ys`` (Python ints, known to exist),
+    without :meth:`Builder.op`'s checks; returns its first output wire."""
+    out = b.n_wires
+    k = len(xs)
+    b.ops.append(Op(gen, (np.array(xs), np.array(ys)), out, k, None))
+    b.n_wires = out + k * gen.n_out
+    return out
+
+
+def _emit(b: Builder, gen, args, data=None) -> int:
+    """:func:`_emit2` for any generator: ``args`` is one list of wires per input port; returns the first
+    output wire (port ``j`` of gate ``i`` is ``out + j * k + i``)."""
+    k = len(args[0]) if args else len(data)
+    out = b.n_wires
+    b.ops.append(Op(gen, tuple(np.array(a, dtype=np.int64) for a in args), out, k, data))
+    b.n_wires = out + k * gen.n_out
+    return out
+
+
+_FLAT: dict[int, tuple] = {}  # id(circuit) -> (circuit, its ops on Python lists, its outputs)
+
+
+def _inline_small(b: Builder, d: Circuit, inputs: list[int]) -> list[int]:
+    """:meth:`Builder.inline` of one copy of ``d`` on Python ints (one op per op of ``d``)."""
+    hit = _FLAT.get(id(d))
+    if hit is None or hit[0] is not d:
+        hit = _FLAT[id(d)] = (d, [(op.gen, [a.tolist() for a in op.args], op.out, op.k, op.data) for op in d.ops],
+                              d.outputs.tolist())
+    m = dict(enumerate(inputs))
+    for gen, args, out, k, data in hit[1]:
+        o = _emit(b, gen, [[m[w] for w in a] for a in args], data)
+        for j in range(k * gen.n_out):
+            m[out + j] = o + j
+    return [m[w] for w in hit[2]]
+
+
+def _scalar_rule(gen) -> bool:
+    """Whether :func:`_reverse_small` knows ``gen``'s reverse rule (else the bundled path runs it)."""
+    return gen is G.ADD or gen is G.MUL or gen is G.NEG or (isinstance(gen, G.Gate) and gen.reverse_rule is None)
+
+
+def _reverse_small(b: Builder, adj: _Adjoints, idx: int, op, n: int, m: int, char2: bool) -> None:
+    """The reverse of a small op (at most :data:`SMALL` gates), gate by gate on Python ints: the
+    generators' own rules (``R[add] = copy``, ``R[mul] = (y d, x d)``, ``R[neg] = -d``, a gate by its
+    reverse definition, inlined), without a NumPy call per contribution."""
+    gen, k = op.gen, op.k
+    d = adj.take_small(idx, op.out, op.n_wires, b)
+    if d is None:
+        return
+    args = [a.tolist() for a in op.args]
+    n_out = gen.n_out
+    add_one = adj.add_one
+    for i in range(k):
+        if n_out == 1:
+            dy = d[i]
+            if dy is None:
+                continue
+            dys = [dy]
+        else:
+            dys = [d[j * k + i] for j in range(n_out)]
+            if all(v is None for v in dys):
+                continue
+            if any(v is None for v in dys):
+                z = b.zero_wire()
+                dys = [z if v is None else v for v in dys]
+            dy = dys[0]
+        if gen is G.ADD:
+            add_one(args[0][i], dy)
+            add_one(args[1][i], dy)
+        elif gen is G.MUL:
+            x0, x1 = args[0][i], args[1][i]
+            o = _emit2(b, G.MUL, [x1 if x1 < n else x1 + m, x0 if x0 < n else x0 + m], [dy, dy])
+            add_one(x0, o)
+            add_one(x1, o + 1)
+        elif gen is G.NEG:
+            add_one(args[0][i], dy if char2 else _emit(b, G.NEG, ([dy],)))
+        else:
+            xs = [a[i] for a in args]
+            dxs = _inline_small(b, gen.reverse_definition(b.field), [w if w < n else w + m for w in xs] + dys)
+            for w, dx in zip(xs, dxs):
+                add_one(w, dx)
+
 
 def _with_forward(c: Circuit):
     """A builder over inputs ``(x, dy)`` holding ``c``'s forward ops, its internal wires shifted past
@@ -105,17 +295,46 @@ def _with_forward(c: Circuit):
     return b, remap, len(b.ops)
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while a large circuit is built: every object made is live
+    and acyclic, so its collections (about a third of the time of a 200,000-op reverse) find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def reverse(c: Circuit) -> Circuit:
-    """``R[c] : A x B -> A`` as a circuit over ``c.field``: inputs ``(x, dy)``, outputs ``dx``."""
+    """``R[c] : A x B -> A`` as a circuit over ``c.field``: inputs ``(x, dy)``, outputs ``dx``.
+
+    Ops of up to :data:`SMALL` gates (a circuit traced gate by gate, where nothing bundles) are reversed
+    gate by gate on Python ints, larger ones bundle by bundle on index arrays; both emit the same rules,
+    so the cost is linear in the size of ``c`` with a small constant either way."""
+    if len(c.ops) > 1000:
+        with _gc_paused():
+            return _reverse(c)
+    return _reverse(c)
+
+
+def _reverse(c: Circuit) -> Circuit:
     n, m = c.n_inputs, c.n_outputs
     b, remap, n_forward = _with_forward(c)
 
-    adj = _Adjoints(c)
+    small = [op.k <= SMALL and (op.gen is G.CONST or _scalar_rule(op.gen)) for op in c.ops]
+    adj = _Adjoints(c, small)
     adj.add(c.outputs, np.arange(n, n + m, dtype=np.int64))
+    char2 = c.field.is_finite and c.field.characteristic == 2
     for idx in range(len(c.ops) - 1, -1, -1):
         op = c.ops[idx]
         if op.gen is G.CONST:
-            adj.buckets.pop(idx, None)  # R[const] = discard
+            adj.discard(idx, op.out, op.n_wires)  # R[const] = discard
+            continue
+        if small[idx]:
+            _reverse_small(b, adj, idx, op, n, m, char2)
             continue
         d = adj.take(idx, op.out, op.n_wires, b)
         if (d < 0).all():

@@ -96,6 +96,7 @@ import re
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.expressions import as_expression
 from paralens.circuits.syntax import Circuit
 from paralens.fields.field import FieldError, as_field
 
@@ -186,7 +187,9 @@ class _Ring:
             else:
                 r = sp.nsimplify(float(v), rational=True)
             return self.ring.ground_new(self.ring.domain.from_sympy(r))
-        v = int(v)
+        # exact: an integer as it is (reduced below), anything else (a float, a FieldArray scalar)
+        # through field.element, which refuses what is not exactly an element rather than rounding it
+        v = int(v) if isinstance(v, int | np.integer) else self.field.element(v)
         if not self.ext:
             return self.ring.ground_new(v % self.p)
         terms, k = {}, 0
@@ -199,8 +202,7 @@ class _Ring:
 
     def from_expr(self, expr):
         """A sympy polynomial expression (integer or rational coefficients; ``a`` over GF(p^m))."""
-        sp = _sympy()
-        expr = sp.sympify(expr)
+        expr = as_expression(expr)
         extra = expr.free_symbols - set(self.qq.symbols)
         if extra:
             raise ValueError(f"the expression {expr} uses {sorted(map(str, extra))}, which are not among the "
@@ -282,7 +284,7 @@ def _sort_key(s):
 def _free_symbols(exprs, field) -> list:
     syms = set()
     for e in exprs:
-        syms |= _sympy().sympify(e).free_symbols
+        syms |= as_expression(e).free_symbols
     if field.is_finite and field.degree > 1:
         syms.discard(field.sympy_generator())
     return sorted(syms, key=_sort_key)
@@ -455,7 +457,7 @@ def evaluate_sympy(exprs, field, X, symbols=None):
     sp = _sympy()
     F = as_field(field)
     single = not isinstance(exprs, list | tuple)
-    exprs = [sp.sympify(exprs)] if single else [sp.sympify(e) for e in exprs]
+    exprs = [as_expression(exprs)] if single else [as_expression(e) for e in exprs]
     if F.is_finite:
         A = F.check_ints(X, "inputs")
     else:
@@ -474,7 +476,7 @@ def evaluate_sympy(exprs, field, X, symbols=None):
         p = F.characteristic
 
         def const(v):
-            return F.array(np.full(batch, v, dtype=object if F.order > 2**62 else np.int64))
+            return F.array(np.full(batch, v, dtype=F.element_dtype))
 
         def number(e):
             if e.is_Integer:
@@ -536,13 +538,8 @@ def evaluate_sympy(exprs, field, X, symbols=None):
 
 
 def _parse(e, names):
-    sp = _sympy()
-    if isinstance(e, str):
-        from sympy.parsing.sympy_parser import parse_expr
-
-        local = {n: sp.Symbol(n) for n in list(names) + ["a"]}
-        return parse_expr(e, local_dict=local)
-    return sp.sympify(e)
+    """A gate's formula: sympy objects as they are, text by the restricted grammar (never ``eval``)."""
+    return as_expression(e, list(names) + ["a"])
 
 
 def gate_from_sympy(name: str, exprs, symbols, *, field=None, doc: str = "") -> G.Gate:

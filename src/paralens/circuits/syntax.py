@@ -40,7 +40,8 @@ class Op:
 
     ``args[i]`` is the ``(k,)`` array of wires feeding input port ``i``; outputs are the
     wires ``out .. out + k * n_out - 1`` (port-major); ``data`` holds per-gate constants
-    (for ``const``).
+    (for ``const``), in the field's exact element dtype (``int64``, or Python ints above 2^62:
+    :meth:`~paralens.fields.FiniteField.as_elements`; :class:`Builder` converts, bundling re-checks).
     """
 
     gen: G.Generator
@@ -97,9 +98,11 @@ class Builder:
         else:
             if data is None:
                 raise CompositionError(f"{gen.name} has no inputs: give data (one value per gate)")
-            k = len(np.asarray(data).reshape(-1))
+            k = None
         if data is not None:
-            data = np.asarray(data).reshape(-1)
+            # constants keep the field's exact element dtype (int64, or Python ints above 2^62)
+            data = self.field.as_elements(data, f"constants of {gen.name}").reshape(-1)
+            k = len(data) if k is None else k
             if len(data) != k:
                 raise CompositionError(f"{gen.name}: {len(data)} constants for {k} gates")
         if k == 0:
@@ -126,9 +129,7 @@ class Builder:
 
     def const(self, values) -> np.ndarray:
         """One constant gate per value (integers in the field's integer representation)."""
-        vals = np.asarray(values).reshape(-1)
-        if self.field.is_finite:
-            vals = self.field.check_ints(vals, "constants")
+        vals = self.field.as_elements(values, "constants").reshape(-1)
         return self.op(G.CONST, data=vals)[0]
 
     def zero_wire(self) -> int:
@@ -250,16 +251,17 @@ class Circuit:
         return self.label()
 
     # -- meanings -------------------------------------------------------------------
-    def evaluate(self, x, *, packed: bool = False):
+    def evaluate(self, x, *, packed: bool = False, as_ints: bool = False):
         """Outputs for a batch ``x`` (rows = samples, columns = input wires).
 
         ``x`` holds integers (the galois integer representation) or a FieldArray; the
-        result is a FieldArray of shape ``(batch, n_outputs)`` (floats over the reals).
-        ``packed=True`` (GF(2) only) evaluates 64 samples per ``uint64`` word.
+        result is a FieldArray of shape ``(batch, n_outputs)`` (floats over the reals), a view
+        of the interpreter's outputs (no copy); ``as_ints=True`` gives the same integers as a
+        plain NumPy array.  ``packed=True`` (GF(2) only) evaluates 64 samples per ``uint64`` word.
         """
         from paralens.circuits.evaluate import evaluate
 
-        return evaluate(self, x, packed=packed)
+        return evaluate(self, x, packed=packed, as_ints=as_ints)
 
     def __call__(self, x):
         return self.evaluate(x)
@@ -322,9 +324,9 @@ class Circuit:
         field = as_field(field)
         ops = []
         for op in self.ops:
+            if op.data is not None:  # the constants in the new field's exact element dtype
+                op = Op(op.gen, op.args, op.out, op.k, field.as_elements(op.data, "constants").reshape(-1))
             ops.append(op)
-            if op.gen is G.CONST and field.is_finite:
-                field.check_ints(op.data, "constants")
         return Circuit(field, self.n_inputs, tuple(ops), self.outputs, name=self.name)
 
     # -- constructors ------------------------------------------------------------------

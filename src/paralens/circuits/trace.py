@@ -129,6 +129,9 @@ def apply_gate(gate: G.Generator, wires) -> Wire | list[Wire]:
     b = next((w.b for w in wires if isinstance(w, Wire)), None)
     if b is None:
         raise TypeError(f"{gate.name} applies to traced wires (inside trace), got {wires!r}")
+    for w in wires:
+        if not isinstance(w, Wire | bool | int | np.integer):
+            raise TypeError(f"{gate.name} applies to wires and integers, not {type(w).__name__} ({w!r})")
     ws = [w if isinstance(w, Wire) else constant(b, int(w)) for w in wires]
     if len(ws) != gate.n_in:
         raise TypeError(f"{gate.name} takes {gate.n_in} wires, got {len(ws)}")

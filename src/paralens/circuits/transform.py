@@ -27,6 +27,13 @@ def _op_levels(c: Circuit) -> list[int]:
     return levels
 
 
+def _join_elements(F, parts: list) -> np.ndarray:
+    """Constants of several ops as one array of the field's exact element dtype.  Each part is
+    converted first: ``np.concatenate`` of uint64 and int64 arrays would give float64."""
+    return np.concatenate([F.as_elements(p, "constants").reshape(-1) for p in parts]) if parts else \
+        F.as_elements(np.zeros(0, dtype=np.int64), "constants")
+
+
 def bundle(c: Circuit) -> Circuit:
     """The same circuit with the operations of one generator at one depth merged into one."""
     levels = _op_levels(c)
@@ -41,7 +48,7 @@ def bundle(c: Circuit) -> Circuit:
         ops = [c.ops[i] for i in groups[key]]
         gen = ops[0].gen
         args = [np.concatenate([wmap[op.args[j]] for op in ops]) for j in range(gen.n_in)]
-        data = None if ops[0].data is None else np.concatenate([op.data for op in ops])
+        data = None if ops[0].data is None else _join_elements(c.field, [op.data for op in ops])
         outs = b.op(gen, *args, data=data)
         off = 0
         for op in ops:
@@ -119,7 +126,7 @@ def fold_constants(c: Circuit) -> Circuit:
     for op in c.ops:
         outs = np.arange(op.out, op.out + op.n_wires)
         if op.gen is G.CONST:
-            cval[outs] = op.data.astype(np.int64) % 2
+            cval[outs] = c.field.as_elements(op.data, "constants")
             continue
         vals = [cval[a] for a in op.args]
         folded, _ = _gf2_fold(op.gen, vals)

@@ -31,6 +31,7 @@ import numpy as np
 
 from paralens.categories.errors import DataError
 from paralens.data.datasets import Dataset
+from paralens.files import atomic_write
 
 #: IDX dtype code -> (big-endian NumPy dtype, name used in messages)
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -136,7 +137,7 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     payload = header + np.ascontiguousarray(a, dtype=IDX_DTYPES[code]).tobytes()
     if compress if compress is not None else path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    path.write_bytes(payload)
+    atomic_write(path, payload)
 
 
 def mnist_subset() -> Path:

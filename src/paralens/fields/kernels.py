@@ -144,13 +144,19 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(by).view(np.uint64).reshape(n, words)
 
 
-def unpack_bits(words: np.ndarray, batch: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`: ``(n, words)`` ``uint64`` -> ``(batch, n)`` ``uint8``."""
+def unpack_words(words: np.ndarray, batch: int) -> np.ndarray:
+    """``(n, words)`` ``uint64`` -> ``(n, batch)`` ``uint8`` bits, wire-major (a view of the unpacked words:
+    no transposing copy; the interpreter hands out its transpose)."""
     words = np.ascontiguousarray(words, dtype=np.uint64)
     n, w = words.shape
     by = words.view(np.uint8).reshape(n, w, 8)
     bits = np.unpackbits(by, axis=-1, bitorder="little").reshape(n, w * 64)
-    return np.ascontiguousarray(bits[:, :batch].T)
+    return bits[:, :batch]
+
+
+def unpack_bits(words: np.ndarray, batch: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: ``(n, words)`` ``uint64`` -> ``(batch, n)`` ``uint8``."""
+    return np.ascontiguousarray(unpack_words(words, batch).T)
 
 
 class PrimeKernel(Kernel):
@@ -174,7 +180,11 @@ class PrimeKernel(Kernel):
         return s
 
     def mul(self, a, b):
-        return (a * b) % self.p
+        r = a * b
+        if not isinstance(r, np.ndarray):
+            return r % self.p
+        np.remainder(r, self.p, out=r)  # in place: one temporary less on wide layers
+        return r
 
     def neg(self, a):
         return (self.p - a) % self.p
@@ -200,7 +210,10 @@ class GaloisKernel(Kernel):
 
     def to_ints(self, x):
         a = np.asarray(x.view(np.ndarray))
-        return a if a.dtype == object else a.astype(np.int64)
+        # the field's element dtype (paralens.fields.field.INT64_ORDER): Python ints above 2^62
+        if self.GF.order > 2**62:
+            return a if a.dtype == object else a.astype(object)
+        return a.astype(np.int64)
 
     def const(self, values, shape):
         v = np.asarray(values)

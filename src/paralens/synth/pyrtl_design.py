@@ -40,6 +40,7 @@ The design never touches PyRTL's global working block: it is built inside
 from __future__ import annotations
 
 import contextlib
+import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class Arith:
         self.const_values: dict[int, int] = {}  # id(wirevector) -> value, for constant folding
 
     def const(self, v: int):
-        v = int(v)
+        v = operator.index(v)  # an integer, exactly (a float is refused, not rounded)
         if v not in self._consts:
             w = self.pyrtl.Const(v, bitwidth=self.width)
             self._consts[v] = w
@@ -354,8 +355,9 @@ def lower(circuit, ar: Arith, inputs: list, *, read=None) -> list:
     for op in circuit.ops:
         g = op.gen
         if isinstance(g, G.Const):
+            vals = F.as_elements(op.data, "constants")  # exact ints (Python ints above 2^62), never floats
             for i in range(op.k):
-                table[op.out + i] = ar.const(int(op.data[i]))
+                table[op.out + i] = ar.const(int(vals[i]))
             continue
         for i in range(op.k):
             if read is None:

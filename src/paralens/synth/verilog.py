@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paralens.files import FileWriteError, atomic_open, atomic_write
 from paralens.synth.netlist import PortLayout, gf2_netlist, verilog_identifier
 
 
@@ -37,12 +38,18 @@ class ToolFailed(RuntimeError):
 
 @contextlib.contextmanager
 def _opened(path_or_file, mode="w"):
+    """An open file as it is, or a path written atomically (:func:`paralens.files.atomic_open`;
+    a missing folder is made first)."""
     if hasattr(path_or_file, "write"):
         yield path_or_file
     else:
         p = Path(path_or_file)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, mode) as f:
+        if not p.parent.exists():
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise FileWriteError(f"cannot write {p}: cannot make its folder ({e.strerror})") from None
+        with atomic_open(p, mode) as f:
             yield f
 
 
@@ -252,13 +259,15 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     lines += ["        " + s for s in body]
     lines += ["    end", "endmodule", ""]
     text = "\n".join(lines)
+    is_file = hasattr(path_or_file, "write")
+    name = getattr(path_or_file, "name", None) if is_file else os.fspath(path_or_file)
+    if hex_path is not None and (not isinstance(name, str) or not os.path.exists(name if is_file else
+                                                                                  os.path.dirname(os.path.abspath(name)))):
+        raise ValueError("memory=True needs a testbench path (the vectors go to a .hex file next to it)")
+    if hex_path is not None:  # the vectors first: a testbench is never left without its vectors
+        atomic_write(Path(name).with_name(f"{tb_name}_vectors.hex"), hex_path)
     with _opened(path_or_file) as f:
         f.write(text)
-        name = getattr(f, "name", None)
-    if hex_path is not None:
-        if not isinstance(name, str) or not os.path.exists(name):
-            raise ValueError("memory=True needs a testbench path (the vectors go to a .hex file next to it)")
-        Path(name).with_name(f"{tb_name}_vectors.hex").write_text(hex_path)
     return tb_name
 
 

@@ -35,7 +35,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import sys
 import zlib
 from collections import namedtuple
@@ -47,6 +46,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from paralens.categories.errors import CheckpointError
+from paralens.files import atomic_output
 
 FORMAT = "paralens-checkpoint"
 #: the format version this paralens writes (and the newest it reads)
@@ -231,52 +231,11 @@ def _to_json(value, what: str) -> str:
 # ----------------------------------------------------------------------------- atomic write
 
 
-def _fsync_dir(folder: Path) -> None:
-    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open folders; os.replace is atomic there anyway
-        return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Remove temporary folders left by writers to ``target`` that were killed (their process is gone)."""
-    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
-        m = re.fullmatch(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]{{12}}\.tmp", tmp.name)
-        if not m or int(m.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(tmp, ignore_errors=True)
-        except (PermissionError, OverflowError, OSError):
-            pass
-
-
 def _atomic_save(tensors: dict, metadata: dict, target: Path) -> None:
-    """Write to a private folder beside ``target``, fsync, rename over ``target``, fsync the folder.
-
-    The private folder holds any temporary file safetensors makes of its own, so a
-    killed writer leaves one recognisable folder, which the next save removes.
-    """
-    _remove_stale_temps(target)
-    tmpdir = target.parent / f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
-    os.mkdir(tmpdir)  # mode 0o777 less the umask
-    try:
-        tmp = tmpdir / target.name
+    """safetensors' file, written by :func:`paralens.files.atomic_output` (a private folder beside
+    ``target``, fsync, rename over ``target``; a killed writer's folder is removed by the next save)."""
+    with atomic_output(target) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, os.stat(tmpdir).st_mode & 0o666)  # safetensors makes 0o600; give the umask's mode
-        fd = os.open(tmp, os.O_RDWR)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    _fsync_dir(target.parent)
 
 
 # ----------------------------------------------------------------------------- save / load
@@ -330,8 +289,8 @@ def save_checkpoint(path: str | os.PathLike, params: dict, opt_state: Any = None
         raise CheckpointError(f"cannot save {target}: folder {target.parent} does not exist")
     try:
         _atomic_save(tensors, metadata, target)
-    except OSError as e:
-        raise CheckpointError(f"cannot save {target}: {e.strerror or e}") from None
+    except OSError as e:  # a FileWriteError names the target and the reason
+        raise CheckpointError(str(e) if e.strerror is None else f"cannot save {target}: {e.strerror}") from None
     return target
 
 
