@@ -2,12 +2,12 @@
 
     python benchmarks/bench_boolean.py [--quick] [--json] [--samples N] [--block-words W]
 
-The network: :class:`paralens.circuits.gatenet.GateNetwork` of the MNIST shape, 784 x 3 thermometer
+The network: :class:`paralens.boolean.gatenet.GateNetwork` of the MNIST shape, 784 x 3 thermometer
 bits of the pixels (``ThermometerEncoder(3, "uniform")`` fitted on the bundled MNIST subset's
 training images) -> 6 layers x 8,000 two-input gates (gatenet's balanced random wiring) -> group sum
 over 10 classes (800 bits per class).  Its logits are random, with each gate's argmax drawn among the
 10 functions that read both inputs (and, or, xor, nand, nor, xnor and the 4 implications), so that
-:func:`~paralens.circuits.gatenet.harden` keeps all 48,000 gates (random logits over all 16 functions
+:func:`~paralens.boolean.gatenet.harden` keeps all 48,000 gates (random logits over all 16 functions
 would fold a third of them away into wiring and constants).  The hardened circuit is what a trained
 network of this shape runs; a trained one only differs in which function each gate has.
 
@@ -30,7 +30,7 @@ machine may be shared: CPU time is what one core spent; wall-clock rates are rep
   softmax mixture of the 16 functions, float32) and the argmax of the group sums, from bits.
 
 Also timed: the NumPy thermometer encoding (``encoder.transform``), and packing the bits to words with
-``paralens.fields.pack_bits`` (``np.packbits`` and transposes) and with ``paralens.circuits.packed.pack_bits``
+``paralens.fields.pack_bits`` (``np.packbits`` and transposes) and with ``paralens.boolean.packed.pack_bits``
 (the kernel's packer), for comparison with the fused kernel that encodes and packs.  All the exact
 methods' predictions are checked equal.  Ratios are of rates measured in this one run.
 """
@@ -51,11 +51,11 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from paralens import data  # noqa: E402
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
+from paralens.boolean.gatenet import GATE_NAMES, GateNetwork, harden  # noqa: E402
+from paralens.boolean.packed import PackedCircuit  # noqa: E402
+from paralens.boolean.packed import pack_bits as fast_pack_bits  # noqa: E402
 from paralens.circuits.evaluate import evaluate_ints, run_ops  # noqa: E402
-from paralens.circuits.gatenet import GATE_NAMES, GateNetwork, harden  # noqa: E402
-from paralens.circuits.packed import PackedCircuit  # noqa: E402
-from paralens.circuits.packed import pack_bits as fast_pack_bits  # noqa: E402
 from paralens.fields import pack_bits  # noqa: E402
 
 TWO_INPUT = [i for i, n in enumerate(GATE_NAMES) if n not in ("false", "true", "a", "b", "not_a", "not_b")]
@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
     kw = {} if args.block_words is None else {"block_words": args.block_words}
     pc = PackedCircuit(circuit, **kw)
     t_compile = time.perf_counter() - t0
-    say(f"network (paralens.circuits.gatenet, hardened): {net.n_inputs} bits -> {args.layers} x {args.width} gates "
+    say(f"network (paralens.boolean.gatenet, hardened): {net.n_inputs} bits -> {args.layers} x {args.width} gates "
         f"-> {n_classes} classes; circuit of {circuit.n_gates} gates "
         f"({', '.join(f'{k} {v}' for k, v in circuit.stats()['by_kind'].items())}), depth {circuit.depth()} "
         f"(harden {t_harden:.1f} s)")
@@ -204,7 +204,7 @@ def main(argv=None) -> dict:
         "circuit_gates": int(circuit.n_gates),
         "not_gates": int(circuit.gate_counts().get("not", 0)),
         "network_gates": int(net.n_gates),
-        "network": "paralens.circuits.gatenet GateNetwork, random logits with two-input argmax, hardened",
+        "network": "paralens.boolean.gatenet GateNetwork, random logits with two-input argmax, hardened",
         "inputs": int(circuit.n_inputs),
         "outputs": int(circuit.n_outputs),
         "depth": int(circuit.depth()),

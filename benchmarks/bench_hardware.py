@@ -6,7 +6,7 @@
 Times each stage of delivering a classifier (e.g. ``mnist-gates``) as hardware, on its whole test
 split, and checks every stage's predictions against ``BooleanClassifier.predict``:
 
-* ``circuit``: :func:`~paralens.circuits.classifier.classifier_circuit` (comparators, network,
+* ``circuit``: :func:`~paralens.boolean.classifier.classifier_circuit` (comparators, network,
   popcounts, argmax): gates, depth, seconds;
 * ``pyrtl``: :func:`~paralens.synth.to_pyrtl` and ``verilog``: :func:`~paralens.synth.to_verilog`
   (bytes, seconds);
@@ -41,8 +41,8 @@ def _timed(f, *a, **k):
 def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -> dict:
     import numpy as np
 
-    from paralens.circuits.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
-    from paralens.circuits.presets import load_integer_data
+    from paralens.boolean.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
+    from paralens.boolean.presets import load_integer_data
     from paralens.synth import simulate, to_pyrtl, to_verilog
     from paralens.synth.verilog import icarus_available, run_icarus, write_gate_verilog, write_testbench
     from paralens.synth.yosys import abc_effort, equivalence_check, synth_stats, yosys_available

@@ -5,7 +5,7 @@
 The models are the MNIST LUT presets' (``mnist-vote``: 10 x 128 learned LUT8 on the bundled MNIST
 subset's thresholded pixels, the vote optimiser with batches of 32; ``mnist-rda``: 10 x 64 LUT6,
 plain reverse derivative ascent, batch 1), trained for a fixed number of steps by
-:func:`paralens.circuits.train.train_circuit` from zero parameters, once with the parametric
+:func:`paralens.boolean.train.train_circuit` from zero parameters, once with the parametric
 circuit run bit-packed (64 examples to a ``uint64`` word: the default over GF(2)) and once with
 ``packed=False`` (one byte per example, what paralens did before).  Both must end with the same
 parameters (checked).  Reported: examples per second of each (the best of ``--rounds`` rounds that
@@ -22,8 +22,8 @@ import time
 def _setup(name: str, n_steps: int, per_class: int | None):
     import numpy as np
 
-    from paralens.circuits.presets import _encoder, get_preset, load_integer_data
-    from paralens.circuits.train import targets
+    from paralens.boolean.presets import _encoder, get_preset, load_integer_data
+    from paralens.boolean.train import targets
 
     preset = get_preset(name)
     Xtr, ytr, _, _ = load_integer_data(preset.dataset)
@@ -39,7 +39,7 @@ def _setup(name: str, n_steps: int, per_class: int | None):
 def _train(model, preset, bits, tgt, batch):
     import numpy as np
 
-    from paralens.circuits.train import train_circuit
+    from paralens.boolean.train import train_circuit
     from paralens.learning import optimisers
 
     opts = preset.options

@@ -2,7 +2,7 @@
 
     python experiments/accuracy_vs_gates.py [--quick]
 
-Curves: relaxed-then-hardened gate networks (:mod:`paralens.circuits.gatenet`,
+Curves: relaxed-then-hardened gate networks (:mod:`paralens.boolean.gatenet`,
 the ``mnist-gates`` recipe at several widths) and the vote optimiser on layers of
 learned 8-input lookup tables (the ``mnist-vote`` recipe with 16 to 128 tables per class); the
 gate count is the hardened circuit's two-input-gate equivalents.  Horizontal
@@ -49,8 +49,8 @@ def _seeded(run, seeds):
 
 
 def _gate_points(widths_list, epochs, seeds, reused):
-    from paralens.circuits.classifier import two_input_equivalents
-    from paralens.circuits.gatenet import mnist_gates_config, run_gates
+    from paralens.boolean.classifier import two_input_equivalents
+    from paralens.boolean.gatenet import mnist_gates_config, run_gates
 
     def run(widths, seed):
         cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
@@ -68,7 +68,7 @@ def _gate_points(widths_list, epochs, seeds, reused):
 
 
 def _vote_points(sizes, seeds, reused):
-    from paralens.circuits.presets import train_preset
+    from paralens.boolean.presets import train_preset
 
     def run(per_class, seed):
         clf, res = train_preset("mnist-vote", seed=seed, model_options={"per_class": per_class})

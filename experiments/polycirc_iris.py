@@ -3,7 +3,7 @@
     python experiments/polycirc_iris.py [--quick] [--seeds 3] [--epochs 60] [--out DIR]
     python -m experiments.polycirc_iris [--quick]
 
-The model, loss, learning rate and update are those of :mod:`paralens.circuits.fixedpoint`
+The model, loss, learning rate and update are those of :mod:`paralens.boolean.fixedpoint`
 (features in Q(10), weights in Q(30), predictions in Q(40), over GF(2^61 - 1); the
 learner ``Learner(model, displacement, gradient_update(modulus=p), fixed_point_rate)``),
 with yarrow-polycirc's procedure: zero weights, no bias, learning rate 1/2^7, one
@@ -58,7 +58,7 @@ def yarrow_rerun(features, labels, epochs: int = 60, nbits: int = 10, rounding: 
     x, t scaled by 2^10 and truncated; y = W x; z = y >> 10; h = (clip(z, -2^10, 2^10) + 2^10) >> 1;
     e = h - t; W -= (((e x) >> 10) * 8) >> 10 (floor shifts); zero init; interleaved order.
     ``rounding="nearest"`` replaces the two shifts of y and of the change by round-to-nearest."""
-    from paralens.circuits.fixedpoint import class_interleaved_order
+    from paralens.boolean.fixedpoint import class_interleaved_order
 
     one = 1 << nbits
     if rounding == "floor":
@@ -92,7 +92,7 @@ def _stats(values) -> dict:
 
 def _run_pair(fmt, loss, features, labels, epochs, test=None) -> dict:
     """One fixed-point run and its float twins (raw and Q(f) features) on the same rows and order."""
-    from paralens.circuits.fixedpoint import fit_fixed_point, fit_real
+    from paralens.boolean.fixedpoint import fit_fixed_point, fit_real
 
     learner, params, info = fit_fixed_point(features, labels, fmt=fmt, loss=loss, lr_shift=LR_SHIFT, epochs=epochs)
     model = learner.model
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
 
-    from paralens.circuits.fixedpoint import FixedPoint
+    from paralens.boolean.fixedpoint import FixedPoint
     from paralens.data import load_iris, stratified_split
 
     t0 = time.perf_counter()

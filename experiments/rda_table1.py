@@ -31,9 +31,9 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):  # run as a script: make ``experiments`` importable like ``-m`` does
     sys.path.insert(0, str(HERE.parent))
 
-from paralens.circuits import layers  # noqa: E402
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
-from paralens.circuits.presets import (  # noqa: E402
+from paralens.boolean import layers  # noqa: E402
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
+from paralens.boolean.presets import (  # noqa: E402
     PAPER_MNIST_TRAIN_FRACTION,
     PAPER_SCORE_STEPS,
     active_wiring,
@@ -43,7 +43,7 @@ from paralens.circuits.presets import (  # noqa: E402
     run_paper_mnist,
     train_preset,
 )
-from paralens.circuits.train import targets, train_circuit  # noqa: E402
+from paralens.boolean.train import targets, train_circuit  # noqa: E402
 from paralens.files import atomic_write  # noqa: E402
 
 # as reported in the RDA paper's Table 1 (it gives one figure per data set and does not name the label

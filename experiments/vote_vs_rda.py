@@ -47,10 +47,10 @@ if __package__ in (None, ""):  # run as a script: make ``experiments`` importabl
     sys.path.insert(0, str(HERE.parent))
 
 from paralens import data  # noqa: E402
-from paralens.circuits import layers  # noqa: E402
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
-from paralens.circuits.presets import active_wiring, load_integer_data  # noqa: E402
-from paralens.circuits.train import targets, train_circuit  # noqa: E402
+from paralens.boolean import layers  # noqa: E402
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
+from paralens.boolean.presets import active_wiring, load_integer_data  # noqa: E402
+from paralens.boolean.train import targets, train_circuit  # noqa: E402
 from paralens.files import atomic_write  # noqa: E402
 from paralens.learning import optimisers  # noqa: E402
 

@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from paralens.circuits.classifier import (
+from paralens.boolean.classifier import (
     BooleanClassifier,
     ModelFileError,
     class_from_bits,
     classifier_circuit,
     feature_bits_of,
 )
-from paralens.circuits.presets import load_integer_data, train_preset
+from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.cli import main
 from test_synth import icarus_as_in_readme, needs_icarus
 
@@ -54,7 +54,7 @@ def test_whole_classifier_circuit_equals_predict(iris):
 def test_argmax_tree_takes_the_first_maximum(n_classes):
     """The classifier circuit's tournament argmax equals ``np.argmax`` (ties to the lower class), on
     counts drawn from 0..3 so that most rows hold ties, and is ceil(log2 n) comparisons deep."""
-    from paralens.circuits.classifier import _argmax_tree
+    from paralens.circuits.arith import argmax_tree
     from paralens.circuits.syntax import Builder
     from paralens.fields import GF
 
@@ -62,7 +62,7 @@ def test_argmax_tree_takes_the_first_maximum(n_classes):
     b = Builder(GF(2), n_classes * w)
     nums = [[np.array([c * w + j]) for j in range(w)] for c in range(n_classes)]
     idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(n_classes)]
-    circuit = b.build(np.concatenate(_argmax_tree(b, nums, idx)))
+    circuit = b.build(np.concatenate(argmax_tree(b, nums, idx)))
     counts = np.random.default_rng(n_classes).integers(0, 4, (500, n_classes))
     bits = ((counts[:, :, None] >> np.arange(w)) & 1).reshape(500, -1)
     np.testing.assert_array_equal(class_from_bits(np.asarray(circuit.evaluate(bits))), counts.argmax(axis=1))

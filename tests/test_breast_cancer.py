@@ -7,7 +7,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from paralens.categories.errors import DataError
 from paralens.data import (
     BREAST_CANCER_FEATURES,
     Dataset,
@@ -15,6 +14,7 @@ from paralens.data import (
     load_breast_cancer,
     stratified_split,
 )
+from paralens.errors import DataError
 
 SHA256 = "43584b3806cc61afce3c9b3158dd8e56bc7fd734507f95639126fcd572dc7233"
 

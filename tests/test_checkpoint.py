@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from paralens.categories.errors import CheckpointError, ParalensError
+from paralens.errors import CheckpointError, ParalensError
 from paralens.training import checkpoint as ck
 from paralens.training.checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint, save_checkpoint
 

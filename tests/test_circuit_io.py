@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 
-from paralens.categories.errors import ParalensError
 from paralens.circuits import (
     BOOLEAN_GATES,
     Builder,
@@ -24,6 +23,7 @@ from paralens.circuits import (
     trace,
 )
 from paralens.circuits import io as cio
+from paralens.errors import ParalensError
 from paralens.fields import GF, REALS
 
 M61 = 2**61 - 1

@@ -8,8 +8,8 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.categories.errors import LawViolation
 from paralens.circuits import BOOLEAN_GATES, Circuit, Gate, gate_from_sympy, trace
+from paralens.errors import LawViolation
 from paralens.fields import GF, REALS
 from paralens.laws import check_circuit_category_laws, check_circuit_laws, check_laws
 

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.categories.errors import CompositionError, ShapeError
 from paralens.circuits import (
     ADD,
     BOOLEAN_GATES,
@@ -31,6 +30,7 @@ from paralens.circuits import (
     reverse,
     trace,
 )
+from paralens.errors import CompositionError, ShapeError
 from paralens.fields import GF, REALS
 
 M61 = 2**61 - 1

@@ -15,10 +15,10 @@ import sys
 import numpy as np
 import pytest
 
+from paralens.boolean.classifier import BooleanClassifier
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder
+from paralens.boolean.presets import load_integer_data
 from paralens.circuits import generators as G
-from paralens.circuits.classifier import BooleanClassifier
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder
-from paralens.circuits.presets import load_integer_data
 from paralens.circuits.syntax import Builder
 from paralens.cli import main
 from paralens.fields import GF
@@ -246,7 +246,7 @@ def test_the_hostile_file_through_the_installed_command_runs_nothing(files, tmp_
 
 
 def test_a_float_input_too_large_for_the_ports_is_named(files):
-    from paralens.circuits.classifier import feature_bits_of
+    from paralens.boolean.classifier import feature_bits_of
 
     X = np.array([[1.0, 2.0, 1e20, 3.0]])
     with pytest.raises(Exception, match=r"feature 2 of sample 0 is 1e\+20") as e:

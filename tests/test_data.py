@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 
-from paralens.categories.errors import DataError, ParalensError, ShapeError
 from paralens.data import (
     Dataset,
     batches,
@@ -23,6 +22,7 @@ from paralens.data import (
     stratified_split,
     write_idx,
 )
+from paralens.errors import DataError, ParalensError, ShapeError
 
 # ----------------------------------------------------------------------------- helpers
 

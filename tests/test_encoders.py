@@ -8,8 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from paralens.categories.errors import DataError, ParalensError, ShapeError
-from paralens.circuits.encoders import (
+from paralens.boolean.encoders import (
     ENCODER_FORMAT_VERSION,
     ColumnEncoder,
     EncoderError,
@@ -21,6 +20,7 @@ from paralens.circuits.encoders import (
     encoder_from_dict,
 )
 from paralens.data import load_breast_cancer, stratified_split
+from paralens.errors import DataError, ParalensError, ShapeError
 
 
 def rng_data(seed=0, n=200, d=5):

@@ -19,9 +19,9 @@ import re
 import numpy as np
 import pytest
 
+from paralens.boolean.classifier import class_from_bits, classifier_circuit, feature_bits_of
+from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.circuits import Circuit, trace
-from paralens.circuits.classifier import class_from_bits, classifier_circuit, feature_bits_of
-from paralens.circuits.presets import load_integer_data, train_preset
 from paralens.cli import main
 from paralens.fields import GF
 from paralens.synth import (

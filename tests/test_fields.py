@@ -8,8 +8,8 @@ import galois
 import numpy as np
 import pytest
 
-from paralens.categories.errors import CompositionError, ParalensError
 from paralens.circuits import Circuit
+from paralens.errors import CompositionError, ParalensError
 from paralens.fields import GF, REALS, FieldError, as_field, field_from_description, pack_bits, unpack_bits
 
 M31 = 2**31 - 1

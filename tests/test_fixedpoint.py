@@ -1,4 +1,4 @@
-"""Fixed-point learning over GF(p) (paralens.circuits.fixedpoint) and its Iris experiment."""
+"""Fixed-point learning over GF(p) (paralens.boolean.fixedpoint) and its Iris experiment."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paralens.circuits.fixedpoint import (
+from paralens.boolean.fixedpoint import (
     MERSENNE_61,
     FixedPoint,
     FixedPointLinear,

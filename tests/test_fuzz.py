@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.categories.errors import CheckpointError, DataError
 from paralens.data import load_mnist, read_idx, write_idx
+from paralens.errors import CheckpointError, DataError
 from paralens.training.checkpoint import load_checkpoint, save_checkpoint
 
 FUZZ = settings(max_examples=200, deadline=None, database=None,

@@ -21,14 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.categories.errors import ParalensError
+from paralens.boolean.classifier import BooleanClassifier, ModelFileError
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder
 from paralens.circuits import Circuit, trace
-from paralens.circuits.classifier import BooleanClassifier, ModelFileError
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder
 from paralens.circuits.expressions import ExpressionError, parse_polynomial
 from paralens.circuits.io import CircuitFileError, circuit_from_dict, circuit_to_dict, load_circuit, save_circuit
 from paralens.circuits.symbolic import gate_from_sympy
 from paralens.circuits.syntax import Builder
+from paralens.errors import ParalensError
 from paralens.fields import GF
 
 FUZZ = settings(max_examples=150, deadline=None, database=None,

@@ -7,8 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from paralens.circuits import generators as G
-from paralens.circuits.gatenet import (
+from paralens.boolean.gatenet import (
     COEFFS,
     GATE_NAMES,
     TRUTH,
@@ -26,6 +25,7 @@ from paralens.circuits.gatenet import (
     run_gates,
     train_gate_network,
 )
+from paralens.circuits import generators as G
 from paralens.fields import GF
 
 # ----------------------------------------------------------------------------- the 16 functions
@@ -273,7 +273,7 @@ def test_iris_held_out_accuracy():
     assert info["hardened_test_accuracy"] >= 0.95, info
     assert abs(info["hardened_test_accuracy"] - info["relaxed_test_accuracy"]) <= 0.05
     # the circuit with its decoder reproduces the reported accuracy
-    from paralens.circuits.gatenet import load_gates_data
+    from paralens.boolean.gatenet import load_gates_data
 
     _, _, bte, yte, _ = load_gates_data(cfg)
     assert circuit_accuracy(c, info["decoder"], bte, yte) == info["hardened_test_accuracy"]

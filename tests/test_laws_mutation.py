@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.categories.errors import LawViolation
 from paralens.circuits import BOOLEAN_GATES, Circuit, Gate, reverse, trace
+from paralens.errors import LawViolation
 from paralens.fields import GF, REALS
 from paralens.laws import check_circuit_laws
 

@@ -6,8 +6,8 @@ comparators, popcounts and argmax; CI runs it."""
 import numpy as np
 import pytest
 
-from paralens.circuits.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
-from paralens.circuits.presets import load_integer_data
+from paralens.boolean.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
+from paralens.boolean.presets import load_integer_data
 from paralens.cli import main
 from test_synth import icarus_as_in_readme, needs_icarus
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paralens.categories.errors import ParameterError
+from paralens.errors import ParameterError
 from paralens.learning import optimisers as O
 from paralens.learning import schedules as S
 

@@ -1,24 +1,24 @@
-"""The fused bit-packed kernel (paralens.circuits.packed) gives exactly what the NumPy interpreter gives."""
+"""The fused bit-packed kernel (paralens.boolean.packed) gives exactly what the NumPy interpreter gives."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from paralens.categories.errors import ShapeError
-from paralens.circuits import generators as G
-from paralens.circuits.classifier import BooleanClassifier
-from paralens.circuits.encoders import (
+from paralens.boolean.classifier import BooleanClassifier
+from paralens.boolean.encoders import (
     ColumnEncoder,
     GroupSumDecoder,
     OneHotEncoder,
     ThermometerEncoder,
     ThresholdEncoder,
 )
+from paralens.boolean.packed import PackedCircuit
+from paralens.boolean.packed import pack_bits as fast_pack_bits
+from paralens.circuits import generators as G
 from paralens.circuits.evaluate import evaluate_ints
-from paralens.circuits.packed import PackedCircuit
-from paralens.circuits.packed import pack_bits as fast_pack_bits
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.errors import ShapeError
 from paralens.fields import GF, pack_bits
 
 F = GF(2)
@@ -81,7 +81,7 @@ def test_class_head_on_large_groups(seed):
 def test_layered_network_and_packed_words():
     """A gate network shape (every input bit read, a multiple of 8 inputs: rows read 8 bits at a time);
     inputs given already packed give the same classes."""
-    from paralens.circuits.gatenet import GateNetwork, harden
+    from paralens.boolean.gatenet import GateNetwork, harden
 
     net = GateNetwork(64, [96, 96, 80], 5, seed=1)
     c = harden(net.init(3), net)
@@ -213,7 +213,7 @@ def test_negations_are_absorbed():
 
 
 def test_without_numba_falls_back(monkeypatch):
-    import paralens.circuits.packed as packed
+    import paralens.boolean.packed as packed
 
     monkeypatch.setitem(packed._NUMBA, "k", None)
     c = random_circuit(2)
@@ -228,7 +228,7 @@ def test_without_numba_falls_back(monkeypatch):
 def test_classifier_uses_the_kernel_and_agrees():
     """BooleanClassifier.predict: the fused kernel (packed) and the NumPy byte path give the same classes; the
     compiled circuit is kept on the instance and stays out of the file."""
-    from paralens.circuits.gatenet import GateNetwork, harden
+    from paralens.boolean.gatenet import GateNetwork, harden
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, (3000, 16)).astype(np.uint8)

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paralens.circuits import generators as G
-from paralens.circuits import layers, parametric, reverse, trace
-from paralens.circuits.presets import (
+from paralens.boolean import layers
+from paralens.boolean.presets import (
     iris_paper_split,
     label_bits,
     minmax_half_thresholds,
@@ -19,6 +18,8 @@ from paralens.circuits.presets import (
     run_paper_mnist,
     train_preset,
 )
+from paralens.circuits import arith, parametric, reverse, trace
+from paralens.circuits import generators as G
 from paralens.circuits.reverse import boolean_difference_reverse
 from paralens.circuits.symbolic import evaluate_sympy, functional_reduce, symbolic_reverse, to_sympy
 from paralens.circuits.syntax import Builder
@@ -171,7 +172,7 @@ def test_rda_pseudo_linear_784_against_numpy():
 @pytest.mark.parametrize("wx,wy", [(1, 1), (3, 3), (4, 2), (2, 5), (5, 5)])
 def test_greater_and_carry_save_popcount(wx, wy, tree):
     b = Builder(F2, wx + wy)
-    gt = layers.greater(b, [np.array([i]) for i in range(wx)], [np.array([wx + i]) for i in range(wy)], tree=tree)
+    gt = arith.greater(b, [np.array([i]) for i in range(wx)], [np.array([wx + i]) for i in range(wy)], tree=tree)
     c = b.build(gt)
     rows = all_rows(wx + wy)
     xv = (rows[:, :wx] << np.arange(wx)).sum(axis=1)
@@ -182,7 +183,7 @@ def test_greater_and_carry_save_popcount(wx, wy, tree):
         assert c.depth() <= 2 * int(np.ceil(np.log2(w))) + 2
     for w in (1, 2, 3, 7, 30):
         b = Builder(F2, 2 * w)
-        cnt = layers.carry_save_popcount(b, np.arange(2 * w).reshape(2, w))
+        cnt = arith.carry_save_popcount(b, np.arange(2 * w).reshape(2, w))
         bits = np.random.default_rng(w).integers(0, 2, (50, 2 * w))
         out = np.asarray(b.build(np.concatenate(cnt)).evaluate(bits)).reshape(50, len(cnt), 2)
         np.testing.assert_array_equal((out << np.arange(len(cnt))[None, :, None]).sum(axis=1),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from paralens import data
-from paralens.categories.errors import CheckpointError
 from paralens.cli import main
+from paralens.errors import CheckpointError
 from paralens.instances.smooth import dense, dropout, linear
 from paralens.learning import learning_rates, losses, optimisers, schedules
 from paralens.learning.supervised import Learner

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from paralens import data
-from paralens.circuits import layers
-from paralens.circuits.presets import PRESETS, train_preset
-from paralens.circuits.train import rda_learner, train_circuit
+from paralens.boolean import layers
+from paralens.boolean.presets import PRESETS, train_preset
+from paralens.boolean.train import rda_learner, train_circuit
 from paralens.learning import optimisers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,8 +147,8 @@ def _small_mnist(folder: Path, n_train: int = 600, n_test: int = 300) -> Path:
 def test_mnist_vote_preset_quick(tmp_path, capsys):
     """The preset on the first 300 training digits, two passes, through the command line (``--save``,
     ``--json``): far above chance (10%), and the saved Boolean classifier predicts as reported."""
-    from paralens.circuits.classifier import BooleanClassifier
-    from paralens.circuits.presets import load_integer_data
+    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.presets import load_integer_data
     from paralens.cli import main
 
     assert PRESETS["mnist-vote"].method == "vote" and PRESETS["mnist-vote"].dataset == "mnist"

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from paralens.categories.errors import ParalensError
+from paralens.errors import ParalensError
 
 
 def _int_range(lo: int, hi: int, what: str = "an integer"):
@@ -76,14 +76,14 @@ def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: 
 
 
 def _is_boolean_preset(name: str) -> bool:
-    from paralens.circuits.presets import PRESETS as BOOLEAN
+    from paralens.boolean.presets import PRESETS as BOOLEAN
 
     return name in BOOLEAN
 
 
 def _boolean_train(args) -> int:
     """``paralens train`` for a Boolean preset: train, harden, save the classifier (JSON), report."""
-    from paralens.circuits.presets import train_preset
+    from paralens.boolean.presets import train_preset
 
     clf, result = train_preset(args.model, data_dir=args.data, seed=args.seed, epochs=args.epochs,
                                progress=not args.no_progress and not args.json)
@@ -109,7 +109,7 @@ def _is_classifier_file(path: str) -> bool:
 
 
 def _classifier_data(clf, data_dir, split: str):
-    from paralens.circuits.presets import load_integer_data
+    from paralens.boolean.presets import load_integer_data
 
     ds = clf.info.get("dataset", "mnist")
     Xtr, ytr, Xte, yte = load_integer_data(ds, data_dir, clf.info.get("seed", 0))
@@ -120,7 +120,7 @@ def _classifier_data(clf, data_dir, split: str):
 
 def cmd_predict(args) -> int:
     """One predicted class per line for a split of the data (a saved Boolean classifier)."""
-    from paralens.circuits.classifier import BooleanClassifier
+    from paralens.boolean.classifier import BooleanClassifier
 
     clf = BooleanClassifier.load(args.model_file)
     X, _ = _classifier_data(clf, args.data, args.split)
@@ -204,7 +204,7 @@ def cmd_export(args) -> int:
     import os
     import tempfile
 
-    from paralens.circuits.classifier import BooleanClassifier, classifier_circuit, feature_bits_of
+    from paralens.boolean.classifier import BooleanClassifier, classifier_circuit, feature_bits_of
 
     t0 = time.perf_counter()
     clf = BooleanClassifier.load(args.model_file)
@@ -315,7 +315,7 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     if _is_classifier_file(args.checkpoint):
-        from paralens.circuits.classifier import BooleanClassifier
+        from paralens.boolean.classifier import BooleanClassifier
 
         clf = BooleanClassifier.load(args.checkpoint)
         result = {"model": clf.name, "gates": clf.gates, "depth": clf.circuit.depth()}
@@ -364,7 +364,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from paralens.circuits.presets import PRESETS as BOOLEAN
+    from paralens.boolean.presets import PRESETS as BOOLEAN
     from paralens.models import PRESETS
 
     for p in PRESETS.values():

@@ -7,7 +7,7 @@ circuits the logic depth (and LUT6 count when Yosys is asked for).  The real
 baselines are paralens' own lenses (logistic regression as one dense lens, an
 MLP, and for MNIST a small CNN) trained by the same ``Learner`` and ``fit``; the
 circuits are trained by reverse derivative ascent, the vote optimiser, or
-relaxed with Adam and hardened (:mod:`paralens.circuits.gatenet`).
+relaxed with Adam and hardened (:mod:`paralens.boolean.gatenet`).
 
 ``paralens compare --dataset NAME [--json] [--quick]`` is the command line.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError
+from paralens.errors import ParalensError
 
 DATASETS = ("iris", "breast-cancer", "mnist")
 
@@ -73,7 +73,7 @@ def _rate(fn, x, min_samples: int = 65536, min_seconds: float = 0.2) -> float:
 
 
 def _encoder(split: Split, bits: int):
-    from paralens.circuits.encoders import ThermometerEncoder
+    from paralens.boolean.encoders import ThermometerEncoder
 
     return ThermometerEncoder(bits, method="uniform" if split.name == "mnist" else "quantile").fit(split.x_train)
 
@@ -119,10 +119,10 @@ def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
 
 
 def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) -> tuple:
-    from paralens.circuits import layers
-    from paralens.circuits.classifier import BooleanClassifier, bake
-    from paralens.circuits.encoders import GroupSumDecoder
-    from paralens.circuits.train import targets, train_circuit
+    from paralens.boolean import layers
+    from paralens.boolean.classifier import BooleanClassifier, bake
+    from paralens.boolean.encoders import GroupSumDecoder
+    from paralens.boolean.train import targets, train_circuit
     from paralens.learning import optimisers
 
     enc = _encoder(split, bits)
@@ -143,9 +143,9 @@ def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) ->
 
 
 def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: float, lr: float, batch_size: int):
-    from paralens.circuits.classifier import BooleanClassifier
-    from paralens.circuits.encoders import GroupSumDecoder
-    from paralens.circuits.gatenet import train_gate_network
+    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.encoders import GroupSumDecoder
+    from paralens.boolean.gatenet import train_gate_network
 
     enc = _encoder(split, bits)
     t0 = time.perf_counter()
@@ -159,16 +159,16 @@ def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: floa
 
 
 def _preset(split: Split, seed: int, name: str, epochs: int | None = None):
-    from paralens.circuits.presets import train_preset
+    from paralens.boolean.presets import train_preset
 
     clf, result = train_preset(name, seed=seed, epochs=epochs)
     return clf, result["seconds"]
 
 
 def _mnist_gates(split: Split, seed: int, *, widths, epochs: int):
-    from paralens.circuits.classifier import BooleanClassifier
-    from paralens.circuits.encoders import GroupSumDecoder
-    from paralens.circuits.gatenet import mnist_gates_config, run_gates
+    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.encoders import GroupSumDecoder
+    from paralens.boolean.gatenet import mnist_gates_config, run_gates
 
     cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
     t0 = time.perf_counter()

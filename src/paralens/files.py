@@ -33,17 +33,10 @@ import re
 import shutil
 from collections.abc import Iterator
 
-from paralens.categories.errors import ParalensError
+from paralens.errors import FileWriteError  # noqa: F401 - importable from here too
 
 __all__ = ["FileWriteError", "atomic_open", "atomic_output", "atomic_write", "check_target", "default_mode",
            "ensure_writable"]
-
-
-class FileWriteError(ParalensError, OSError):
-    """A file cannot be written; the message names the target and the reason."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 def default_mode() -> int:

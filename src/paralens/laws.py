@@ -82,7 +82,7 @@ needs positive inputs); a Para's parameters are sampled from their specs (or
     >>> report.raise_if_failed()  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    paralens.categories.errors.LawViolation: law 'reverse derivative' fails for bad_sin: ...
+    paralens.errors.LawViolation: law 'reverse derivative' fails for bad_sin: ...
 """
 
 from __future__ import annotations
@@ -96,11 +96,11 @@ from typing import Any
 
 import numpy as np
 
-from paralens.categories.errors import LawViolation
 from paralens.categories.functor import Map, MapCompose, MapTensor, R
 from paralens.categories.lens import Compose, Identity, Lens, Tensor
 from paralens.categories.para import Chain, Lifted, Named, Para, ParaLens, ParaTensor, Reparam
 from paralens.categories.types import ArrayType, Product, Type, as_type
+from paralens.errors import LawViolation
 
 __all__ = [
     "LawReport",
@@ -248,7 +248,7 @@ class LawReport:
     __repr__ = __str__
 
     def raise_if_failed(self, strict: bool = False) -> LawReport:
-        """Raise :class:`~paralens.categories.errors.LawViolation` naming each failed law, its
+        """Raise :class:`~paralens.errors.LawViolation` naming each failed law, its
         morphism and the worst counterexample (with ``strict=True`` each skipped law too, and why);
         return the report otherwise."""
         bad = [r for r in self.results if r.failed or (strict and r.skipped)]

@@ -4,7 +4,7 @@ Generic: nothing here knows whether it computes with floats or bits.
 """
 
 from paralens.categories.cartesian import add, copy, delete, pair, proj0, proj1, swap, zero
-from paralens.categories.errors import (
+from paralens.errors import (
     CompositionError,
     LawViolation,
     ParalensError,

@@ -132,7 +132,7 @@ def swap_map(a=None, b=None) -> Map:
 
 
 def _mismatch(name, dom):
-    from paralens.categories.errors import CompositionError
+    from paralens.errors import CompositionError
 
     raise CompositionError(f"{name} needs two inputs of one type, got {dom}")
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from paralens.categories.errors import compose_mismatch
 from paralens.categories.lens import Lens, PrimitiveLens, compose
 from paralens.categories.types import Product, Type, as_type
+from paralens.errors import compose_mismatch
 
 
 class Map:

@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from paralens.categories.errors import CompositionError, compose_mismatch
 from paralens.categories.types import ArrayType, Product, Type, as_type
+from paralens.errors import CompositionError, compose_mismatch
 
 
 class Context:

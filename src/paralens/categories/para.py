@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from paralens.categories.errors import CompositionError, ParameterError, compose_mismatch
 from paralens.categories.lens import Context, Lens
 from paralens.categories.types import REALS, ArrayType, Field, Product, Type
+from paralens.errors import CompositionError, ParameterError, compose_mismatch
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def product(*types) -> Product:
 
 def check_value(value, t: Type, who) -> None:
     """Raise a ShapeError naming ``who`` when ``value`` does not have type ``t``."""
-    from paralens.categories.errors import ShapeError, apply_mismatch
+    from paralens.errors import ShapeError, apply_mismatch
 
     if isinstance(t, Product):
         if not isinstance(value, tuple) or len(value) != len(t.factors):

@@ -35,5 +35,4 @@ from paralens.circuits.trace import Wire, trace
 from paralens.circuits.transform import bundle, prune
 from paralens.circuits.lens import CircuitLens, ParaCircuit, compose_parametric, lens, parametric
 from paralens.circuits.io import CircuitFileError, circuit_from_dict, circuit_to_dict, load_circuit, save_circuit
-from paralens.circuits import layers
 from paralens.circuits.symbolic import circuit_polynomials, evaluate_sympy, functional_reduce, gate_from_sympy, symbolic_reverse, to_sympy

@@ -120,7 +120,7 @@ def _same(name):
         if isinstance(dom, Product):
             unified = dom.factors[0].unify(dom.factors[1])
             if unified is None:
-                from paralens.categories.errors import CompositionError
+                from paralens.errors import CompositionError
 
                 raise CompositionError(f"{name} needs two inputs of one type, got {dom}")
             return unified

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from paralens.categories.errors import ShapeError
 from paralens.circuits import generators as G
+from paralens.errors import ShapeError
 from paralens.fields.kernels import pack_bits, unpack_words
 
 BUDGET = 256 * 2**20  # bytes of wire values per chunk

@@ -34,7 +34,7 @@ from math import comb
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError
+from paralens.errors import ExpressionError  # noqa: F401 - importable from here too
 
 MAX_LENGTH = 100_000  # characters of one expression
 MAX_DEPTH = 100  # nested parentheses and unary signs (each level is a few Python frames)
@@ -44,10 +44,6 @@ MAX_TERMS = 100_000  # terms the expansion could have (a bound computed before e
 
 _TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/()]))")
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-
-
-class ExpressionError(ParalensError, ValueError):
-    """Text that is not a polynomial of the restricted grammar, or is too large."""
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:

@@ -50,20 +50,19 @@ import os
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError
 from paralens.circuits import generators as G
 from paralens.circuits.expressions import NAME
 from paralens.circuits.syntax import Circuit, Op
+from paralens.errors import (
+    CircuitFileError,  # noqa: F401 - importable from here too
+    ParalensError,
+)
 from paralens.fields.field import Field, FieldError, as_field, field_from_description
 from paralens.files import atomic_write
 
 FORMAT = "paralens-circuit"
 VERSION = 1
 _BIG = 2**62  # fields above this many elements write constants as decimal strings
-
-
-class CircuitFileError(ParalensError, ValueError):
-    """A circuit cannot be written to, or read from, a file; the message says which and why."""
 
 
 def _builtin(name: str):

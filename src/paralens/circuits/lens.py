@@ -40,15 +40,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from paralens.categories.errors import CompositionError, ParameterError, ShapeError
 from paralens.categories.lens import Lens
 from paralens.categories.para import Para, ParamSpec
 from paralens.categories.types import ArrayType
 from paralens.circuits.evaluate import run_into
 from paralens.circuits.reverse import reverse
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.errors import CompositionError, ParameterError, ShapeError
 from paralens.fields.kernels import pack_bits, unpack_bits
-
 
 #: GF(2) batches of at least this many examples run bit-packed (``packed=None``, the default)
 PACK_FROM = 8

@@ -52,10 +52,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from paralens.categories.errors import ShapeError
 from paralens.circuits import generators as G
 from paralens.circuits.lens import CircuitLens
 from paralens.circuits.syntax import Builder, Circuit, _wires
+from paralens.errors import ShapeError
 from paralens.fields.field import GF, REALS, FieldError
 
 

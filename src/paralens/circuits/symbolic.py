@@ -98,6 +98,7 @@ import numpy as np
 from paralens.circuits import generators as G
 from paralens.circuits.expressions import as_expression
 from paralens.circuits.syntax import Circuit
+from paralens.errors import SymbolicTooLarge  # noqa: F401 - importable from here too
 from paralens.fields.field import FieldError, as_field
 
 __all__ = [
@@ -111,10 +112,6 @@ __all__ = [
     "symbolic_reverse",
     "to_sympy",
 ]
-
-
-class SymbolicTooLarge(ValueError):
-    """A circuit's polynomials have more terms than the caller allowed (``max_terms``)."""
 
 
 def _sympy():

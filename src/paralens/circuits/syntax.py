@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paralens.categories.errors import CompositionError
 from paralens.circuits import generators as G
+from paralens.errors import CompositionError
 from paralens.fields.field import Field, FieldError, as_field
 
 

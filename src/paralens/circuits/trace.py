@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from paralens.categories.errors import CompositionError
 from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.errors import CompositionError
 from paralens.fields.field import as_field
 
 

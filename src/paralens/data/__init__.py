@@ -10,7 +10,7 @@ Every problem with a file or a data set raises :class:`DataError` naming the
 file or set and what is wrong.
 """
 
-from paralens.categories.errors import DataError
+from paralens.errors import DataError
 from paralens.data.breast_cancer import BREAST_CANCER_FEATURES, breast_cancer_path, load_breast_cancer
 from paralens.data.datasets import Dataset, batches, check_inputs, one_hot, stratified_split
 from paralens.data.idx import MNIST_FILES, load_mnist, mnist_subset, mnist_subset_path, read_idx, write_idx

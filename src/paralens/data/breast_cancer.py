@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paralens.categories.errors import DataError
 from paralens.data.datasets import Dataset
+from paralens.errors import DataError
 
 _MEASUREMENTS = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
                  "concave points", "symmetry", "fractal dimension")

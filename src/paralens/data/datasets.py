@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from paralens.categories.errors import DataError, ShapeError
+from paralens.errors import DataError, ShapeError
 
 
 class Dataset:
@@ -229,7 +229,7 @@ def check_inputs(x, expected_shape: Sequence[int], who: str = "model"):
     >>> check_inputs(np.zeros((2, 28, 28)), (784,))
     Traceback (most recent call last):
     ...
-    paralens.categories.errors.ShapeError: model expects inputs of shape (784,), got (28, 28): flatten the images or add a flatten() layer
+    paralens.errors.ShapeError: model expects inputs of shape (784,), got (28, 28): flatten the images or add a flatten() layer
 
     Raises:
       ShapeError: the shapes differ; the message says how to fix the usual cases.

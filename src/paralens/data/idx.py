@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paralens.categories.errors import DataError
 from paralens.data.datasets import Dataset
+from paralens.errors import DataError
 from paralens.files import atomic_write
 
 #: IDX dtype code -> (big-endian NumPy dtype, name used in messages)

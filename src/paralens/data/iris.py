@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paralens.categories.errors import DataError
 from paralens.data.datasets import Dataset
+from paralens.errors import DataError
 
 
 def iris_path() -> Path:

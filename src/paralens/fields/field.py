@@ -26,15 +26,10 @@ import operator
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError
 from paralens.categories.types import REALS as _REALS_TAG
 from paralens.categories.types import Field as _FieldTag
+from paralens.errors import FieldError  # noqa: F401 - importable from here too
 from paralens.fields import kernels as K
-
-
-class FieldError(ParalensError, ValueError):
-    """A field cannot be made, an element is not in the field, or two fields are mixed."""
-
 
 # -- the dtype policy for arrays of field elements ------------------------------------------------
 #

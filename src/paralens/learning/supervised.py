@@ -64,7 +64,7 @@ class Learner:
             object.__setattr__(self, "learning_rate", unit())
         try:
             if self.model.cod.unify(self.loss.dom) is None:
-                from paralens.categories.errors import compose_mismatch
+                from paralens.errors import compose_mismatch
 
                 raise compose_mismatch(self.model, self.loss, self.model.cod, self.loss.dom)
         except AttributeError:

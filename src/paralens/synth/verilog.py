@@ -24,16 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from paralens.errors import ToolFailed, ToolNotFound  # noqa: F401 - importable from here too
 from paralens.files import FileWriteError, atomic_open, atomic_write
 from paralens.synth.netlist import PortLayout, gf2_netlist, verilog_identifier
-
-
-class ToolNotFound(RuntimeError):
-    """An external hardware tool (Icarus Verilog, Yosys) is not installed here."""
-
-
-class ToolFailed(RuntimeError):
-    """An external hardware tool ran and reported an error (its output is in the message)."""
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from paralens.categories.errors import CheckpointError
+from paralens.errors import CheckpointError
 from paralens.files import atomic_output
 
 FORMAT = "paralens-checkpoint"

@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from paralens.backend import get_backend
-from paralens.categories.errors import ParalensError
 from paralens.categories.types import ArrayType
+from paralens.errors import NonFiniteError  # noqa: F401 - importable from here too
 from paralens.learning.supervised import Learner, TrainState, train_step
-
-
-class NonFiniteError(ParalensError, FloatingPointError):
-    """Training produced a NaN or an infinity in the loss or the parameters."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from paralens.backend import get_backend
-from paralens.categories.errors import CheckpointError
+from paralens.errors import CheckpointError
 from paralens.learning.supervised import Learner, TrainState
 from paralens.training.checkpoint import load_checkpoint, save_checkpoint
 

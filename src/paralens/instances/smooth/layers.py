@@ -19,11 +19,11 @@ images are ``(batch, channels, height, width)``.
 from __future__ import annotations
 
 from paralens.backend import backend_of
-from paralens.categories.errors import CompositionError
 from paralens.categories.functor import Map, R
 from paralens.categories.lens import Lens
 from paralens.categories.para import ParaLens, ParamSpec, chain
 from paralens.categories.types import ArrayType, Product
+from paralens.errors import CompositionError
 from paralens.instances import initialisers
 from paralens.instances.smooth.activations import activation as _activation
 

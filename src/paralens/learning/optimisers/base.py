@@ -30,7 +30,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from paralens.backend import backend_of
-from paralens.categories.errors import ParameterError
+from paralens.errors import ParameterError
 
 Tree = Any
 """A dict ``name -> array`` (possibly nested)."""

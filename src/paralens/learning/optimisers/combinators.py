@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from paralens.categories.errors import ParameterError
+from paralens.errors import ParameterError
 from paralens.learning.optimisers.base import (
     NameSpec,
     Optimiser,

@@ -19,21 +19,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError, ShapeError
-from paralens.circuits.encoders import GroupSumDecoder, encoder_from_dict
+from paralens.boolean.encoders import GroupSumDecoder, encoder_from_dict
+from paralens.circuits.arith import argmax_tree, carry_save_popcount, const_greater
 from paralens.circuits.io import circuit_from_dict, circuit_to_dict, read_json
 from paralens.circuits.lens import ParaCircuit
 from paralens.circuits.syntax import Builder, Circuit
 from paralens.circuits.transform import fold_constants, prune
+from paralens.errors import (
+    ModelFileError,  # noqa: F401 - importable from here too
+    ParalensError,
+    ShapeError,
+)
 from paralens.fields.field import FieldError
 from paralens.files import atomic_write
 
 FORMAT = "paralens-boolean-classifier"
 VERSION = 1
-
-
-class ModelFileError(ParalensError, ValueError):
-    """A saved model cannot be read: another kind of file, a newer version, or a corrupt one."""
 
 
 def bake(model: ParaCircuit, params: dict) -> Circuit:
@@ -72,7 +73,7 @@ def content_checksum(d: dict) -> str:
 class BooleanClassifier:
     """``predict(X) = decoder(circuit(encoder(X)))``; ``circuit`` is a GF(2) circuit of gates.
 
-    ``decoder`` is a :class:`~paralens.circuits.encoders.GroupSumDecoder` (output bits in
+    ``decoder`` is a :class:`~paralens.boolean.encoders.GroupSumDecoder` (output bits in
     groups per class, counted, argmax; one bit per class is one-hot; a one-output binary
     circuit is read through :func:`one_hot_binary`).
     """
@@ -113,11 +114,11 @@ class BooleanClassifier:
         return self.encoder.transform(X)
 
     def packed_circuit(self):
-        """The circuit compiled for the fused bit-packed kernel (:class:`~paralens.circuits.packed.PackedCircuit`),
+        """The circuit compiled for the fused bit-packed kernel (:class:`~paralens.boolean.packed.PackedCircuit`),
         compiled once and kept on this instance (not a field: not saved, compared or printed)."""
         pc = self.__dict__.get("_packed")
         if pc is None:
-            from paralens.circuits.packed import PackedCircuit
+            from paralens.boolean.packed import PackedCircuit
 
             pc = PackedCircuit(self.circuit)
             object.__setattr__(self, "_packed", pc)
@@ -232,46 +233,6 @@ def one_hot_binary(c: Circuit) -> Circuit:
 # -- the whole classifier as one GF(2) circuit (raw integer features in, class index out) -------------
 
 
-def _const_compare_gt(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
-    """``[num > t]`` for unsigned numbers (bit lists, LSB first) and an integer constant ``t``."""
-    rows = len(num[0])
-    if t < 0:
-        return np.full(rows, b.const([1])[0])
-    if t >= 2 ** len(num) - 1:
-        return np.full(rows, b.const([0])[0])
-    from paralens.circuits.layers import greater_than
-
-    return greater_than(b, num, t)
-
-
-def _mux_words(b: Builder, s: np.ndarray, x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:
-    from paralens.circuits import generators as G
-
-    return [b.op(G.MUX, s, xi, yi)[0] for xi, yi in zip(x, y)]
-
-
-def _argmax_tree(b: Builder, nums: list, idx: list) -> list[np.ndarray]:
-    """The index of the largest of ``nums`` (ties to the lower index) by a tournament: neighbours
-    meet in pairs, each level of pairs bundled, a right (higher) entry winning only when strictly
-    greater (a :func:`~paralens.circuits.layers.greater` tree); ``ceil(log2 n)`` levels deep
-    instead of a chain of ``n - 1`` comparisons.  ``nums[c]`` and ``idx[c]`` are bit lists (LSB
-    first) of one-wire arrays; returns the winner's index bits."""
-    from paralens.circuits.layers import greater
-
-    while len(nums) > 1:
-        k = len(nums) // 2
-
-        def side(words, start):
-            return [np.concatenate([words[2 * i + start][j] for i in range(k)]) for j in range(len(words[0]))]
-
-        xl, xr, il, ir = side(nums, 0), side(nums, 1), side(idx, 0), side(idx, 1)
-        s = greater(b, xr, xl, tree=True)
-        best, best_idx = _mux_words(b, s, xl, xr), _mux_words(b, s, il, ir)
-        nums = [[v[i: i + 1] for v in best] for i in range(k)] + nums[2 * k:]
-        idx = [[v[i: i + 1] for v in best_idx] for i in range(k)] + idx[2 * k:]
-    return idx[0]
-
-
 def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit:
     """The whole classifier as one GF(2) circuit: ``n_features * feature_bits`` input wires (feature
     ``i``'s integer value, LSB first, at wires ``i * feature_bits ...``), the encoder as comparators
@@ -281,14 +242,13 @@ def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit
     It computes exactly ``clf.predict`` on integer features in ``0 .. 2^feature_bits - 1``
     (tested), so anything made of it (PyRTL, Verilog) does too.
     """
-    from paralens.circuits.layers import carry_save_popcount
 
     nf, w = clf.n_features, int(feature_bits)
     b = Builder(clf.circuit.field, nf * w)
     feat = np.arange(nf * w).reshape(nf, w)
     enc_bits = []
     for f, t in clf.encoder.integer_thresholds():
-        enc_bits.append(_const_compare_gt(b, [feat[f, j: j + 1] for j in range(w)], int(t))[0])
+        enc_bits.append(const_greater(b, [feat[f, j: j + 1] for j in range(w)], int(t))[0])
     net = b.inline(clf.circuit, [np.array([e]) for e in enc_bits])
     out = np.array([o[0] for o in net])
     d = clf.decoder
@@ -297,7 +257,7 @@ def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit
     nums = [[bit[c: c + 1] for bit in counts] for c in range(d.n_classes)]
     idx_bits = max(1, (d.n_classes - 1).bit_length())
     idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(d.n_classes)]
-    best_idx = _argmax_tree(b, nums, idx)
+    best_idx = argmax_tree(b, nums, idx)
     c = b.build(np.concatenate(best_idx), name=clf.name)
     return prune(fold_constants(c))
 

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from paralens.circuits import layers
-from paralens.circuits.classifier import BooleanClassifier, bake, one_hot_binary
-from paralens.circuits.encoders import GroupSumDecoder, ThermometerEncoder, ThresholdEncoder
-from paralens.circuits.train import rda_learner, targets, train_circuit
+from paralens.boolean import layers
+from paralens.boolean.classifier import BooleanClassifier, bake, one_hot_binary
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder, ThresholdEncoder
+from paralens.boolean.train import rda_learner, targets, train_circuit
 
 # the RDA paper's MNIST split: the first 11,400 of the 12,665 training 0/1 digits train, the rest validate
 PAPER_MNIST_TRAIN_FRACTION = 11400 / 12665
@@ -358,7 +358,7 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
     opts = preset.options
     epochs = preset.epochs if epochs is None else int(epochs)
     result = {"model": name, "method": "rda" if opts.get("rda") else preset.method, "epochs": epochs, "seed": seed}
-    if preset.method == "gatenet":  # a recipe of paralens.circuits.gatenet (encoding, wiring, augmentation)
+    if preset.method == "gatenet":  # a recipe of paralens.boolean.gatenet (encoding, wiring, augmentation)
         from paralens.circuits import gatenet
 
         cfg = getattr(gatenet, opts["config"])().with_(seed=seed)
@@ -374,7 +374,7 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
         result.update(relaxed_test_accuracy=info.get("relaxed_test_accuracy"), backend=backend,
                       train_seconds=info.get("seconds"))
     elif preset.method == "relaxed":
-        from paralens.circuits.gatenet import train_gate_network
+        from paralens.boolean.gatenet import train_gate_network
 
         enc = _encoder(opts["encoder"], Xtr)
         circuit, info = train_gate_network(enc.transform(Xtr), ytr, n_classes=n_classes, epochs=epochs, seed=seed,

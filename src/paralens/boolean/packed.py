@@ -69,8 +69,8 @@ import warnings
 
 import numpy as np
 
-from paralens.categories.errors import ShapeError
 from paralens.circuits import generators as G
+from paralens.errors import ShapeError
 
 # opcodes of the kernel
 OP_AND, OP_ANDN, OP_XOR, OP_OR, OP_NOT, OP_MUX, OP_COPY = 0, 1, 2, 3, 4, 5, 6
@@ -454,7 +454,7 @@ class PackedCircuit:
       threads: blocks run in this many threads (the kernel releases the GIL); 1 by default.
 
     Methods give exactly what the NumPy interpreter gives (:func:`~paralens.circuits.evaluate.evaluate_ints`
-    and :class:`~paralens.circuits.encoders.GroupSumDecoder`).
+    and :class:`~paralens.boolean.encoders.GroupSumDecoder`).
     """
 
     def __init__(self, circuit, *, block_words: int = DEFAULT_BLOCK_WORDS, threads: int = 1):
@@ -626,7 +626,7 @@ class PackedCircuit:
     def predict_groups(self, bits, n_classes: int, bits_per_class: int) -> np.ndarray:
         """Classes ``(N,)`` ``int64``: outputs ``c * m .. c * m + m - 1`` (``m = bits_per_class``) vote for class
         ``c``; the class with the most ones wins, ties to the lowest class
-        (:meth:`~paralens.circuits.encoders.GroupSumDecoder.predict` of :meth:`evaluate_bits`)."""
+        (:meth:`~paralens.boolean.encoders.GroupSumDecoder.predict` of :meth:`evaluate_bits`)."""
         n_classes, m = self._check_groups(n_classes, bits_per_class)
         x = _check_bits(bits, self.n_inputs, "PackedCircuit.predict_groups")
         if self.program is None:

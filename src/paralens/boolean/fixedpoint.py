@@ -106,9 +106,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paralens.categories.errors import ParalensError
 from paralens.circuits.lens import ParaCircuit, zeros_init
 from paralens.circuits.trace import trace
+from paralens.errors import FixedPointOverflow  # noqa: F401 - importable from here too
 from paralens.fields.field import GF
 from paralens.learning import losses, optimisers
 from paralens.learning.learning_rates import LearningRate
@@ -118,10 +118,6 @@ MERSENNE_61 = 2**61 - 1
 """The default prime: 60 bits of signed headroom, batches of at most 3 (see the overflow notes)."""
 
 _INT64_LIMIT = 2**63
-
-
-class FixedPointOverflow(ParalensError, ArithmeticError):
-    """A fixed-point value would leave the window ``|n| <= (p - 1) / 2`` and wrap around mod p."""
 
 
 def _overflow(what: str, value, fmt: FixedPoint, hint: str = "") -> FixedPointOverflow:

@@ -43,9 +43,9 @@ which gives the same bits for integer inputs (``x > t`` if and only if
 
 Errors: :class:`NotFittedError` (transform before fit), :class:`EncoderError`
 (bad settings or thresholds, an unknown category, a bad dictionary),
-:class:`~paralens.categories.errors.ShapeError` (wrong number of features or
-bits), :class:`~paralens.categories.errors.DataError` (NaN, infinity, non-numeric
-input). All are :class:`~paralens.categories.errors.ParalensError` and ``ValueError``.
+:class:`~paralens.errors.ShapeError` (wrong number of features or
+bits), :class:`~paralens.errors.DataError` (NaN, infinity, non-numeric
+input). All are :class:`~paralens.errors.ParalensError` and ``ValueError``.
 """
 
 from __future__ import annotations
@@ -58,18 +58,10 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from paralens.categories.errors import DataError, ParalensError, ShapeError
+from paralens.errors import DataError, EncoderError, NotFittedError, ShapeError  # noqa: F401 - importable from here too
 
 #: the version written into every ``to_dict()``; ``from_dict`` reads only this one
 ENCODER_FORMAT_VERSION = 1
-
-
-class EncoderError(ParalensError, ValueError):
-    """An encoder or decoder has bad settings, thresholds or categories, meets an unknown category, or a bad dict."""
-
-
-class NotFittedError(EncoderError):
-    """An encoder was used (``transform``, ``n_bits``, ...) before ``fit``."""
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -26,7 +26,7 @@ Gate Networks" (NeurIPS 2022, *difflogic*), written with paralens' own lenses:
   gates become wiring and constants (propagated, so gates reading constants or
   one wire twice fold away), learned NOT gates are absorbed where a consumer can
   take the negation, and gates no output depends on are pruned.  The circuit
-  outputs the last layer's bits; :class:`~paralens.circuits.encoders.GroupSumDecoder`
+  outputs the last layer's bits; :class:`~paralens.boolean.encoders.GroupSumDecoder`
   turns them into classes.
 
 Train with :func:`train_gate_network` (bits in, hardened circuit and metrics
@@ -66,11 +66,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from paralens.backend import backend_of
-from paralens.categories.errors import CompositionError, ParameterError, ShapeError
 from paralens.categories.para import Para, ParamSpec, chain
 from paralens.categories.types import ArrayType
 from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.errors import CompositionError, ParameterError, ShapeError
 from paralens.fields.field import GF
 
 # ----------------------------------------------------------------------------- the 16 functions
@@ -172,7 +172,7 @@ def _untangle(ia, ib, rng, rounds: int = 100) -> None:
 def local_wiring(channels: int, height: int, width: int, n_out: int, radius: int,
                  rng: np.random.Generator, pixels=None) -> tuple[np.ndarray, np.ndarray]:
     """Wiring of a first layer on images whose bits are ``(pixel, channel)`` (pixel-major, as
-    :class:`~paralens.circuits.encoders.ThermometerEncoder` orders them, ``channel`` = threshold).
+    :class:`~paralens.boolean.encoders.ThermometerEncoder` orders them, ``channel`` = threshold).
 
     Gate ``g`` reads a bit of pixel ``p`` (pixels in balanced random order, every pixel read when
     ``n_out >= height * width``) and a bit of a pixel at most ``radius`` rows and columns away
@@ -414,7 +414,7 @@ class GroupSum(Para):
     """The head ``R^n -> R^k``: class ``c``'s score is the sum of outputs ``c m .. c m + m - 1`` over ``tau``.
 
     No parameters. get ``y -> y.reshape(batch, k, m).sum(-1) / tau``; put ``ds -> repeat(ds / tau, m)``.
-    Hardened, the sums are the popcounts of :class:`~paralens.circuits.encoders.GroupSumDecoder`.
+    Hardened, the sums are the popcounts of :class:`~paralens.boolean.encoders.GroupSumDecoder`.
     """
 
     def __init__(self, n: int, n_classes: int, tau: float = 1.0):
@@ -540,7 +540,7 @@ class GateNetwork:
         return np.rint(np.concatenate(outs)).astype(np.int64) if outs else np.zeros((0, self.widths[-1]), np.int64)
 
     def decoder(self):
-        from paralens.circuits.encoders import GroupSumDecoder
+        from paralens.boolean.encoders import GroupSumDecoder
 
         return GroupSumDecoder(self.n_classes, self.widths[-1] // self.n_classes)
 
@@ -650,7 +650,7 @@ def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str 
     """The hardened network as one GF(2) circuit: each gate its argmax function.
 
     ``n_inputs`` inputs (the encoder's bits), ``widths[-1]`` outputs (the last layer's bits, for
-    :class:`~paralens.circuits.encoders.GroupSumDecoder`).  Per layer: one ``not`` operation (the negated
+    :class:`~paralens.boolean.encoders.GroupSumDecoder`).  Per layer: one ``not`` operation (the negated
     wires its gates need, shared), then one operation per named gate (``and``, ``or``, ``xor``, ``nand``,
     ``nor``, ``xnor``).  Constants and pass-throughs become wiring (``false``, ``true``, ``a``, ``b``, a
     gate whose inputs are constants or one wire, are folded into its consumers, as are the learned
@@ -912,7 +912,7 @@ def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
     ``integer``: MNIST pixels as bytes 0-255 (the encoder's thresholds then apply to raw pixels, as a
     saved classifier and its hardware take them; the bits are the same as on the scaled floats)."""
     from paralens import data
-    from paralens.circuits.encoders import ThermometerEncoder
+    from paralens.boolean.encoders import ThermometerEncoder
 
     if cfg.dataset == "iris":
         ds = data.load_iris()
