@@ -181,7 +181,7 @@ def test_random_circuits_satisfy_the_laws(c, seed):
 
 
 def test_a_sympy_gate_passes_the_laws_and_trains():
-    lens = pytest.importorskip("paralens.circuits.lens")
+    from paralens.circuits import parametric
     from paralens.learning import learning_rates, losses, optimisers
     from paralens.learning.supervised import Learner
     from paralens.training.fit import fit
@@ -195,7 +195,7 @@ def test_a_sympy_gate_passes_the_laws_and_trains():
     rng = np.random.default_rng(0)
     X = rng.integers(0, 2, (64, 5))
     Y = np.where(target == 1, X[:, :4] | X[:, 1:], X[:, :4] & X[:, 1:])
-    learner = Learner(lens.parametric(c, params={"w": 4}), losses.xor(4), optimisers.gradient_update(modulus=2),
+    learner = Learner(parametric(c, params={"w": 4}), losses.xor(4), optimisers.gradient_update(modulus=2),
                       learning_rates.identity())
     state = learner.init(0)
     assert not np.array_equal(state.params["w"], target)

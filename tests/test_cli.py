@@ -207,3 +207,13 @@ def test_mnist_paper_example_is_the_papers_preset(tiny_mnist, capsys):
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     assert printed == (f"mnist-paper-cnn: train accuracy {train_m['accuracy']:.4f}, "
                        f"test accuracy {test_m['accuracy']:.4f}")
+
+
+def test_an_unknown_model_lists_every_preset_real_and_boolean(capsys):
+    from paralens.boolean.presets import PRESETS as BOOLEAN
+    from paralens.models import PRESETS
+
+    rc, _, err = _run(capsys, "train", "--model", "iris_gates")
+    assert rc == 2 and "unknown model 'iris_gates'" in err
+    for name in [*PRESETS, *BOOLEAN]:
+        assert name in err

@@ -457,3 +457,25 @@ def test_dropout_evaluation_is_identity(seed):
     lens = S.dropout(0.3)
     np.testing.assert_array_equal(lens.get(x), x)
     np.testing.assert_array_equal(lens.put(x, 2 * x), 2 * x)
+
+
+def test_the_one_pytree_module_maps_flattens_and_rebuilds():
+    from collections import namedtuple
+
+    import numpy as np
+
+    from paralens.categories.pytree import flatten, tree_leaves, tree_map, unflatten
+    from paralens.learning.optimisers import tree_map as optimiser_tree_map
+
+    assert optimiser_tree_map is tree_map
+    Pair = namedtuple("Pair", "a b")
+    t = {"z": [np.ones(2), None], "a": Pair(np.zeros(1), (np.full(3, 2.0),))}
+    doubled = tree_map(lambda x: 2 * x, t)
+    assert isinstance(doubled["a"], Pair) and doubled["z"][1] is None and isinstance(doubled["z"], list)
+    assert [x.tolist() for x in tree_leaves(doubled)] == [[2.0, 2.0], [0.0], [4.0, 4.0, 4.0]]
+    assert [x.size for x in tree_leaves(t, sort_keys=True)] == [1, 3, 2]
+    leaves, treedef = flatten(t)
+    back = unflatten(treedef, leaves)
+    assert isinstance(back["a"], Pair) and back["z"][1] is None and back["a"].b[0] is t["a"].b[0]
+    pairs = tree_map(lambda x: (x, -x), {"p": np.ones(1)})
+    assert tree_map(lambda p: p[1], pairs, is_leaf=lambda p: isinstance(p, tuple))["p"].tolist() == [-1.0]

@@ -439,3 +439,20 @@ def test_check_inputs():
         check_inputs(np.zeros(784), (784,))
     with pytest.raises(ShapeError, match=re.escape("expects inputs of shape (4,), got (3,)") + "$"):
         check_inputs(np.zeros((5, 3)), (4,))
+
+
+def test_one_split_policy_for_every_caller():
+    """cli, compare, the Boolean presets and the gate recipes split Iris the same way (stratified, seeded)."""
+    from paralens import cli, compare
+    from paralens.boolean.presets import load_integer_data
+    from paralens.data.splits import TEST_FRACTION, load_split
+
+    s = load_split("iris", seed=3)
+    assert len(s.y_test) == 30 and TEST_FRACTION == 0.2
+    c = compare.load_split("iris", split_seed=3)
+    assert (c.y_test == s.y_test).all() and (c.x_test == s.x_test).all()
+    _, _, xt, yt = cli._load_data("iris", None, TEST_FRACTION, 3)
+    assert (xt == s.x_test).all() and (yt == s.y_test).all()
+    _, _, Xt, Yt = load_integer_data("iris", None, 3)
+    assert (Yt == s.y_test).all() and (Xt == np.rint(s.x_test * 10)).all()
+    assert cli._load_data("iris", None, 0.0, 0)[2] is None

@@ -19,18 +19,18 @@ jnp = jax.numpy
 
 from paralens import data
 from paralens.backend import backend_of, get_backend
-from paralens.backend.jax_compile import (
-    compile_epoch,
-    compile_train_step,
-    data_parallel_train_step,
-    device_copy,
-)
 from paralens.categories.lens import Context
 from paralens.categories.para import Para, chain
 from paralens.instances import smooth as S
 from paralens.learning import learning_rates, losses, optimisers
 from paralens.learning.supervised import Learner, train_step
 from paralens.models import mnist_cnn, mnist_mlp
+from paralens.training.compile import (
+    compile_epoch,
+    compile_train_step,
+    data_parallel_train_step,
+    device_copy,
+)
 from paralens.training.fit import NonFiniteError, fit, prepare_targets
 
 NP, JX = get_backend("numpy"), get_backend("jax")
@@ -399,7 +399,7 @@ def test_compiled_step_and_fit_trace_the_step_once(monkeypatch):
     so later calls neither retrace nor compile (with dropout keys, a look-ahead optimiser, a scheduled rate)."""
     from jax import monitoring
 
-    from paralens.backend import jax_compile
+    from paralens.training import compile as jax_compile
 
     traces, compiles = [], []
     real = jax_compile._train_step
@@ -503,7 +503,7 @@ def test_cli_train_with_jax_backend(capsys):
 MULTI_DEVICE = textwrap.dedent(
     """
     import json, numpy as np, jax, jax.numpy as jnp
-    from paralens.backend.jax_compile import (compile_epoch, compile_train_step, data_parallel_train_step,
+    from paralens.training.compile import (compile_epoch, compile_train_step, data_parallel_train_step,
                                               device_copy, make_mesh)
     from paralens.instances.smooth import dense, conv2d, max_pool2d, relu, flatten
     from paralens.categories.para import chain

@@ -68,7 +68,7 @@ def test_resuming_with_a_scheduled_learning_rate_is_exact(tmp_path, case):
 def test_resuming_on_jax(tmp_path):
     """On JAX (dropout keys, Adam with a cosine schedule) a resumed run continues the uninterrupted one."""
     jax = pytest.importorskip("jax")
-    from paralens.backend.jax_compile import compile_train_step
+    from paralens.training.compile import compile_train_step
 
     ds = data.load_iris()
     learner = _learner(optimisers.adam(schedules.cosine_decay(0.05, T_max=40)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import shutil
 import subprocess
 
 import numpy as np
@@ -137,11 +138,9 @@ def test_simulators_agree():
     want = ints(c.evaluate(X))
     for sim in ("fast", "python"):
         np.testing.assert_array_equal(simulate(d, X, simulator=sim), want)
-    try:
-        got = simulate(d, X, simulator="compiled")
-    except Exception as e:  # no C compiler here
-        pytest.skip(f"CompiledSimulation unavailable: {e}")
-    np.testing.assert_array_equal(got, want)
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("PyRTL's CompiledSimulation needs a C compiler (apt-get install -y gcc)")
+    np.testing.assert_array_equal(simulate(d, X, simulator="compiled"), want)
 
 
 def test_word_ports():
@@ -392,11 +391,11 @@ def lut2(w0, w1, w2, w3, x0, x1):
 
 def learner_reference(c, n_params, init, X, Y):
     """paralens' own learning code, batch size 1: Learner(parametric(c), xor loss, RDA update)."""
-    lens = pytest.importorskip("paralens.circuits.lens")
+    from paralens.circuits import parametric
     from paralens.learning import learning_rates, losses, optimisers
     from paralens.learning.supervised import Learner
 
-    model = lens.parametric(c, params={"w": n_params})
+    model = parametric(c, params={"w": n_params})
     learner = Learner(model, losses.xor(c.n_outputs), optimisers.gradient_update(modulus=2),
                       learning_rates.identity())
     state = learner.init(0, dtype="int64", params={"w": np.asarray(init, dtype=np.int64)})

@@ -49,19 +49,10 @@ _SEED = _int_range(0, 2**32 - 1, "a seed")
 
 
 def _load_data(dataset: str, data_dir: str | None, holdout: float, seed: int):
-    """``(x_train, y_train, x_test, y_test)`` for a preset's data set (test may be None)."""
-    from paralens import data
+    """``(x_train, y_train, x_test, y_test)`` for a preset's data set (test None for Iris without a holdout)."""
+    from paralens.data.splits import load_split
 
-    if dataset == "iris":
-        ds = data.load_iris()
-        if holdout:
-            test, train = data.stratified_split(ds, holdout, seed=seed)  # (held-out part, rest)
-            return train.features, train.labels, test.features, test.labels
-        return ds.features, ds.labels, None, None
-    directory = data_dir or data.mnist_subset_path()
-    train = data.load_mnist(directory, "train")
-    test = data.load_mnist(directory, "test")
-    return train.features, train.labels, test.features, test.labels
+    return load_split(dataset, data_dir=data_dir, seed=seed, fraction=holdout, flat=False).arrays()
 
 
 def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: float):
@@ -76,9 +67,10 @@ def _build(preset_name: str, optimizer: str | None, lr: float | None, momentum: 
 
 
 def _is_boolean_preset(name: str) -> bool:
-    from paralens.boolean.presets import PRESETS as BOOLEAN
+    from paralens.models import find_preset, is_boolean
 
-    return name in BOOLEAN
+    find_preset(name)  # an unknown name: the one error, listing every preset (real and Boolean)
+    return is_boolean(name)
 
 
 def _boolean_train(args) -> int:
@@ -364,17 +356,15 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from paralens.boolean.presets import PRESETS as BOOLEAN
-    from paralens.models import PRESETS
+    from paralens.models import all_presets, is_boolean
 
-    for p in PRESETS.values():
-        print(f"{p.name:<16} {p.description}")
-        if args.verbose:
-            print("  " + p.build().summary().replace("\n", "\n  "))
-    for p in BOOLEAN.values():
-        print(f"{p.name:<16} [Boolean] {p.description}")
-        if args.verbose:
+    for p in all_presets().values():
+        boolean = is_boolean(p.name)
+        print(f"{p.name:<16} {'[Boolean] ' if boolean else ''}{p.description}")
+        if args.verbose and boolean:
             print(f"  data {p.dataset}, training: {p.method}, {p.epochs} epochs, {p.options}")
+        elif args.verbose:
+            print("  " + p.build().summary().replace("\n", "\n  "))
     return 0
 
 

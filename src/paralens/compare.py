@@ -20,37 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paralens.data.splits import Split
+from paralens.data.splits import load_split as _load_split
 from paralens.errors import ParalensError
 
 DATASETS = ("iris", "breast-cancer", "mnist")
 
 
-@dataclass(frozen=True)
-class Split:
-    """Float features and integer labels of one data set, split once for every method."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-
-
 def load_split(dataset: str, *, data_dir=None, split_seed: int = 0) -> Split:
-    """The bundled data set, split as every method sees it (stratified 80/20 for the tabular sets)."""
-    from paralens import data
-
-    if dataset in ("iris", "breast-cancer"):
-        ds = data.load_iris() if dataset == "iris" else data.load_breast_cancer()
-        test, train = data.stratified_split(ds, 0.2, seed=split_seed)
-        return Split(dataset, train.features.astype(np.float32), train.labels.astype(np.int64),
-                     test.features.astype(np.float32), test.labels.astype(np.int64), int(ds.labels.max()) + 1)
-    if dataset == "mnist":
-        directory = data_dir or data.mnist_subset_path()
-        tr, te = data.load_mnist(directory, "train", flat=True), data.load_mnist(directory, "test", flat=True)
-        return Split("mnist", tr.features, tr.labels.astype(np.int64), te.features, te.labels.astype(np.int64), 10)
-    raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    """The bundled data set, split as every method sees it: :func:`paralens.data.splits.load_split`
+    (stratified 80/20 for the tabular sets, MNIST's own parts)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    return _load_split(dataset, data_dir=data_dir, seed=split_seed)
 
 
 # -- timing inference ------------------------------------------------------------------------------
@@ -346,7 +328,7 @@ def markdown(table: list[dict]) -> str:
     head = "| method | kind | train acc. | test acc. | gates / params | train s | samples/s | depth | LUT6 |"
     lines = [head, "|" + "---|" * 9]
     for r in table:
-        def pm(k):
+        def pm(k, r=r):
             if len(r.get("seeds", [])) < 2:
                 return f"{100 * r[k]:.1f} (1 seed)"
             return f"{100 * r[k]:.1f} ± {100 * r.get(k + '_std', 0):.1f}"

@@ -25,6 +25,7 @@ __all__ = [
     "NonFiniteError",
     "ToolNotFound",
     "ToolFailed",
+    "MissingRule",
 ]
 
 
@@ -130,3 +131,13 @@ class ToolNotFound(ParalensError, RuntimeError):
 
 class ToolFailed(ParalensError, RuntimeError):
     """An external hardware tool ran and reported an error (its output is in the message)."""
+
+
+class MissingRule(ParalensError, NotImplementedError):
+    """A meaning (evaluate, reverse, sympy, netlist, verilog, ...) was asked for a generator it has no
+    rule for, and the generator has no definition to fall back to."""
+
+    def __init__(self, meaning: str, generator: str, hint: str = ""):
+        self.meaning, self.generator = meaning, generator
+        super().__init__(f"the meaning {meaning!r} has no rule for the generator {generator!r} "
+                         f"(and it has no definition to fall back to)" + (f"; {hint}" if hint else ""))

@@ -110,9 +110,48 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# -- the one registry: the real-valued presets above and the Boolean ones of paralens.boolean.presets --------
+
+
+def all_presets() -> dict:
+    """Every preset by name: the real-valued :data:`PRESETS`, then the Boolean presets
+    (:data:`paralens.boolean.presets.PRESETS`, trained, hardened and saved as classifiers)."""
+    from paralens.boolean.presets import PRESETS as BOOLEAN
+
+    return {**PRESETS, **BOOLEAN}
+
+
+def is_boolean(name: str) -> bool:
+    """Whether ``name`` is a Boolean preset."""
+    from paralens.boolean.presets import PRESETS as BOOLEAN
+
+    return name in BOOLEAN
+
+
+def unknown_preset(name: str) -> ValueError:
+    """The one error for a name that is no preset: it lists every preset, real and Boolean.
+
+    >>> str(unknown_preset("iris_gates")).startswith("unknown model 'iris_gates'; choose one of iris-linear, ")
+    True
+    """
+    return ValueError(f"unknown model {name!r}; choose one of {', '.join(all_presets())}")
+
+
+def find_preset(name: str):
+    """The preset called ``name``, real (:class:`Preset`) or Boolean; :func:`unknown_preset` otherwise."""
+    presets = all_presets()
+    if name not in presets:
+        raise unknown_preset(name)
+    return presets[name]
+
+
 def get_preset(name: str) -> Preset:
+    """The real-valued preset called ``name`` (a Boolean preset's name says so; another, every preset)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}")
+        if is_boolean(name):
+            raise ValueError(f"{name!r} is a Boolean preset: train it with paralens.boolean.presets.train_preset "
+                             "(or `paralens train --model " + name + "`)")
+        raise unknown_preset(name)
     return PRESETS[name]
 
 

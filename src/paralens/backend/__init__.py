@@ -8,7 +8,8 @@ Because the backend is found from the arrays themselves, the same lens runs on
 NumPy arrays and, unchanged, on JAX arrays (also inside ``jax.jit``).
 """
 
-from paralens.backend.base import Backend, available_backends, backend_of, get_backend
+from paralens.backend.base import Backend
 from paralens.backend.numpy_backend import NumpyBackend
+from paralens.backend.registry import available_backends, backend_of, get_backend
 
 __all__ = ["Backend", "NumpyBackend", "backend_of", "get_backend", "available_backends"]

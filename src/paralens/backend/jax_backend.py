@@ -17,9 +17,10 @@ max pooling                   dy routed to each window's *first* argmax (as the 
 average pooling               dy spread evenly over each window
 ============================  ====================================================================
 
-Compiling: :func:`compile_train_step`, :func:`compile_epoch` and
-:func:`data_parallel_train_step` live in :mod:`paralens.backend.jax_compile` and are
-re-exported here.
+Compiling a training step (:func:`~paralens.training.compile.compile_train_step`,
+:func:`~paralens.training.compile.compile_epoch`,
+:func:`~paralens.training.compile.data_parallel_train_step`) is the training layer's:
+:mod:`paralens.training.compile`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from paralens.backend.base import Backend
-from paralens.backend.jax_compile import (  # the compilation helpers, importable from here too
-    compile_epoch,
-    compile_train_step,
-    data_parallel_train_step,
-    device_copy,
-    make_mesh,
-    replicate,
-)
 
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
@@ -179,12 +172,4 @@ class JaxBackend(Backend):
         return dx
 
 
-__all__ = [
-    "JaxBackend",
-    "compile_epoch",
-    "compile_train_step",
-    "data_parallel_train_step",
-    "device_copy",
-    "make_mesh",
-    "replicate",
-]
+__all__ = ["JaxBackend"]

@@ -3,15 +3,19 @@
 ================  =================================================================
 ``layers``        parametric Boolean layers: LUTs, two-input gates (ANF), GF(2) dense,
                   popcount-threshold units (reverse derivative ascent trains them)
-``gatenet``       difflogic-style networks of learned two-input gates: relaxed, trained
-                  with Adam through the real lenses, hardened to one GF(2) circuit
+``gatenet``       difflogic-style networks of learned two-input gates (the names of all
+                  their parts): ``gate_wiring`` (random, permutation and local wiring),
+                  ``gate_layers`` (the relaxed layer), ``gate_network``, ``gate_hardening``
+                  (argmax gates to one GF(2) circuit, by ``folding``'s one literal-folding
+                  routine), ``gate_training`` (Adam through the real lenses), ``recipes``
 ``encoders``      features to bits (thresholds, thermometers, one-hot) and class groups
                   back to classes
 ``classifier``    :class:`BooleanClassifier`: encoder, circuit, decoder; saved as ``.plc``,
                   and the whole classifier as one circuit for hardware
 ``train``         reverse derivative ascent (RDA) and the vote optimiser over epochs
 ``presets``       the named recipes behind ``paralens train --model``
-``packed``        the bit-packed compiler and numba kernels (64 samples to a word)
+``packed``        the bit-packed runner (64 samples to a word), with ``packed_compiler``
+                  (passes from a circuit to a program) and ``packed_kernels`` (numba)
 ``fixedpoint``    fixed-point linear models as circuits over Z_2^k
 ================  =================================================================
 

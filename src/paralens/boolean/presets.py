@@ -42,6 +42,7 @@ from paralens.boolean import layers
 from paralens.boolean.classifier import BooleanClassifier, bake, one_hot_binary
 from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder, ThresholdEncoder
 from paralens.boolean.train import rda_learner, targets, train_circuit
+from paralens.data.splits import iris_paper_split, load_split
 
 # the RDA paper's MNIST split: the first 11,400 of the 12,665 training 0/1 digits train, the rest validate
 PAPER_MNIST_TRAIN_FRACTION = 11400 / 12665
@@ -53,7 +54,7 @@ class BooleanPreset:
     name: str
     description: str
     dataset: str
-    method: str  # "rda-paper", "vote" or "relaxed"
+    method: str  # "rda-paper", "vote" or "gatenet" (a recipe of paralens.boolean.recipes)
     epochs: int
     options: dict = field(default_factory=dict)
     build: Callable | None = None  # (train bits, n_classes, seed) -> ParaCircuit, for rda-paper / vote
@@ -61,71 +62,15 @@ class BooleanPreset:
 
 # -- data ------------------------------------------------------------------------------------------------
 
-# UCI's iris.data differs from Fisher's published table (and the bundled copy) in two samples
-# (1-based 35 and 38; UCI's iris.names gives the corrections): these are UCI's values, in millimetres
-_UCI_IRIS = {34: (49, 31, 15, 1), 37: (49, 31, 15, 1)}
-
-
-def iris_paper_split(two_class: bool = False, *, uci: bool = False):
-    """The RDA paper's Iris split: ``(X_train, y_train, X_test, y_test)``, features in millimetres.
-
-    The samples are sorted by class (stably: data order within a class); the first 25 of each
-    class train, the other 25 test, the training list in that order (all of class 0, then class
-    1, ...).  ``two_class``: setosa vs versicolor (virginica removed), as the paper.  ``uci``: UCI's
-    copy of the data (two samples differ from the bundled, corrected one).
-    """
-    from paralens import data
-
-    ds = data.load_iris()
-    X = np.rint(ds.features * 10).astype(np.int64)  # millimetres, exact for the bundled data
-    y = ds.labels.astype(np.int64)
-    if uci:
-        X = X.copy()
-        for i, row in _UCI_IRIS.items():
-            X[i] = row
-    if two_class:
-        keep = y < 2
-        X, y = X[keep], y[keep]
-    order = np.argsort(y, kind="stable")
-    train, test = [], []
-    for c in np.unique(y):
-        members = order[y[order] == c]
-        train.extend(members[:25])
-        test.extend(members[25:])
-    train, test = np.array(train), np.array(test)
-    return X[train], y[train], X[test], y[test]
-
-
 def load_integer_data(dataset: str, data_dir=None, seed: int = 0):
     """``(X_train, y_train, X_test, y_test)`` with integer features, for a Boolean preset's data set.
 
+    The one split policy, :func:`paralens.data.splits.load_split` with ``integer=True``:
     ``"iris"`` / ``"iris2"`` (versicolor vs virginica): a stratified 80/20 split from ``seed``;
     ``"iris-paper"`` / ``"iris2-paper"`` (setosa vs versicolor): :func:`iris_paper_split`;
     ``"mnist01"``: the 0 and 1 digits of each split, in data order; ``"mnist"``: all digits.
     """
-    from paralens import data
-
-    if dataset in ("iris-paper", "iris2-paper"):
-        return iris_paper_split(dataset == "iris2-paper")
-    if dataset.startswith("iris"):
-        ds = data.load_iris()
-        X = np.rint(ds.features * 10).astype(np.int64)  # millimetres, exact for the bundled data
-        y = ds.labels.astype(np.int64)
-        if dataset == "iris2":
-            keep = y > 0
-            X, y = X[keep], y[keep] - 1
-        full = data.Dataset(X.astype(np.float32), y, n_classes=int(y.max()) + 1)
-        test, train = data.stratified_split(full, 0.2, seed=seed)
-        return (np.rint(train.features).astype(np.int64), train.labels, np.rint(test.features).astype(np.int64),
-                test.labels)
-    directory = data_dir or data.mnist_subset_path()
-    tr, te = data.load_mnist(directory, "train", flat=True), data.load_mnist(directory, "test", flat=True)
-    Xtr, Xte = np.rint(tr.features * 255).astype(np.int64), np.rint(te.features * 255).astype(np.int64)
-    ytr, yte = tr.labels.astype(np.int64), te.labels.astype(np.int64)
-    if dataset == "mnist01":
-        a, b = ytr < 2, yte < 2
-        return Xtr[a], ytr[a], Xte[b], yte[b]
-    return Xtr, ytr, Xte, yte
+    return load_split(dataset, data_dir=data_dir, seed=seed, integer=True).arrays()
 
 
 def minmax_half_thresholds(X) -> np.ndarray:
@@ -317,9 +262,8 @@ PRESETS = {p.name: p for p in [
                   "group sums; training images with shifted copies", "mnist", "gatenet", 10,
                   {"config": "mnist_gates_config"}),
     BooleanPreset("iris-gates", "Iris 3 classes: thermometer 8 bits/feature (uniform), a learned network of "
-                  "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "relaxed", 200,
-                  {"encoder": ("thermometer-uniform", 8),
-                   "network": {"widths": (240, 240), "tau": 10.0, "batch_size": 32, "lr": 0.05}}),
+                  "2 x 240 two-input gates (relaxed with Adam, hardened), group sums", "iris", "gatenet", 200,
+                  {"config": "iris_gates_config"}),
 ]}
 
 
@@ -337,8 +281,10 @@ def _encoder(spec, X):
 
 
 def get_preset(name: str) -> BooleanPreset:
+    """The Boolean preset called ``name`` (every preset, real and Boolean: :func:`paralens.models.find_preset`)."""
     if name not in PRESETS:
-        raise KeyError(name)
+        raise ValueError(f"unknown Boolean preset {name!r}; choose one of {', '.join(PRESETS)} "
+                         "(the real-valued presets: paralens.models.PRESETS)")
     return PRESETS[name]
 
 
@@ -359,30 +305,20 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
     epochs = preset.epochs if epochs is None else int(epochs)
     result = {"model": name, "method": "rda" if opts.get("rda") else preset.method, "epochs": epochs, "seed": seed}
     if preset.method == "gatenet":  # a recipe of paralens.boolean.gatenet (encoding, wiring, augmentation)
-        from paralens.circuits import gatenet
+        from paralens.boolean import recipes
 
-        cfg = getattr(gatenet, opts["config"])().with_(seed=seed)
+        cfg = getattr(recipes, opts["config"])().with_(seed=seed, split_seed=seed)
         backend = cfg.backend
         if backend == "jax":
             try:
                 import jax  # noqa: F401
             except ImportError:  # the recipe compiles with JAX where it is installed; NumPy runs the same lenses
                 backend = "numpy"
-        circuit, info = gatenet.run_gates(cfg, progress=progress, backend=backend, epochs=epochs, integer=True)
+        circuit, info = recipes.run_gates(cfg, progress=progress, backend=backend, epochs=epochs, integer=True)
         enc = info["encoder"]
         decoder = GroupSumDecoder(n_classes, circuit.n_outputs // n_classes)
         result.update(relaxed_test_accuracy=info.get("relaxed_test_accuracy"), backend=backend,
                       train_seconds=info.get("seconds"))
-    elif preset.method == "relaxed":
-        from paralens.boolean.gatenet import train_gate_network
-
-        enc = _encoder(opts["encoder"], Xtr)
-        circuit, info = train_gate_network(enc.transform(Xtr), ytr, n_classes=n_classes, epochs=epochs, seed=seed,
-                                           validation=(enc.transform(Xte), yte), progress=progress,
-                                           **opts.get("network", {}))
-        bpc = circuit.n_outputs // n_classes
-        decoder = GroupSumDecoder(n_classes, bpc)
-        result["relaxed_test_accuracy"] = info.get("relaxed_test_accuracy")
     elif preset.method == "rda-paper":
         # fitted on the whole data set, as the paper normalises (a fixed threshold needs no fitting)
         enc = _encoder(opts["encoder"], np.concatenate([Xtr, Xte]))

@@ -4,13 +4,6 @@ Generic: nothing here knows whether it computes with floats or bits.
 """
 
 from paralens.categories.cartesian import add, copy, delete, pair, proj0, proj1, swap, zero
-from paralens.errors import (
-    CompositionError,
-    LawViolation,
-    ParalensError,
-    ParameterError,
-    ShapeError,
-)
 from paralens.categories.functor import Map, R
 from paralens.categories.lens import Compose, Context, Identity, Lens, PrimitiveLens, Tensor, compose, identity
 from paralens.categories.para import Chain, Named, Para, ParaLens, ParamLens, ParamSpec, ParaTensor, Reparam, chain
@@ -25,4 +18,11 @@ from paralens.categories.types import (
     as_type,
     product,
     reals,
+)
+from paralens.errors import (
+    CompositionError,
+    LawViolation,
+    ParalensError,
+    ParameterError,
+    ShapeError,
 )

@@ -105,18 +105,18 @@ class Lens:
         return f"<Lens {self.label()} : {self.dom} -> {self.cod}>"
 
     # -- operators ------------------------------------------------------------
+    # A parametrised map (paralens.categories.para, the layer above this module) composes with a lens by
+    # lifting it; it says so through ``_lens_then`` / ``_lens_tensor``, so this module need not import it.
     def then(self, other):
-        from paralens.categories.para import Para
-
-        if isinstance(other, Para):
-            return Para.lift(self).then(other)
+        hook = None if isinstance(other, Lens) else getattr(other, "_lens_then", None)
+        if hook is not None:
+            return hook(self)
         return compose(self, other)
 
     def tensor(self, other):
-        from paralens.categories.para import Para
-
-        if isinstance(other, Para):
-            return Para.lift(self).tensor(other)
+        hook = None if isinstance(other, Lens) else getattr(other, "_lens_tensor", None)
+        if hook is not None:
+            return hook(self)
         return Tensor(self, other)
 
     def __rshift__(self, other):

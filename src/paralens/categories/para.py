@@ -179,6 +179,13 @@ class Para:
     def __rmatmul__(self, other):
         return ParaTensor(Para.lift(other), self)
 
+    # ``lens.then(para)`` and ``lens.tensor(para)``: the lens asks the parametrised map (see Lens.then)
+    def _lens_then(self, lens: Lens) -> Para:
+        return Para.lift(lens).then(self)
+
+    def _lens_tensor(self, lens: Lens) -> Para:
+        return Para.lift(lens).tensor(self)
+
     def named(self, name: str) -> Para:
         """The same parametric lens with every parameter name prefixed by ``name + "."``."""
         return Named(self, name)

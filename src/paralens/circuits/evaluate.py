@@ -10,6 +10,10 @@ samples, and every gate is one bitwise operation on 64 samples.
 
 Large batches are cut into chunks so that ``V`` stays under ``BUDGET`` bytes.
 
+The meaning is the rule table :data:`RULES` (``{generator: rule(K, xs, data) -> outputs}``), read by
+the one loop :func:`run_into`; a gate with no rule runs its kernel method ``gate.fast`` when the kernel
+has one, else its definition (:func:`_by_definition`).
+
 Outputs cost one pass, linear in ``n_outputs * batch``: each chunk gathers them with one fancy
 index of the wire array (``V[outputs]``) into one preallocated ``(n_outputs, batch)`` array, and
 ``evaluate`` hands out its transpose as a view (Fortran-ordered), in the interpreter's dtype, as a
@@ -31,10 +35,33 @@ from __future__ import annotations
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import Meaning, provide
 from paralens.errors import ShapeError
 from paralens.fields.kernels import pack_bits, unpack_words
 
 BUDGET = 256 * 2**20  # bytes of wire values per chunk
+
+
+def _by_definition(gate: G.Gate):
+    """The evaluation rule of a gate with none of its own: one kernel call ``K.<gate.fast>`` when the
+    kernel has that method, else the gate's definition run on the kernel."""
+    fast = gate.fast
+
+    def rule(K, xs, data):
+        if fast is not None:
+            f = getattr(K, fast, None)
+            if f is not None:
+                return [f(*xs)]
+        return run_ops(gate.definition(K.field), K, list(xs))
+    return rule
+
+
+#: evaluation: ``RULES[gen](K, xs, data)`` is the list of ``gen.n_out`` output arrays of a bundle
+RULES = Meaning("evaluate", _by_definition)
+RULES[G.ADD] = lambda K, xs, data: [K.add(xs[0], xs[1])]
+RULES[G.MUL] = lambda K, xs, data: [K.mul(xs[0], xs[1])]
+RULES[G.NEG] = lambda K, xs, data: [K.neg(xs[0])]
+RULES[G.CONST] = lambda K, xs, data, shape=(): [K.const(data, (len(data),) + tuple(shape))]
 
 
 def run_ops(c, K, inputs: list, *, keep: bool = False, trailing=None):
@@ -59,12 +86,13 @@ def run_ops(c, K, inputs: list, *, keep: bool = False, trailing=None):
 def run_into(c, K, V, ops) -> None:
     """Run ``ops`` of circuit ``c`` in place on the wire array ``V``."""
     trailing = V.shape[1:]
+    rule = RULES.rule
     for op in ops:
-        if op.gen is G.CONST:
+        if op.gen is G.CONST:  # the one rule that needs the batch shape
             V[op.out: op.out + op.k] = K.const(op.data, (op.k,) + trailing)
             continue
         xs = [V[a] for a in op.args]
-        outs = op.gen.evaluate(K, xs, op.data)
+        outs = rule(op.gen)(K, xs, op.data)
         for j, y in enumerate(outs):
             V[op.out + j * op.k: op.out + (j + 1) * op.k] = y
 
@@ -150,6 +178,7 @@ def field_view(F, ints: np.ndarray):
     return view(a) if view is not None else a.view(G)
 
 
+@provide("evaluate")
 def evaluate(c, x, *, packed: bool = False, as_ints: bool = False):
     """``c.evaluate(x)``: a FieldArray ``(batch, n_outputs)`` (floats over the reals).
 

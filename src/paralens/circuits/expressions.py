@@ -23,7 +23,7 @@ and the number of terms the expanded polynomial could have.
     3*x**2 + x*y - y/2
     >>> parse_polynomial("os.system('true')", ["x"])
     Traceback (most recent call last):
-    paralens.circuits.expressions.ExpressionError: "os.system('true')": character '.' at position 2 is not part of a polynomial (allowed: variables, integers, + - * / ** and parentheses)
+    paralens.errors.ExpressionError: "os.system('true')": character '.' at position 2 is not part of a polynomial (allowed: variables, integers, + - * / ** and parentheses)
 """
 
 from __future__ import annotations

@@ -22,22 +22,28 @@ gate may carry a fast evaluation rule (the GF(2) kernels compute ``or`` as one
 bitwise OR) and a hand-written reverse rule; without one, its reverse
 derivative is the reverse of its definition, inlined.
 
-Each generator has the same rules: ``evaluate`` (on a kernel, a whole bundle of
-gates at once), ``reverse`` (emitting the reverse derivative as circuit
-operations), ``sympy`` (its polynomial); hardware rules live in
-:mod:`paralens.synth`, keyed by generator name, with the definition as the
-fallback.
+This module is data only: it knows no interpreter.  Each meaning owns a rule
+table keyed by generator (:class:`paralens.circuits.rules.Meaning`):
+``evaluate.RULES`` (on a kernel, a whole bundle of gates at once),
+``reverse.RULES`` (emitting the reverse derivative as circuit operations),
+``symbolic.RULES`` (the polynomial), ``relax.RULES``, and in
+:mod:`paralens.synth` the GF(2) netlist's and PyRTL's tables.  A gate with no
+rule in a table falls back to its definition, in that table's one
+by-definition rule; a generator with neither raises
+:class:`~paralens.errors.MissingRule`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
+from paralens.circuits.rules import entry
 
 
 class Generator:
-    """A generator (or gate) of polynomial circuits: ``n_in`` inputs, ``n_out`` outputs."""
+    """A generator (or gate) of polynomial circuits: ``n_in`` inputs, ``n_out`` outputs.
+
+    Data only: what a generator means is in each meaning's rule table (:mod:`paralens.circuits.rules`)."""
 
     name: str = "gen"
     n_in: int = 1
@@ -48,74 +54,23 @@ class Generator:
     def __repr__(self) -> str:
         return f"<generator {self.name}: {self.n_in} -> {self.n_out}>"
 
-    def evaluate(self, kernel, xs: list, data) -> list:  # pragma: no cover - abstract
-        """Values of a bundle: ``xs`` are ``n_in`` arrays ``(k, ...)``; returns ``n_out`` arrays."""
-        raise NotImplementedError
-
-    def reverse(self, b, xs: list[np.ndarray], dys: list[np.ndarray], data) -> list[np.ndarray | None]:
-        """Emit R of a bundle into builder ``b``: wires ``xs`` (inputs) and ``dys`` (changes of outputs);
-        returns the changes of the inputs (wire arrays, or None for zero)."""
-        raise NotImplementedError  # pragma: no cover
-
-    def sympy(self, xs: list, c=None, field=None) -> list:  # pragma: no cover - abstract
-        """The output polynomials of one gate in the sympy expressions ``xs`` (``c``: its constant)."""
-        raise NotImplementedError
-
 
 class Add(Generator):
     name, n_in, n_out, linear = "add", 2, 1, True
-
-    def evaluate(self, K, xs, data):
-        return [K.add(xs[0], xs[1])]
-
-    def reverse(self, b, xs, dys, data):
-        return [dys[0], dys[0]]
-
-    def sympy(self, xs, c=None, field=None):
-        return [xs[0] + xs[1]]
 
 
 class Mul(Generator):
     name, n_in, n_out = "mul", 2, 1
 
-    def evaluate(self, K, xs, data):
-        return [K.mul(xs[0], xs[1])]
-
-    def reverse(self, b, xs, dys, data):
-        return [b.mul(xs[1], dys[0]), b.mul(xs[0], dys[0])]
-
-    def sympy(self, xs, c=None, field=None):
-        return [xs[0] * xs[1]]
-
 
 class Neg(Generator):
     name, n_in, n_out, linear = "neg", 1, 1, True
-
-    def evaluate(self, K, xs, data):
-        return [K.neg(xs[0])]
-
-    def reverse(self, b, xs, dys, data):
-        if b.field.characteristic == 2:
-            return [dys[0]]
-        return [b.neg(dys[0])]
-
-    def sympy(self, xs, c=None, field=None):
-        return [-xs[0]]
 
 
 class Const(Generator):
     """``() -> c``, one constant per gate of the bundle (``data`` holds them as integers)."""
 
     name, n_in, n_out, has_data = "const", 0, 1, True
-
-    def evaluate(self, K, xs, data):
-        raise RuntimeError("const is evaluated by the interpreter")  # needs the batch shape
-
-    def reverse(self, b, xs, dys, data):
-        return []
-
-    def sympy(self, xs, c=None, field=None):
-        return [c]
 
 
 ADD, MUL, NEG, CONST = Add(), Mul(), Neg(), Const()
@@ -136,9 +91,10 @@ class Gate(Generator):
       reverse_rule: optional ``(b, xs, dys) -> dxs`` emitting R of a bundle with the builder's
         generators (checked by the laws); it may return ``NotImplemented`` (e.g. for a field it
         has no shortcut for) to use the reverse of the definition.
-      sympy_expr: optional ``(expressions, field) -> list of outputs``; the default reads the
-        definition.
 
+    Every meaning reads a gate with no rule of its own through its definition (see
+    :mod:`paralens.circuits.rules`), so a gate needs nothing but ``define`` to be evaluated,
+    reversed, printed as polynomials and lowered to hardware.
     A gate from a sympy expression: :func:`paralens.circuits.symbolic.gate_from_sympy`.
     """
 
@@ -157,63 +113,25 @@ class Gate(Generator):
         self._definitions: dict = {}
 
     def definition(self, field):
-        """The gate as a circuit of generators over ``field`` (traced once per field)."""
-        key = field
-        if key not in self._definitions:
-            from paralens.circuits.trace import trace
-
-            c = trace(field, self.n_in, self.define)
-            if c.n_outputs != self.n_out:
-                raise ValueError(f"gate {self.name}: its definition has {c.n_outputs} outputs, not {self.n_out}")
-            if any(isinstance(op.gen, Gate) and op.gen is self for op in c.ops):
-                raise ValueError(f"gate {self.name} is defined in terms of itself")
-            self._definitions[key] = c
-        return self._definitions[key]
-
-    def evaluate(self, K, xs, data):
-        if self.fast is not None and hasattr(K, self.fast):
-            return [getattr(K, self.fast)(*xs)]
-        from paralens.circuits.evaluate import run_ops
-
-        return run_ops(self.definition(K.field), K, list(xs))
-
-    def reverse(self, b, xs, dys, data):
-        if self.reverse_rule is not None:
-            r = self.reverse_rule(b, xs, dys)
-            if r is not NotImplemented:
-                return r
-        return b.inline(self.reverse_definition(b.field), list(xs) + list(dys))
-
-    def reverse_definition(self, field):
-        """``reverse(definition)``: the circuit R[gate] is inlined from (cached per field).
-
-        Pruned: R[definition] starts with a copy of the definition, whose values the backward part
-        mostly does not read; inlined unpruned, every gate would recompute them as dead gates."""
-        key = ("R", field)
-        if key not in self._definitions:
-            from paralens.circuits.reverse import reverse
-            from paralens.circuits.transform import prune
-
-            self._definitions[key] = prune(reverse(self.definition(field)))
-        return self._definitions[key]
+        """The gate as a circuit of generators over ``field`` (traced once per field, by
+        :func:`paralens.circuits.trace.definition`)."""
+        d = self._definitions.get(field)
+        if d is None:
+            d = self._definitions[field] = entry("definition")(self, field)
+        return d
 
     def sympy(self, xs, c=None, field=None):
-        from paralens.circuits.symbolic import circuit_polynomials
-
-        return circuit_polynomials(self.definition(field), xs)
+        """The output polynomials of one gate in the sympy expressions ``xs`` (the meaning ``sympy``)."""
+        return entry("gate_sympy")(self, xs, field)
 
     @staticmethod
     def from_sympy(name: str, exprs, symbols, *, field=None, doc: str = "") -> Gate:
         """A gate from sympy polynomials: :func:`paralens.circuits.symbolic.gate_from_sympy`."""
-        from paralens.circuits.symbolic import gate_from_sympy
-
-        return gate_from_sympy(name, exprs, symbols, field=field, doc=doc)
+        return entry("gate_from_sympy")(name, exprs, symbols, field=field, doc=doc)
 
     def __call__(self, *wires):
         """Apply the gate to traced wires (inside :func:`~paralens.circuits.trace`)."""
-        from paralens.circuits.trace import apply_gate
-
-        return apply_gate(self, wires)
+        return entry("apply_gate")(self, wires)
 
 
 # -- the Boolean gates, as named composites ---------------------------------------------------

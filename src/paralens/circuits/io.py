@@ -273,11 +273,8 @@ def _data(v, k: int, F: Field, what: str) -> np.ndarray:
     return a
 
 
-def circuit_from_dict(d: dict, *, field=None) -> Circuit:
-    """The circuit a description (from :func:`circuit_to_dict` or a file) stands for, checked.
-
-    ``field`` (optional): the field the circuit must be over; a file over another field is an error.
-    """
+def _header(d, field) -> tuple[Field, int, str | None]:
+    """The checked header of a description: its field, number of inputs and name."""
     if not isinstance(d, dict):
         raise CircuitFileError(f"not a paralens circuit: expected a JSON object, got {type(d).__name__}")
     fmt = d.get("format")
@@ -308,70 +305,88 @@ def circuit_from_dict(d: dict, *, field=None) -> Circuit:
     name = d.get("name")
     if name is not None and not isinstance(name, str):
         raise CircuitFileError(f"name must be a string or null, got {name!r}")
+    return F, n_inputs, name
 
-    gate_descs = d.get("gates", {}) or {}
-    if not isinstance(gate_descs, dict):
-        raise CircuitFileError("'gates' must be an object mapping gate names to descriptions")
-    clash = sorted(n for n in gate_descs if _builtin(n) is not None)
-    if clash:
-        raise CircuitFileError(f"the file redefines the built-in gate {clash[0]!r}; a file may only add gates "
-                               f"of new names")
-    user: dict[str, G.Generator] = {}
 
-    def generator(gname, i):
+class _Generators:
+    """The generators a file names: built-ins, and its own gates (rebuilt once, over its field)."""
+
+    def __init__(self, gate_descs, F: Field):
+        if not isinstance(gate_descs, dict):
+            raise CircuitFileError("'gates' must be an object mapping gate names to descriptions")
+        clash = sorted(n for n in gate_descs if _builtin(n) is not None)
+        if clash:
+            raise CircuitFileError(f"the file redefines the built-in gate {clash[0]!r}; a file may only add gates "
+                                   f"of new names")
+        self.descs, self.F, self.user = gate_descs, F, {}
+
+    def __call__(self, gname, i: int) -> G.Generator:
         if not isinstance(gname, str):
             raise CircuitFileError(f"op {i}: 'gen' must be a generator name, got {gname!r}")
-        if gname in gate_descs:
-            if gname not in user:
-                gate = _rebuild_gate(gname, gate_descs[gname])
+        if gname in self.descs:
+            if gname not in self.user:
+                gate = _rebuild_gate(gname, self.descs[gname])
                 try:  # build its definition over this circuit's field now: errors belong to reading
-                    gate.definition(F)
+                    gate.definition(self.F)
                 except (ParalensError, ValueError, TypeError, ArithmeticError, RecursionError) as e:
-                    raise CircuitFileError(f"gate {gname!r} is not a gate over {F.name}: {e}") from None
-                user[gname] = gate
-            return user[gname]
+                    raise CircuitFileError(f"gate {gname!r} is not a gate over {self.F.name}: {e}") from None
+                self.user[gname] = gate
+            return self.user[gname]
         g = _builtin(gname)
         if g is None:
-            known = sorted(set(G.PRIMITIVES) | set(G.BOOLEAN_GATES) | set(gate_descs))
+            known = sorted(set(G.PRIMITIVES) | set(G.BOOLEAN_GATES) | set(self.descs))
             raise CircuitFileError(f"op {i}: unknown generator {gname!r} (known: {', '.join(known)})")
         return g
 
+
+def _read_op(e, i: int, generator: _Generators, n_wires: int, F: Field) -> Op:
+    """Op ``i`` of a description, checked against the ``n_wires`` wires before it."""
+    if not isinstance(e, dict):
+        raise CircuitFileError(f"op {i}: expected an object, got {type(e).__name__}")
+    gen = generator(e.get("gen"), i)
+    what = f"op {i} ({gen.name})"
+    k = _int(e.get("k"), f"{what}: k")
+    if k < 0:
+        raise CircuitFileError(f"{what}: k must be >= 0, got {k}")
+    raw_args = e.get("args", [])
+    if not isinstance(raw_args, list):
+        raise CircuitFileError(f"{what}: 'args' must be a list of {gen.n_in} wire lists")
+    if len(raw_args) != gen.n_in:
+        raise CircuitFileError(f"{what}: arity mismatch: {gen.name} takes {gen.n_in} inputs, "
+                               f"the file gives {len(raw_args)} argument lists")
+    args = []
+    for j, a in enumerate(raw_args):
+        w = _wire_list(a, f"{what}: port {j}")
+        if len(w) != k:
+            raise CircuitFileError(f"{what}: port {j} has {len(w)} wires for k = {k} gates")
+        _check_range(w, n_wires, f"{what}: port {j}")
+        args.append(w)
+    out = _int(e.get("out"), f"{what}: out")
+    if out != n_wires:
+        raise CircuitFileError(f"{what}: its outputs start at wire {out}, expected {n_wires} "
+                               f"(ops number their output wires consecutively)")
+    data = None
+    if "data" in e and e["data"] is not None:
+        data = _data(e["data"], k, F, what)
+    elif gen.has_data:
+        raise CircuitFileError(f"{what}: a {gen.name} op needs 'data' (one value per gate)")
+    return Op(gen, tuple(args), out, k, data)
+
+
+def circuit_from_dict(d: dict, *, field=None) -> Circuit:
+    """The circuit a description (from :func:`circuit_to_dict` or a file) stands for, checked.
+
+    ``field`` (optional): the field the circuit must be over; a file over another field is an error.
+    """
+    F, n_inputs, name = _header(d, field)
+    generator = _Generators(d.get("gates", {}) or {}, F)
     raw_ops = d["ops"]
     if not isinstance(raw_ops, list):
         raise CircuitFileError("'ops' must be a list")
     ops = []
     n_wires = n_inputs
     for i, e in enumerate(raw_ops):
-        if not isinstance(e, dict):
-            raise CircuitFileError(f"op {i}: expected an object, got {type(e).__name__}")
-        gen = generator(e.get("gen"), i)
-        what = f"op {i} ({gen.name})"
-        k = _int(e.get("k"), f"{what}: k")
-        if k < 0:
-            raise CircuitFileError(f"{what}: k must be >= 0, got {k}")
-        raw_args = e.get("args", [])
-        if not isinstance(raw_args, list):
-            raise CircuitFileError(f"{what}: 'args' must be a list of {gen.n_in} wire lists")
-        if len(raw_args) != gen.n_in:
-            raise CircuitFileError(f"{what}: arity mismatch: {gen.name} takes {gen.n_in} inputs, "
-                                   f"the file gives {len(raw_args)} argument lists")
-        args = []
-        for j, a in enumerate(raw_args):
-            w = _wire_list(a, f"{what}: port {j}")
-            if len(w) != k:
-                raise CircuitFileError(f"{what}: port {j} has {len(w)} wires for k = {k} gates")
-            _check_range(w, n_wires, f"{what}: port {j}")
-            args.append(w)
-        out = _int(e.get("out"), f"{what}: out")
-        if out != n_wires:
-            raise CircuitFileError(f"{what}: its outputs start at wire {out}, expected {n_wires} "
-                                   f"(ops number their output wires consecutively)")
-        data = None
-        if "data" in e and e["data"] is not None:
-            data = _data(e["data"], k, F, what)
-        elif gen.has_data:
-            raise CircuitFileError(f"{what}: a {gen.name} op needs 'data' (one value per gate)")
-        op = Op(gen, tuple(args), out, k, data)
+        op = _read_op(e, i, generator, n_wires, F)
         ops.append(op)
         n_wires += op.n_wires
     outputs = _wire_list(d["outputs"], "outputs")

@@ -54,6 +54,7 @@ import numpy as np
 
 from paralens.circuits import generators as G
 from paralens.circuits.lens import CircuitLens
+from paralens.circuits.rules import Meaning
 from paralens.circuits.syntax import Builder, Circuit, _wires
 from paralens.errors import ShapeError
 from paralens.fields.field import GF, REALS, FieldError
@@ -100,24 +101,33 @@ def _gate(b: Builder, gate: G.Gate, args, expand: bool) -> list[np.ndarray]:
     return b.op(gate, *args)
 
 
-def _relax_op(b: Builder, op, args, expand: bool) -> list[np.ndarray]:
-    gen = op.gen
-    if gen is G.ADD:
-        return _gate(b, G.XOR, args, expand)
-    if gen is G.MUL:
-        return b.op(G.MUL, *args)
-    if gen is G.NEG:
-        return [args[0]]  # -x = x in characteristic 2: wiring
-    if gen is G.CONST:
-        return [b.const(np.asarray(op.data, dtype=np.float64))]
-    if isinstance(gen, G.Gate) and G.BOOLEAN_GATES.get(gen.name) is gen:
-        return _gate(b, gen, args, expand)
-    if isinstance(gen, G.Gate):
-        # a user gate: relax its GF(2) definition, then inline that (functoriality)
-        rdef = relax(gen.definition(GF(2)), expand=expand)
+def _builtin(gate: G.Gate):
+    """Relaxation rule of a built-in Boolean gate: the same named gate over the reals (its real
+    definition is the multilinear polynomial), or that definition inlined with ``expand``."""
+    return lambda b, args, data, expand: _gate(b, gate, args, expand)
+
+
+def _by_definition(gate: G.Gate):
+    """Relaxation rule of a user gate: relax its GF(2) definition, then inline that (functoriality)."""
+    def rule(b, args, data, expand):
+        rdef = relax(gate.definition(GF(2)), expand=expand)
         outs = b.inline(rdef, [_wires(a) for a in args])
         return [o.reshape(-1) for o in outs]
-    raise TypeError(f"relax: no relaxation for generator {gen.name!r}")
+    return rule
+
+
+#: relaxation to the reals: ``RULES[gen](b, args, data, expand)`` emits the real reading of a bundle
+RULES = Meaning("relax", _by_definition)
+RULES[G.ADD] = lambda b, args, data, expand: _gate(b, G.XOR, args, expand)   # x + y over GF(2) is xor
+RULES[G.MUL] = lambda b, args, data, expand: b.op(G.MUL, *args)
+RULES[G.NEG] = lambda b, args, data, expand: [args[0]]  # -x = x in characteristic 2: wiring
+RULES[G.CONST] = lambda b, args, data, expand: [b.const(np.asarray(data, dtype=np.float64))]
+for _g in G.BOOLEAN_GATES.values():
+    RULES[_g] = _builtin(_g)
+
+
+def _relax_op(b: Builder, op, args, expand: bool) -> list[np.ndarray]:
+    return RULES.rule(op.gen)(b, args, op.data, expand)
 
 
 class RealCircuitLens(CircuitLens):

@@ -12,6 +12,11 @@ operation at a time, from each generator's reverse rule:
 * discard (a wire no one reads) reverses to zero;
 * a gate reverses by its own rule, or by the reverse of its definition, inlined.
 
+The rules are the table :data:`RULES` (``{generator: rule(b, xs, dys, data) -> dxs}``), read by the one
+loop of :func:`reverse` (ops of at most :data:`SMALL` gates run the same rules of ``add``, ``mul`` and
+``neg`` and of gates by definition inline, on Python ints); a gate with no rule uses its
+``reverse_rule`` if it has one, else the reverse of its definition (:func:`_by_definition`).
+
 The result contains ``c`` itself (its inputs are ``x0 .. x{n-1}`` followed by the
 changes ``dy0 .. dy{m-1}``), so the backward part reads the forward values
 instead of recomputing them, and ``size(R[c])`` is linear in ``size(c)``.
@@ -45,7 +50,9 @@ from bisect import bisect_right
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import Meaning, provide
 from paralens.circuits.syntax import Builder, Circuit, Op
+from paralens.circuits.transform import prune
 
 SMALL = 16  # ops of at most this many gates are reversed gate by gate on Python ints (see reverse)
 
@@ -235,9 +242,46 @@ def _inline_small(b: Builder, d: Circuit, inputs: list[int]) -> list[int]:
     return [m[w] for w in hit[2]]
 
 
+def reverse_definition(gate: G.Gate, field) -> Circuit:
+    """``reverse(definition)``: the circuit R[gate] is inlined from (cached per field on the gate).
+
+    Pruned: R[definition] starts with a copy of the definition, whose values the backward part
+    mostly does not read; inlined unpruned, every gate would recompute them as dead gates."""
+    key = ("R", field)
+    d = gate._definitions.get(key)
+    if d is None:
+        d = gate._definitions[key] = prune(reverse(gate.definition(field)))
+    return d
+
+
+def _by_definition(gate: G.Gate):
+    """The reverse rule of a gate with none in :data:`RULES`: its ``reverse_rule`` (unless that returns
+    ``NotImplemented``), else the reverse of its definition, inlined."""
+    def rule(b, xs, dys, data):
+        if gate.reverse_rule is not None:
+            r = gate.reverse_rule(b, xs, dys)
+            if r is not NotImplemented:
+                return r
+        return b.inline(reverse_definition(gate, b.field), list(xs) + list(dys))
+    return rule
+
+
+#: the reverse derivative: ``RULES[gen](b, xs, dys, data)`` emits R of a bundle into builder ``b`` from
+#: the wires ``xs`` (inputs) and ``dys`` (changes of outputs); returns the changes of the inputs
+#: (wire arrays, or None for zero)
+RULES = Meaning("reverse", _by_definition)
+RULES[G.ADD] = lambda b, xs, dys, data: [dys[0], dys[0]]                              # R[add] = copy
+RULES[G.MUL] = lambda b, xs, dys, data: [b.mul(xs[1], dys[0]), b.mul(xs[0], dys[0])]
+RULES[G.NEG] = lambda b, xs, dys, data: [dys[0]] if b.field.characteristic == 2 else [b.neg(dys[0])]
+RULES[G.CONST] = lambda b, xs, dys, data: []                                            # R[const] = discard
+
+
 def _scalar_rule(gen) -> bool:
-    """Whether :func:`_reverse_small` knows ``gen``'s reverse rule (else the bundled path runs it)."""
-    return gen is G.ADD or gen is G.MUL or gen is G.NEG or (isinstance(gen, G.Gate) and gen.reverse_rule is None)
+    """Whether :func:`_reverse_small` runs ``gen``'s reverse rule inline (else the bundled path runs it):
+    the rules of add, mul and neg, and gates by definition (no rule of their own, no ``reverse_rule``)."""
+    if gen is G.ADD or gen is G.MUL or gen is G.NEG:
+        return True
+    return isinstance(gen, G.Gate) and gen.reverse_rule is None and not RULES.has_rule(gen)
 
 
 def _reverse_small(b: Builder, adj: _Adjoints, idx: int, op, n: int, m: int, char2: bool) -> None:
@@ -277,7 +321,7 @@ def _reverse_small(b: Builder, adj: _Adjoints, idx: int, op, n: int, m: int, cha
             add_one(args[0][i], dy if char2 else _emit(b, G.NEG, ([dy],)))
         else:
             xs = [a[i] for a in args]
-            dxs = _inline_small(b, gen.reverse_definition(b.field), [w if w < n else w + m for w in xs] + dys)
+            dxs = _inline_small(b, reverse_definition(gen, b.field), [w if w < n else w + m for w in xs] + dys)
             for w, dx in zip(xs, dxs):
                 add_one(w, dx)
 
@@ -308,6 +352,7 @@ def _gc_paused():
             gc.enable()
 
 
+@provide("reverse")
 def reverse(c: Circuit) -> Circuit:
     """``R[c] : A x B -> A`` as a circuit over ``c.field``: inputs ``(x, dy)``, outputs ``dx``.
 
@@ -328,6 +373,7 @@ def _reverse(c: Circuit) -> Circuit:
     adj = _Adjoints(c, small)
     adj.add(c.outputs, np.arange(n, n + m, dtype=np.int64))
     char2 = c.field.is_finite and c.field.characteristic == 2
+    rule = RULES.rule
     for idx in range(len(c.ops) - 1, -1, -1):
         op = c.ops[idx]
         if op.gen is G.CONST:
@@ -347,7 +393,7 @@ def _reverse(c: Circuit) -> Circuit:
         xs = [remap[a[live]] for a in op.args]
         dys = [d[j, live] for j in range(op.gen.n_out)]
         data = None if op.data is None else op.data[live]
-        dxs = op.gen.reverse(b, xs, dys, data)
+        dxs = rule(op.gen)(b, xs, dys, data)
         for a, dx in zip(op.args, dxs):
             if dx is None:
                 continue
@@ -362,8 +408,6 @@ def _reverse(c: Circuit) -> Circuit:
 
 def G_op(op, remap: np.ndarray, out: int):
     """``op`` with its argument wires renumbered by ``remap`` and its outputs starting at ``out``."""
-    from paralens.circuits.syntax import Op
-
     return Op(op.gen, tuple(remap[a] for a in op.args), out, op.k, op.data)
 
 

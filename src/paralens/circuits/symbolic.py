@@ -97,7 +97,9 @@ import numpy as np
 
 from paralens.circuits import generators as G
 from paralens.circuits.expressions import as_expression
+from paralens.circuits.rules import Meaning, provide
 from paralens.circuits.syntax import Circuit
+from paralens.circuits.trace import Wire
 from paralens.errors import SymbolicTooLarge  # noqa: F401 - importable from here too
 from paralens.fields.field import FieldError, as_field
 
@@ -290,6 +292,26 @@ def _free_symbols(exprs, field) -> list:
 # -- a circuit's polynomials ----------------------------------------------------------------------------
 
 
+def _by_definition(gate: G.Gate):
+    """The polynomial rule of a gate: its definition's polynomials in the gate's inputs."""
+    return lambda xs, c=None, field=None: circuit_polynomials(gate.definition(field), xs)
+
+
+#: the polynomial meaning: ``RULES[gen](xs, c, field)`` is the list of output polynomials of one gate
+#: in the expressions (or ring elements) ``xs`` (``c``: a constant gate's value)
+RULES = Meaning("sympy", _by_definition)
+RULES[G.ADD] = lambda xs, c=None, field=None: [xs[0] + xs[1]]
+RULES[G.MUL] = lambda xs, c=None, field=None: [xs[0] * xs[1]]
+RULES[G.NEG] = lambda xs, c=None, field=None: [-xs[0]]
+RULES[G.CONST] = lambda xs, c=None, field=None: [c]
+
+
+@provide("gate_sympy")
+def gate_sympy(gen, xs, field=None) -> list:
+    """``gen``'s output polynomials in ``xs`` (``Gate.sympy``): its rule in :data:`RULES`."""
+    return RULES.rule(gen)(xs, None, field)
+
+
 def _polys(c: Circuit, R: _Ring, xs: list, max_terms: int | None = None) -> list:
     """Run ``c`` on ring elements ``xs``: one polynomial per output (ring elements of ``R``)."""
     from sympy.polys.rings import PolyElement
@@ -303,9 +325,10 @@ def _polys(c: Circuit, R: _Ring, xs: list, max_terms: int | None = None) -> list
             for i in range(op.k):
                 V[op.out + i] = R.const(op.data[i])
             continue
+        rule = RULES.rule(gen)
         for i in range(op.k):
             ins = [V[int(a[i])] for a in op.args]
-            outs = gen.sympy(ins, field=F)
+            outs = rule(ins, None, F)
             for j, y in enumerate(outs):
                 if not (isinstance(y, PolyElement) and y.ring == R.ring):
                     y = R.coerce(y)
@@ -539,6 +562,7 @@ def _parse(e, names):
     return as_expression(e, list(names) + ["a"])
 
 
+@provide("gate_from_sympy")
 def gate_from_sympy(name: str, exprs, symbols, *, field=None, doc: str = "") -> G.Gate:
     """A gate whose outputs are the polynomials ``exprs`` in the inputs ``symbols``.
 
@@ -578,8 +602,6 @@ def gate_from_sympy(name: str, exprs, symbols, *, field=None, doc: str = "") -> 
     uses_a = any(sp.Symbol("a") in e.free_symbols for e in parsed) and "a" not in names
 
     def define(*wires):
-        from paralens.circuits.trace import Wire
-
         b = next((w.b for w in wires if isinstance(w, Wire)), None)
         if b is None:
             raise ValueError(f"gate {name} has no inputs to read its field from")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import entry
 from paralens.errors import CompositionError
 from paralens.fields.field import Field, FieldError, as_field
 
@@ -258,10 +259,11 @@ class Circuit:
         result is a FieldArray of shape ``(batch, n_outputs)`` (floats over the reals), a view
         of the interpreter's outputs (no copy); ``as_ints=True`` gives the same integers as a
         plain NumPy array.  ``packed=True`` (GF(2) only) evaluates 64 samples per ``uint64`` word.
-        """
-        from paralens.circuits.evaluate import evaluate
 
-        return evaluate(self, x, packed=packed, as_ints=as_ints)
+        Thin: it calls :func:`paralens.circuits.evaluate.evaluate` (which registers itself as the
+        entry point ``"evaluate"``, so that the syntax imports no interpreter).
+        """
+        return entry("evaluate")(self, x, packed=packed, as_ints=as_ints)
 
     def __call__(self, x):
         return self.evaluate(x)
@@ -314,10 +316,9 @@ class Circuit:
         return Circuit(self.field, self.n_inputs, self.ops, self.outputs[idx])
 
     def prune(self) -> Circuit:
-        """Drop the gates no output depends on (renumbering wires); inputs are kept."""
-        from paralens.circuits.transform import prune
-
-        return prune(self)
+        """Drop the gates no output depends on (renumbering wires); inputs are kept
+        (:func:`paralens.circuits.transform.prune`, through its registered entry point)."""
+        return entry("prune")(self)
 
     def over(self, field) -> Circuit:
         """The same syntax read over another field (constants by integer representation), e.g. the reals."""

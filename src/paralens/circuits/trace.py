@@ -19,7 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import provide
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.circuits.transform import bundle as _bundle
+from paralens.circuits.transform import prune as _prune
 from paralens.errors import CompositionError
 from paralens.fields.field import as_field
 
@@ -123,6 +126,7 @@ def constant(b: Builder, v: int) -> Wire:
     return Wire(b, b.const([v])[0], const=v)
 
 
+@provide("apply_gate")
 def apply_gate(gate: G.Generator, wires) -> Wire | list[Wire]:
     if not wires:
         raise TypeError(f"{gate.name} needs {gate.n_in} wires")
@@ -163,11 +167,18 @@ def trace(field, n_inputs: int, fn, *, bundle: bool = True, name: str | None = N
         else:
             raise TypeError(f"a traced function returns wires or integers, got {type(o).__name__}")
     c = b.build(np.asarray(wires, dtype=np.int64), name=name)
-    from paralens.circuits.transform import prune as _prune
-
     c = _prune(c)  # gates left dead by constant folding (e.g. the xy of x + y - 2xy over GF(2))
     if bundle:
-        from paralens.circuits.transform import bundle as _bundle
-
         c = _bundle(c)
+    return c
+
+
+@provide("definition")
+def definition(gate: G.Gate, field) -> Circuit:
+    """``gate``'s definition over ``field``: its ``define`` traced (``Gate.definition`` caches it)."""
+    c = trace(field, gate.n_in, gate.define)
+    if c.n_outputs != gate.n_out:
+        raise ValueError(f"gate {gate.name}: its definition has {c.n_outputs} outputs, not {gate.n_out}")
+    if any(op.gen is gate for op in c.ops):
+        raise ValueError(f"gate {gate.name} is defined in terms of itself")
     return c

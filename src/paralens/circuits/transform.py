@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.evaluate import RULES as EVALUATE
+from paralens.circuits.rules import provide
 from paralens.circuits.syntax import Builder, Circuit
+from paralens.fields.field import GF
 
 
 def _op_levels(c: Circuit) -> list[int]:
@@ -58,6 +61,7 @@ def bundle(c: Circuit) -> Circuit:
     return b.build(wmap[c.outputs], name=c.name)
 
 
+@provide("prune")
 def prune(c: Circuit) -> Circuit:
     """Drop every gate whose outputs no output of ``c`` depends on."""
     live = np.zeros(c.n_wires, dtype=bool)
@@ -89,11 +93,9 @@ def _gf2_fold(gen, vals: list[np.ndarray]):
     if gen.n_in == 0 or gen.n_out != 1:
         return out, None
     if known.any():
-        from paralens.fields import GF
-
         K = GF(2).kernel()
         xs = [np.where(v >= 0, v, 0).astype(np.uint8)[known] for v in vals]
-        out[known] = gen.evaluate(K, xs, None)[0]
+        out[known] = EVALUATE.rule(gen)(K, xs, None)[0]
     return out, known
 
 

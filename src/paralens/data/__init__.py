@@ -10,11 +10,11 @@ Every problem with a file or a data set raises :class:`DataError` naming the
 file or set and what is wrong.
 """
 
-from paralens.errors import DataError
 from paralens.data.breast_cancer import BREAST_CANCER_FEATURES, breast_cancer_path, load_breast_cancer
 from paralens.data.datasets import Dataset, batches, check_inputs, one_hot, stratified_split
 from paralens.data.idx import MNIST_FILES, load_mnist, mnist_subset, mnist_subset_path, read_idx, write_idx
 from paralens.data.iris import iris_path, load_iris
+from paralens.errors import DataError
 
 __all__ = [
     "BREAST_CANCER_FEATURES",

@@ -16,7 +16,7 @@ in the generator ``a``, reduced by the irreducible polynomial).
     >>> GF(6)
     Traceback (most recent call last):
     ...
-    paralens.fields.field.FieldError: GF(6): the order of a finite field must be a prime power, and 6 is not
+    paralens.errors.FieldError: GF(6): the order of a finite field must be a prime power, and 6 is not
 """
 
 from __future__ import annotations

@@ -15,19 +15,8 @@ gates), independently of PyRTL.
 
 from __future__ import annotations
 
-from paralens.synth.netlist import gf2_netlist, verilog_identifier
-from paralens.synth.verilog import _opened
-
-_CUBES = {
-    "and": ["11"],
-    "or": ["1-", "-1"],
-    "xor": ["10", "01"],
-    "nand": ["0-", "-0"],
-    "nor": ["00"],
-    "xnor": ["11", "00"],
-    "not": ["0"],
-    "mux": ["01-", "1-1"],  # (s, x, y): s = 0 and x, or s = 1 and y
-}
+from paralens.synth.netlist import VOCABULARY, gf2_netlist, minterms, verilog_identifier
+from paralens.synth.verilog import opened
 
 
 def _port_names(circuit, input_names, output_names):
@@ -53,18 +42,15 @@ def write_blif(circuit, path_or_file, *, model: str | None = None, input_names=N
     names = {i: ins[i] for i in range(circuit.n_inputs)}
     for _, o, _ in net.gates:
         names[o] = f"n{o}"
-    with _opened(path_or_file) as f:
+    with opened(path_or_file) as f:
         f.write(f"# {circuit.label()} over GF(2), written by paralens: {len(net.gates)} gates\n")
         f.write(f".model {name}\n")
         f.write(".inputs " + " ".join((["clk"] if clock else []) + ins) + "\n")
         f.write(".outputs " + " ".join(outs) + "\n")
         for kind, o, a in net.gates:
             f.write(".names " + " ".join([names[i] for i in a] + [names[o]]) + "\n")
-            if kind == "const1":
-                f.write("1\n")
-            elif kind != "const0":
-                for cube in _CUBES[kind]:
-                    f.write(f"{cube} 1\n")
+            for row in minterms(VOCABULARY[kind]):  # the ON-set, from the kind's truth table
+                f.write("".join(map(str, row)) + (" " if row else "") + "1\n")
         for j, o in enumerate(net.outputs):
             f.write(f".names {names[o]} {outs[j]}\n1 1\n")
         f.write(".end\n")
@@ -72,28 +58,15 @@ def write_blif(circuit, path_or_file, *, model: str | None = None, input_names=N
 
 
 def _tseitin(kind: str, o: int, a: tuple) -> list[list[int]]:
-    """Clauses for ``o <-> kind(a)`` (DIMACS variables, positive)."""
-    if kind == "const1":
-        return [[o]]
-    if kind == "const0":
-        return [[-o]]
-    if kind == "not":
-        (x,) = a
-        return [[o, x], [-o, -x]]
-    if kind == "mux":
-        s, x, y = a
-        return [[-s, -y, o], [-s, y, -o], [s, -x, o], [s, x, -o], [-x, -y, o], [x, y, -o]]
-    x, y = a
-    inv = kind in ("nand", "nor", "xnor")
-    base = {"nand": "and", "nor": "or", "xnor": "xor"}.get(kind, kind)
-    t = -o if inv else o  # t <-> base(x, y)
-    if base == "and":
-        return [[-t, x], [-t, y], [t, -x, -y]]
-    if base == "or":
-        return [[t, -x], [t, -y], [-t, x, y]]
-    if base == "xor":
-        return [[-t, x, y], [-t, -x, -y], [t, -x, y], [t, x, -y]]
-    raise ValueError(f"no Tseitin clauses for {kind!r}")
+    """Clauses for ``o <-> kind(a)`` (DIMACS variables, positive), one per row of the kind's truth
+    table: "the inputs are not this row, or ``o`` is its value"."""
+    k = VOCABULARY[kind]
+    n = len(a)
+    out = []
+    for r, v in enumerate(k.truth):
+        bits = [(r >> (n - 1 - i)) & 1 for i in range(n)]
+        out.append([-x if b else x for x, b in zip(a, bits)] + [o if v else -o])
+    return out
 
 
 def cnf_clauses(circuit) -> dict:
@@ -117,7 +90,7 @@ def write_cnf(circuit, path_or_file) -> dict:
     output flipped).
     """
     enc = cnf_clauses(circuit)
-    with _opened(path_or_file) as f:
+    with opened(path_or_file) as f:
         f.write(f"c {circuit.label()} over GF(2): Tseitin encoding written by paralens\n")
         for i, v in enumerate(enc["inputs"]):
             f.write(f"c input {i} {v}\n")

@@ -17,11 +17,14 @@ design (:mod:`paralens.synth.pyrtl_design`) and paralens' own writers
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import Meaning
+from paralens.circuits.truth import GATE_NAMES, TRUTH
 
 VERILOG_KEYWORDS = frozenset("""
 always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
@@ -159,12 +162,42 @@ class PortLayout:
 
 # -- GF(2) netlists -------------------------------------------------------------------------------
 
-BOOLEAN_KINDS = ("and", "or", "xor", "nand", "nor", "xnor", "not", "mux", "const0", "const1")
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of Boolean gate of the closed netlist vocabulary: ``n_in`` inputs and its truth table,
+    ``truth[r]`` the output on the inputs whose bits (first input most significant) spell ``r``."""
+
+    name: str
+    n_in: int
+    truth: tuple
+
+
+def _two_input(name: str) -> Kind:
+    return Kind(name, 2, tuple(int(v) for v in TRUTH[GATE_NAMES.index(name)]))  # from the one truth table
+
+
+#: the closed vocabulary every GF(2) circuit is lowered to; the writers (gate-level Verilog, BLIF,
+#: CNF) read only these kinds, through their truth tables, so a new gate can never reach them unknown
+VOCABULARY: dict[str, Kind] = {k.name: k for k in (
+    Kind("const0", 0, (0,)),
+    Kind("const1", 0, (1,)),
+    Kind("not", 1, (1, 0)),
+    *(_two_input(n) for n in ("and", "or", "xor", "nand", "nor", "xnor")),
+    Kind("mux", 3, tuple((y if s else x) for s in (0, 1) for x in (0, 1) for y in (0, 1))),  # (s, x, y)
+)}
+BOOLEAN_KINDS = tuple(VOCABULARY)
+
+
+def minterms(kind: Kind) -> list[tuple]:
+    """The input rows (tuples of bits, first input first) on which ``kind`` is 1."""
+    n = kind.n_in
+    return [tuple((r >> (n - 1 - i)) & 1 for i in range(n)) for r, v in enumerate(kind.truth) if v]
 
 
 @dataclass
 class Netlist:
-    """A GF(2) circuit as single Boolean gates.
+    """A GF(2) circuit as single Boolean gates of the closed :data:`VOCABULARY`.
 
     Nets ``0 .. n_inputs - 1`` are the inputs; ``gates[i] = (kind, out_net, in_nets)`` in
     topological order (``mux`` reads ``(s, x, y)`` and gives ``y if s else x``; ``const0`` /
@@ -178,34 +211,77 @@ class Netlist:
     n_nets: int
 
     def evaluate(self, X) -> np.ndarray:
-        """Reference evaluation of the netlist (NumPy, bitwise), rows of ``X`` are samples."""
+        """Reference evaluation of the netlist (NumPy, from the kinds' truth tables), rows of ``X`` are samples."""
         X = np.asarray(X, dtype=np.uint8)
         V = np.zeros((self.n_nets, X.shape[0]), dtype=np.uint8)
         V[: self.n_inputs] = X.T
         for kind, o, a in self.gates:
-            V[o] = _BOOL_EVAL[kind](*[V[i] for i in a]) if a else (1 if kind == "const1" else 0)
+            r = np.zeros(X.shape[0], dtype=np.int64)
+            for i in a:
+                r = 2 * r + V[i]
+            V[o] = np.asarray(VOCABULARY[kind].truth, dtype=np.uint8)[r]
         return V[self.outputs].T.astype(np.int64)
 
     def counts(self) -> dict:
-        from collections import Counter
-
         return dict(Counter(k for k, _, _ in self.gates))
 
 
-_BOOL_EVAL = {
-    "and": lambda a, b: a & b,
-    "or": lambda a, b: a | b,
-    "xor": lambda a, b: a ^ b,
-    "nand": lambda a, b: 1 - (a & b),
-    "nor": lambda a, b: 1 - (a | b),
-    "xnor": lambda a, b: 1 - (a ^ b),
-    "not": lambda a: 1 - a,
-    "mux": lambda s, x, y: np.where(s == 1, y, x).astype(np.uint8),
-}
+class _Lowering:
+    """The state of one lowering: the gates emitted so far, one shared net per constant."""
+
+    def __init__(self, field, n_inputs: int):
+        self.field = field
+        self.gates: list = []
+        self.consts: dict[int, int] = {}
+        self.n_nets = n_inputs
+
+    def gate(self, kind: str, ins) -> int:
+        """Emit one gate of the vocabulary; returns its output net."""
+        k = VOCABULARY.get(kind)
+        if k is None or len(ins) != k.n_in:
+            raise ValueError(f"{kind!r} with {len(ins)} inputs is not in the netlist vocabulary {BOOLEAN_KINDS}")
+        o = self.n_nets
+        self.n_nets += 1
+        self.gates.append((kind, o, tuple(int(i) for i in ins)))
+        return o
+
+    def const(self, v: int) -> int:
+        v = int(v) & 1
+        if v not in self.consts:
+            self.consts[v] = self.gate(f"const{v}", ())
+        return self.consts[v]
+
+    def circuit(self, c, ins: list[int]) -> list[int]:
+        """Lower circuit ``c`` with its inputs on nets ``ins``: the one interpreter loop of :data:`RULES`."""
+        table = np.full(c.n_wires, -1, dtype=np.int64)
+        table[: c.n_inputs] = ins
+        for op in c.ops:
+            if op.gen is G.CONST:
+                for i in range(op.k):
+                    table[op.out + i] = self.const(op.data[i])
+                continue
+            rule = RULES.rule(op.gen)
+            args = [table[a] for a in op.args]
+            for i in range(op.k):
+                outs = rule(self, [int(a[i]) for a in args])
+                for j, o in enumerate(outs):
+                    table[op.out + j * op.k + i] = o
+        return [int(table[o]) for o in c.outputs]
 
 
-def _is_builtin(gen) -> bool:
-    return G.BOOLEAN_GATES.get(gen.name) is gen
+def _by_definition(gate):
+    """A gate with no netlist rule: its GF(2) definition, lowered in place."""
+    return lambda e, xs: e.circuit(gate.definition(e.field), xs)
+
+
+#: lowering to the vocabulary: ``RULES[gen](lowering, input_nets) -> output nets`` (one gate)
+RULES = Meaning("netlist", _by_definition)
+RULES[G.ADD] = lambda e, xs: [e.gate("xor", xs)]
+RULES[G.MUL] = lambda e, xs: [e.gate("and", xs)]
+RULES[G.NEG] = lambda e, xs: xs  # -x = x over GF(2): wiring
+for _g in G.BOOLEAN_GATES.values():  # the built-in gates that are kinds of the vocabulary, by name
+    if _g.name in VOCABULARY:
+        RULES[_g] = (lambda name: lambda e, xs: [e.gate(name, xs)])(_g.name)
 
 
 def gf2_netlist(circuit) -> Netlist:
@@ -213,55 +289,12 @@ def gf2_netlist(circuit) -> Netlist:
 
     ``add`` is XOR, ``mul`` AND, ``neg`` and copy are wiring, constants share one net per value;
     the paralens Boolean gates keep their kind; any other gate is expanded through
-    ``gate.definition(GF(2))``.  Checked by ``Netlist.evaluate`` against ``circuit.evaluate``.
+    ``gate.definition(GF(2))`` (the fallback of :data:`RULES`).  Checked by ``Netlist.evaluate``
+    against ``circuit.evaluate``.
     """
     F = circuit.field
     if not (F.is_finite and F.is_binary):
         raise ValueError(f"a Boolean netlist needs a circuit over GF(2), not {F.name}")
-    gates: list = []
-    consts: dict[int, int] = {}
-    counter = [circuit.n_inputs]
-
-    def new(kind, ins) -> int:
-        o = counter[0]
-        counter[0] += 1
-        gates.append((kind, o, tuple(int(i) for i in ins)))
-        return o
-
-    def const(v: int) -> int:
-        v = int(v) & 1
-        if v not in consts:
-            consts[v] = new(f"const{v}", ())
-        return consts[v]
-
-    def emit(c, ins: list[int]) -> list[int]:
-        table = np.full(c.n_wires, -1, dtype=np.int64)
-        table[: c.n_inputs] = ins
-        for op in c.ops:
-            g = op.gen
-            if isinstance(g, G.Const):
-                for i in range(op.k):
-                    table[op.out + i] = const(op.data[i])
-                continue
-            args = [table[a] for a in op.args]
-            for i in range(op.k):
-                xs = [int(a[i]) for a in args]
-                if isinstance(g, G.Add):
-                    outs = [new("xor", xs)]
-                elif isinstance(g, G.Mul):
-                    outs = [new("and", xs)]
-                elif isinstance(g, G.Neg):
-                    outs = xs
-                elif _is_builtin(g):
-                    outs = [new(g.name, xs)]
-                elif isinstance(g, G.Gate):
-                    d = g.definition(F)
-                    outs = emit(d, xs)
-                else:
-                    raise NotImplementedError(f"no Boolean netlist rule for generator {g.name!r}")
-                for j, o in enumerate(outs):
-                    table[op.out + j * op.k + i] = o
-        return [int(table[o]) for o in c.outputs]
-
-    outs = emit(circuit, list(range(circuit.n_inputs)))
-    return Netlist(circuit.n_inputs, gates, outs, counter[0])
+    e = _Lowering(F, circuit.n_inputs)
+    outs = e.circuit(circuit, list(range(circuit.n_inputs)))
+    return Netlist(circuit.n_inputs, e.gates, outs, e.n_nets)

@@ -39,7 +39,6 @@ The design never touches PyRTL's global working block: it is built inside
 
 from __future__ import annotations
 
-import contextlib
 import operator
 import time
 from collections.abc import Callable
@@ -48,23 +47,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from paralens.circuits import generators as G
+from paralens.circuits.rules import Meaning
+from paralens.circuits.truth import CODE_OF
 from paralens.synth.netlist import PortLayout, verilog_identifier
+from paralens.synth.pyrtl_base import building, pyrtl_module
+from paralens.synth.simulation import simulate
 
-
-def _pyrtl():
-    try:
-        import pyrtl
-    except ImportError as e:  # pragma: no cover - pyrtl is a dependency of paralens.synth
-        raise ImportError("paralens.synth needs PyRTL: pip install pyrtl") from e
-    return pyrtl
-
-
-@contextlib.contextmanager
-def building(block):
-    """Make ``block`` PyRTL's working block for the duration, then restore the previous one."""
-    pyrtl = _pyrtl()
-    with pyrtl.set_working_block(block, no_sanity_check=True):
-        yield block
+_pyrtl = pyrtl_module  # the name learner.py imports
 
 
 # -- field arithmetic on PyRTL words --------------------------------------------------------------
@@ -75,7 +64,7 @@ class Arith:
     def __init__(self, F):
         self.F = F
         self.width = F.bits
-        self.pyrtl = _pyrtl()
+        self.pyrtl = pyrtl_module()
         self._consts: dict[int, object] = {}
         self.const_values: dict[int, int] = {}  # id(wirevector) -> value, for constant folding
 
@@ -320,16 +309,24 @@ def _boolean(fn):
     return rule
 
 
-_BOOLEAN_RULES = {
-    "xor": lambda P, a, b: a ^ b,
-    "and": lambda P, a, b: a & b,
-    "or": lambda P, a, b: a | b,
-    "not": lambda P, a: ~a,
-    "nand": lambda P, a, b: ~(a & b),  # PyRTL's Verilog writer cannot write its nand primitive
-    "nor": lambda P, a, b: ~(a | b),
-    "xnor": lambda P, a, b: ~(a ^ b),
-    "mux": lambda P, s, x, y: P.select(s, y, x),  # mux(s, x, y) = y if s else x
-}
+_OPERATOR = {"and": operator.and_, "or": operator.or_, "xor": operator.xor}
+
+
+def _two_input(name: str):
+    """The PyRTL rule of a two-input built-in gate, from its truth-table code (:mod:`paralens.circuits.truth`):
+    PyRTL's ``&``, ``|`` or ``^``, or its complement (PyRTL's Verilog writer cannot write its nand primitive)."""
+    t = CODE_OF[name]
+    for base, op in _OPERATOR.items():
+        if t == CODE_OF[base]:
+            return lambda P, a, b: op(a, b)
+        if t == 15 - CODE_OF[base]:
+            return lambda P, a, b: ~op(a, b)
+    raise ValueError(f"no PyRTL operator computes {name}")  # pragma: no cover
+
+
+_BOOLEAN_RULES = {name: _two_input(name) for name in ("xor", "and", "or", "nand", "nor", "xnor")}
+_BOOLEAN_RULES["not"] = lambda P, a: ~a
+_BOOLEAN_RULES["mux"] = lambda P, s, x, y: P.select(s, y, x)  # mux(s, x, y) = y if s else x
 for _name, _fn in _BOOLEAN_RULES.items():
     register_hardware_rule(_name, _boolean(_fn), gen=G.BOOLEAN_GATES[_name])
 
@@ -338,6 +335,28 @@ def _rule_for(gen):
     for r in HARDWARE_RULES.get(gen.name, ()):
         if r.gen is None or r.gen is gen:
             yield r.fn
+
+
+def _by_definition(gate):
+    """The PyRTL rule of a gate: the first rule registered under its name (:func:`register_hardware_rule`)
+    that does not return ``NotImplemented``, else its definition lowered in place."""
+    def rule(ar: Arith, xs):
+        for fn in _rule_for(gate):
+            outs = fn(ar, xs)
+            if outs is not NotImplemented:
+                return outs
+        d = gate.definition(ar.F)
+        sub = lower(d, ar, xs)
+        return [sub[o] for o in d.outputs]
+    return rule
+
+
+#: PyRTL hardware: ``RULES[gen](arith, input_wirevectors) -> output wirevectors`` (one gate); gates
+#: read the name registry :data:`HARDWARE_RULES`, then their definition
+RULES = Meaning("pyrtl", _by_definition)
+RULES[G.ADD] = lambda ar, xs: [ar.add(*xs)]
+RULES[G.MUL] = lambda ar, xs: [ar.mul(*xs)]
+RULES[G.NEG] = lambda ar, xs: [ar.neg(*xs)]
 
 
 def lower(circuit, ar: Arith, inputs: list, *, read=None) -> list:
@@ -359,28 +378,13 @@ def lower(circuit, ar: Arith, inputs: list, *, read=None) -> list:
             for i in range(op.k):
                 table[op.out + i] = ar.const(int(vals[i]))
             continue
+        rule = RULES.rule(g)
         for i in range(op.k):
             if read is None:
                 xs = [table[int(a[i])] for a in op.args]
             else:
                 xs = [read(table, int(a[i]), op.out + i) for a in op.args]
-            if isinstance(g, G.Add):
-                outs = [ar.add(*xs)]
-            elif isinstance(g, G.Mul):
-                outs = [ar.mul(*xs)]
-            elif isinstance(g, G.Neg):
-                outs = [ar.neg(*xs)]
-            else:
-                outs = NotImplemented
-                for fn in _rule_for(g):
-                    outs = fn(ar, xs)
-                    if outs is not NotImplemented:
-                        break
-                if outs is NotImplemented:
-                    if not isinstance(g, G.Gate):
-                        raise NotImplementedError(f"no hardware rule for generator {g.name!r} over {F.name}")
-                    sub = lower(g.definition(F), ar, xs)
-                    outs = [sub[o] for o in g.definition(F).outputs]
+            outs = rule(ar, xs)
             for j, o in enumerate(outs):
                 table[op.out + j * op.k + i] = o
     return table
@@ -440,8 +444,7 @@ class Design:
         return len(self.block.logic)
 
     def simulate(self, X, **kw) -> np.ndarray:
-        from paralens.synth.simulation import simulate
-
+        """:func:`paralens.synth.simulate` of this design."""
         return simulate(self, X, **kw)
 
     def __repr__(self) -> str:
@@ -517,7 +520,7 @@ def to_pyrtl(circuit, *, name=None, input_names=None, output_names=None, word_in
     K = 1, 2, 5), by Icarus Verilog on the export, and by Yosys equivalence against paralens' own
     gate-level Verilog.
     """
-    pyrtl = _pyrtl()
+    pyrtl = pyrtl_module()
     if pipeline is not None:
         if isinstance(pipeline, bool) or not isinstance(pipeline, int | np.integer) or int(pipeline) < 1:
             raise ValueError(f"pipeline is a number of logic levels per stage (an int >= 1), not {pipeline!r}")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from paralens.synth.pyrtl_design import _pyrtl
+from paralens.synth.pyrtl_base import pyrtl_module
 
 _COMPILED_BROKEN: list[str] = []  # the reason, once CompiledSimulation failed here
 
 
-def _rows(design, X):
+def input_rows(design, X):
     n = design.n_inputs
     X = np.asarray(X, dtype=object)
     if X.ndim == 1:
@@ -30,7 +30,7 @@ def _rows(design, X):
     return X
 
 
-def _port_steps(design, X) -> list[dict]:
+def port_steps(design, X) -> list[dict]:
     vals = design.ports.pack_inputs(X) if len(design.inputs) else []
     names = design.input_names
     return [{nm: int(v[r]) for nm, v in zip(names, vals)} for r in range(X.shape[0])]
@@ -44,7 +44,7 @@ def _run_compiled(design, steps, register_values, outs) -> dict[str, list[int]]:
     read from the C output array here; without those internals, one ``run`` call per step."""
     import ctypes
 
-    pyrtl = _pyrtl()
+    pyrtl = pyrtl_module()
     tracer = pyrtl.SimulationTrace(wires_to_track=list(design.outputs), block=design.block)
     sim = pyrtl.CompiledSimulation(tracer=tracer, block=design.block, register_value_map=register_values)
     n = len(steps)
@@ -89,7 +89,7 @@ def run_steps(design, steps: list[dict], *, simulator: str = "auto", register_va
     return, for every output port (and every wire named in ``watch``), its value at each step
     (combinational values of that cycle: a register reads as its value *before* the edge).
     ``register_values`` maps registers to their initial values (default: their reset values)."""
-    pyrtl = _pyrtl()
+    pyrtl = pyrtl_module()
     outs = design.output_names
     watch = list(watch or [])
     n = len(steps)
@@ -139,11 +139,14 @@ def simulate(design, X, *, simulator: str = "auto") -> np.ndarray:
     latency = getattr(design, "latency", None) or 0
     if not design.is_combinational and getattr(design, "latency", None) is None:
         raise ValueError(f"{design.name} has registers: use run_steps (or simulate_learner)")
-    X = _rows(design, X)
-    steps = _port_steps(design, X)
+    X = input_rows(design, X)
+    steps = port_steps(design, X)
     if latency and X.shape[0]:
         steps += [{nm: 0 for nm in design.input_names}] * latency
     res = run_steps(design, steps, simulator=simulator)
     if not design.outputs:
         return np.zeros((X.shape[0], 0), dtype=np.int64)
     return design.ports.unpack_outputs([res[nm][latency:] for nm in design.output_names], design.n_outputs)
+
+
+_port_steps = port_steps  # the name learner.py imports

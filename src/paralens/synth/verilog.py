@@ -26,11 +26,11 @@ import numpy as np
 
 from paralens.errors import ToolFailed, ToolNotFound  # noqa: F401 - importable from here too
 from paralens.files import FileWriteError, atomic_open, atomic_write
-from paralens.synth.netlist import PortLayout, gf2_netlist, verilog_identifier
+from paralens.synth.netlist import VOCABULARY, PortLayout, gf2_netlist, minterms, verilog_identifier
 
 
 @contextlib.contextmanager
-def _opened(path_or_file, mode="w"):
+def opened(path_or_file, mode="w"):
     """An open file as it is, or a path written atomically (:func:`paralens.files.atomic_open`;
     a missing folder is made first)."""
     if hasattr(path_or_file, "write"):
@@ -68,7 +68,7 @@ def to_verilog(design_or_circuit, path_or_file, module_name: str | None = None, 
     d = _as_design(design_or_circuit, **to_pyrtl_kwargs)
     mod = verilog_identifier(module_name or d.name)
     seq = not d.is_combinational
-    with _opened(path_or_file) as f:
+    with opened(path_or_file) as f:
         pyrtl.output_to_verilog(f, add_reset=seq, block=d.block, initialize_registers=seq, module_name=mod)
     return mod
 
@@ -80,18 +80,28 @@ def verilog_text(design_or_circuit, module_name: str | None = None, **kw) -> str
     return buf.getvalue()
 
 
-_GATE_EXPR = {
-    "and": "{0} & {1}",
-    "or": "{0} | {1}",
-    "xor": "{0} ^ {1}",
-    "nand": "~({0} & {1})",
-    "nor": "~({0} | {1})",
-    "xnor": "~({0} ^ {1})",
-    "not": "~{0}",
-    "mux": "{0} ? {2} : {1}",
-    "const0": "1'b0",
-    "const1": "1'b1",
-}
+_OPERATOR = {"and": "&", "or": "|", "xor": "^"}  # Verilog's bitwise operators, by the kind they compute
+
+
+def _gate_expr(kind: str, args: list[str]) -> str:
+    """The Verilog expression of one gate of the netlist vocabulary, read from its truth table."""
+    k = VOCABULARY[kind]
+    if k.n_in == 0:
+        return f"1'b{k.truth[0]}"
+    if k.n_in == 1:
+        return args[0] if k.truth == (0, 1) else f"~{args[0]}"
+    if kind == "mux":
+        s, x, y = args
+        return f"{s} ? {y} : {x}"
+    if k.n_in == 2:
+        for name, op in _OPERATOR.items():
+            t = VOCABULARY[name].truth
+            if k.truth == t:
+                return f"{args[0]} {op} {args[1]}"
+            if k.truth == tuple(1 - v for v in t):
+                return f"~({args[0]} {op} {args[1]})"
+    terms = [" & ".join(a if bit else f"~{a}" for a, bit in zip(args, row)) for row in minterms(k)]
+    return " | ".join(f"({t})" for t in terms) or "1'b0"  # any other function: its sum of minterms
 
 
 def write_gate_verilog(circuit, path_or_file, module: str | None = None, *, clock: bool = True,
@@ -121,7 +131,7 @@ def write_gate_verilog(circuit, path_or_file, module: str | None = None, *, cloc
         for i, col in enumerate(p.index):
             names[col] = p.name if p.width == 1 else f"{p.name}[{i}]"
     port_names = (["clk"] if clock else []) + [p.name for p in ports.inputs] + [p.name for p in ports.outputs]
-    with _opened(path_or_file) as f:
+    with opened(path_or_file) as f:
         f.write(f"// {circuit.label()} over GF(2): gate-level Verilog written by paralens (not PyRTL)\n")
         f.write(f"// {len(net.gates)} Boolean gates: {net.counts()}\n\n")
         f.write(f"module {mod}({', '.join(port_names)});\n")
@@ -137,7 +147,7 @@ def write_gate_verilog(circuit, path_or_file, module: str | None = None, *, cloc
         for _, o, _ in net.gates:
             f.write(f"    wire n{o};\n")
         for kind, o, a in net.gates:
-            f.write(f"    assign n{o} = {_GATE_EXPR[kind].format(*[names[i] for i in a])};\n")
+            f.write(f"    assign n{o} = {_gate_expr(kind, [names[i] for i in a])};\n")
         for p in ports.outputs:
             parts = [names[int(net.outputs[col])] for col in p.index]
             rhs = parts[0] if len(parts) == 1 else "{" + ", ".join(reversed(parts)) + "}"
@@ -171,13 +181,13 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     ``sample="before"``, ``L - 1`` with ``"after"``), so it too prints exactly one line per row,
     in order.  Checked by :func:`run_icarus` against ``circuit.evaluate``.
     """
-    from paralens.synth.simulation import _rows
+    from paralens.synth.simulation import input_rows
 
     if sample not in ("before", "after"):
         raise ValueError(f"sample is 'before' or 'after', not {sample!r}")
     d = design
     mod = verilog_identifier(module_name or d.name)
-    X = _rows(d, X)
+    X = input_rows(d, X)
     vals = d.ports.pack_inputs(X) if d.inputs else []
     n = X.shape[0]
     in_ports = [(p.name, p.width) for p in d.ports.inputs]
@@ -190,21 +200,8 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     # a pipelined design: cycles ``skip .. skip + n - 1`` print rows 0 .. n - 1
     skip = max(0, latency - (1 if sample == "after" else 0))
     cycles = n + skip if n else 0
-    lines = ["`timescale 1ns/1ps", f"module {tb_name};", "    reg clk = 0;"]
-    if seq:
-        lines.append("    reg rst = 0;")
-    for nm, w in in_ports:
-        lines.append(f"    reg{'' if w == 1 else f'[{w - 1}:0]'} {nm} = 0;")
-    for nm, w in out_ports:
-        lines.append(f"    wire{'' if w == 1 else f'[{w - 1}:0]'} {nm};")
-    conns = [".clk(clk)"] + ([".rst(rst)"] if seq else []) + [f".{nm}({nm})" for nm, _ in in_ports + out_ports]
-    lines.append(f"    {mod} dut({', '.join(conns)});")
-    if word and out_ports:
-        disp = '$display("%0d", {' + ", ".join(nm for nm, _ in reversed(out_ports)) + "});"
-    elif out_ports:
-        disp = '$display("' + " ".join(["%0d"] * len(out_ports)) + '", ' + ", ".join(nm for nm, _ in out_ports) + ");"
-    else:
-        disp = '$display("");'
+    lines = _tb_declarations(tb_name, mod, seq, in_ports, out_ports)
+    disp = _tb_display(word, out_ports)
 
     def step(assign: list[str], show: str | None = None) -> list[str]:
         """One row (one cycle): ``show`` is None to print, "" not to, else the condition to print."""
@@ -236,14 +233,7 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
             body.append(f"for (i = 0; i < {n}; i = i + 1) begin")
             body += ["    " + s for s in step([f"{cat} = vectors[i];"])]
         body.append("end")
-        words = []
-        for r in range(n):
-            v, shift = 0, 0
-            for (_nm, w), col in zip(in_ports, vals):
-                v |= int(col[r]) << shift
-                shift += w
-            words.append(f"{v:x}")
-        hex_path = "\n".join(words) + "\n"
+        hex_path = _tb_vectors(n, in_ports, vals)
     else:
         for r in range(cycles if skip else n):
             assign = [f"{nm} = {_lit(w, col[r])};" for (nm, w), col in zip(in_ports, vals)] if r < n else []
@@ -251,17 +241,56 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     body.append("$finish;")
     lines += ["        " + s for s in body]
     lines += ["    end", "endmodule", ""]
-    text = "\n".join(lines)
+    _save_testbench(path_or_file, "\n".join(lines), hex_path, tb_name)
+    return tb_name
+
+
+def _tb_declarations(tb_name: str, mod: str, seq: bool, in_ports, out_ports) -> list[str]:
+    """The testbench's header: registers for the inputs, wires for the outputs, the design under test."""
+    lines = ["`timescale 1ns/1ps", f"module {tb_name};", "    reg clk = 0;"]
+    if seq:
+        lines.append("    reg rst = 0;")
+    for nm, w in in_ports:
+        lines.append(f"    reg{'' if w == 1 else f'[{w - 1}:0]'} {nm} = 0;")
+    for nm, w in out_ports:
+        lines.append(f"    wire{'' if w == 1 else f'[{w - 1}:0]'} {nm};")
+    conns = [".clk(clk)"] + ([".rst(rst)"] if seq else []) + [f".{nm}({nm})" for nm, _ in in_ports + out_ports]
+    lines.append(f"    {mod} dut({', '.join(conns)});")
+    return lines
+
+
+def _tb_display(word: bool, out_ports) -> str:
+    """The ``$display`` of one row: the output ports in decimal, or with ``word`` one number of all of them."""
+    if word and out_ports:
+        return '$display("%0d", {' + ", ".join(nm for nm, _ in reversed(out_ports)) + "});"
+    if out_ports:
+        return '$display("' + " ".join(["%0d"] * len(out_ports)) + '", ' + ", ".join(nm for nm, _ in out_ports) + ");"
+    return '$display("");'
+
+
+def _tb_vectors(n: int, in_ports, vals) -> str:
+    """The ``$readmemh`` text: one hex word per row, the input ports concatenated (the first lowest)."""
+    words = []
+    for r in range(n):
+        v, shift = 0, 0
+        for (_nm, w), col in zip(in_ports, vals):
+            v |= int(col[r]) << shift
+            shift += w
+        words.append(f"{v:x}")
+    return "\n".join(words) + "\n"
+
+
+def _save_testbench(path_or_file, text: str, hex_text: str | None, tb_name: str) -> None:
+    """Write the testbench, and its vectors (if any) next to it first: a testbench never lacks its vectors."""
     is_file = hasattr(path_or_file, "write")
     name = getattr(path_or_file, "name", None) if is_file else os.fspath(path_or_file)
-    if hex_path is not None and (not isinstance(name, str) or not os.path.exists(name if is_file else
-                                                                                  os.path.dirname(os.path.abspath(name)))):
+    if hex_text is not None and (not isinstance(name, str) or not os.path.exists(
+            name if is_file else os.path.dirname(os.path.abspath(name)))):
         raise ValueError("memory=True needs a testbench path (the vectors go to a .hex file next to it)")
-    if hex_path is not None:  # the vectors first: a testbench is never left without its vectors
-        atomic_write(Path(name).with_name(f"{tb_name}_vectors.hex"), hex_path)
-    with _opened(path_or_file) as f:
+    if hex_text is not None:
+        atomic_write(Path(name).with_name(f"{tb_name}_vectors.hex"), hex_text)
+    with opened(path_or_file) as f:
         f.write(text)
-    return tb_name
 
 
 # -- Icarus Verilog ---------------------------------------------------------------------------------

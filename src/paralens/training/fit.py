@@ -158,13 +158,59 @@ def fit(
       checkpoint: called as ``checkpoint(state, epochs_done, history)`` every ``checkpoint_every`` epochs.
       step_fn: the step to run (default :func:`train_step`; a backend may pass a compiled one).
         With ``backend="jax"`` and no ``step_fn``, the step is compiled with
-        :func:`paralens.backend.jax_compile.compile_train_step` (a given ``state`` is copied first,
+        :func:`paralens.training.compile.compile_train_step` (a given ``state`` is copied first,
         because the compiled step donates its input buffers).
       whole_epoch: (``backend="jax"`` only) run each epoch's full batches in one compiled
-        ``lax.scan`` (:func:`paralens.backend.jax_compile.compile_epoch`), the last partial batch
+        ``lax.scan`` (:func:`paralens.training.compile.compile_epoch`), the last partial batch
         through the step.  Same batches, keys and results as the step loop, but the progress bar and
         the non-finite check (``on_nonfinite="raise"`` only) act once per epoch.
     """
+    x, targets = _checked_data(learner, x, y, batch_size, on_nonfinite, n_classes)
+    B = get_backend(backend)
+    fresh = state is None
+    if state is None:
+        state = learner.init(seed, dtype=dtype, backend=B)
+    epoch_runner = None
+    if B.name == "jax" and (step_fn is None or whole_epoch):  # compiled step / whole-epoch scan (bottom of file)
+        state, step_fn, epoch_runner = _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x,
+                                                  targets, batch_size, dtype, seed, use_dropout)
+    elif whole_epoch:
+        raise ValueError(f"whole_epoch=True needs backend='jax', not {backend!r}")
+    loop = _Loop(
+        learner=learner, x=x, targets=targets, B=B, batch_size=batch_size, dtype=dtype,
+        tdtype=dtype if targets.dtype.kind == "f" else None,
+        step=step_fn or (lambda s, xb, yb, k: train_step(learner, s, xb, yb, k)),
+        base_key=B.key(seed), random=use_dropout and learner.model.uses_randomness(),
+        on_nonfinite=on_nonfinite, history=History(),
+        n_batches=x.shape[0] // batch_size if drop_last else math.ceil(x.shape[0] / batch_size),
+    )
+    stopper = _EarlyStopping(early_stopping, monitor)
+    for epoch in range(start_epoch, epochs):
+        t0 = time.perf_counter()
+        order = epoch_order(seed, epoch, x.shape[0], shuffle)
+        bar = _progress_bar(progress, loop.n_batches, epoch, epochs)
+        if epoch_runner is not None:  # JAX whole epoch: every batch in one call, then no batch loop
+            state, *sums = epoch_runner(state, order, epoch, bar)
+        else:
+            state, *sums = _run_batches(loop, state, order, epoch, bar)
+        if bar is not None:
+            bar.close()
+        record = _epoch_record(learner, state, epoch, t0, *sums, validation=validation, n_classes=n_classes)
+        loop.history.epochs.append(record)
+        if progress:
+            _report(record)
+        if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+            checkpoint(state, epoch + 1, loop.history)
+        if stopper.should_stop(record):
+            break
+    return state, loop.history
+
+
+# -- the pieces of fit: one epoch's batches, one step's check, the epoch's record, progress, early stopping --
+
+
+def _checked_data(learner, x, y, batch_size, on_nonfinite, n_classes):
+    """``(x, targets)`` as arrays, after the checks fit makes before it trains."""
     if on_nonfinite not in ("raise", "skip"):
         raise ValueError(f"on_nonfinite must be 'raise' or 'skip', got {on_nonfinite!r}")
     x = np.asarray(x)
@@ -178,106 +224,129 @@ def fit(
     targets = prepare_targets(learner.model, y, n_classes)
     if targets.shape[0] != x.shape[0]:
         raise ValueError(f"{x.shape[0]} inputs but {targets.shape[0]} targets")
-    B = get_backend(backend)
-    fresh = state is None
-    if state is None:
-        state = learner.init(seed, dtype=dtype, backend=B)
-    epoch_runner = None
-    if B.name == "jax" and (step_fn is None or whole_epoch):  # compiled step / whole-epoch scan (bottom of file)
-        state, step_fn, epoch_runner = _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x,
-                                                  targets, batch_size, dtype, seed, use_dropout)
-    elif whole_epoch:
-        raise ValueError(f"whole_epoch=True needs backend='jax', not {backend!r}")
-    step = step_fn or (lambda s, xb, yb, k: train_step(learner, s, xb, yb, k))
-    base_key = B.key(seed)
-    random = use_dropout and learner.model.uses_randomness()
-    history = History()
-    n = x.shape[0]
-    n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
-    best, since_best = math.inf, 0
-    tdtype = dtype if targets.dtype.kind == "f" else None
-    for epoch in range(start_epoch, epochs):
-        t0 = time.perf_counter()
-        order = epoch_order(seed, epoch, n, shuffle)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+    return x, targets
 
-            bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True)
-        loss_sum, acc_sum, seen = 0.0, 0.0, 0
-        if epoch_runner is not None:  # JAX whole epoch: every batch in one call, then no batch loop
-            state, loss_sum, acc_sum, seen, metrics = epoch_runner(state, order, epoch, bar)
-        for b in range(0 if epoch_runner is not None else n_batches):
-            idx = order[b * batch_size : (b + 1) * batch_size]
-            xb = B.asarray(x[idx], dtype=dtype)
-            yb = B.asarray(targets[idx], dtype=tdtype)
-            key = B.fold_in(base_key, int(state.step)) if random else None
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                # non-finite values are checked below, by name; no warnings meanwhile
-                new_state, metrics = step(state, xb, yb, key)
-            loss = float(metrics["loss"])
-            bad = None if math.isfinite(loss) else "the loss"
-            name = _nonfinite_param(new_state.params, metrics)
-            if name is not None:
-                bad = f"parameter {name!r}" if bad is None else f"the loss (first non-finite parameter: {name!r})"
-            if bad is not None:
-                if "nonfinite" in metrics:  # a guarded compiled step returned the old state (its input was donated)
-                    state = new_state
-                if on_nonfinite == "skip":
-                    history.skipped_steps += 1
-                    if bar is not None:
-                        bar.update(1)
-                    continue
+
+@dataclass
+class _Loop:
+    """What every step of one call of :func:`fit` shares."""
+
+    learner: Learner
+    x: np.ndarray
+    targets: np.ndarray
+    B: object
+    batch_size: int
+    dtype: str
+    tdtype: str | None
+    step: Callable
+    base_key: object
+    random: bool
+    on_nonfinite: str
+    history: History
+    n_batches: int
+
+
+def _progress_bar(progress: bool, n_batches: int, epoch: int, epochs: int):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True)
+
+
+def _run_batches(loop: _Loop, state, order, epoch: int, bar):
+    """One epoch, step by step: ``(state, loss_sum, acc_sum, seen, metrics)``."""
+    B, batch_size = loop.B, loop.batch_size
+    loss_sum, acc_sum, seen, metrics = 0.0, 0.0, 0, {}
+    for b in range(loop.n_batches):
+        idx = order[b * batch_size : (b + 1) * batch_size]
+        xb = B.asarray(loop.x[idx], dtype=loop.dtype)
+        yb = B.asarray(loop.targets[idx], dtype=loop.tdtype)
+        key = B.fold_in(loop.base_key, int(state.step)) if loop.random else None
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # non-finite values are checked below, by name; no warnings meanwhile
+            new_state, metrics = loop.step(state, xb, yb, key)
+        loss = float(metrics["loss"])
+        bad = _nonfinite_in_step(loss, new_state, metrics)
+        if bad is not None:
+            if "nonfinite" in metrics:  # a guarded compiled step returned the old state (its input was donated)
+                state = new_state
+            if loop.on_nonfinite == "skip":
+                loop.history.skipped_steps += 1
                 if bar is not None:
-                    bar.close()
-                raise NonFiniteError(
-                    f"non-finite values at step {int(state.step)} (epoch {epoch + 1}, batch {b + 1}): {bad} is NaN or "
-                    "infinite; the parameters before this step are kept (last checkpoint untouched). Lower the "
-                    "learning rate, clip gradients, or pass on_nonfinite='skip' (--skip-nonfinite)."
-                )
-            state = new_state
-            m = len(idx)
-            loss_sum += loss * m
-            if "accuracy" in metrics:
-                acc_sum += float(metrics["accuracy"]) * m
-            seen += m
+                    bar.update(1)
+                continue
             if bar is not None:
-                post = {"loss": f"{loss_sum / seen:.4f}"}
-                if "accuracy" in metrics:
-                    post["acc"] = f"{acc_sum / seen:.3f}"
-                bar.set_postfix(post, refresh=False)
-                bar.update(1)
+                bar.close()
+            raise NonFiniteError(
+                f"non-finite values at step {int(state.step)} (epoch {epoch + 1}, batch {b + 1}): {bad} is NaN or "
+                "infinite; the parameters before this step are kept (last checkpoint untouched). Lower the "
+                "learning rate, clip gradients, or pass on_nonfinite='skip' (--skip-nonfinite)."
+            )
+        state = new_state
+        m = len(idx)
+        loss_sum += loss * m
+        if "accuracy" in metrics:
+            acc_sum += float(metrics["accuracy"]) * m
+        seen += m
         if bar is not None:
-            bar.close()
-        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "seconds": time.perf_counter() - t0}
-        if acc_sum or "accuracy" in metrics:
-            record["accuracy"] = acc_sum / max(seen, 1)
-        if validation is not None:
-            ev = evaluate(learner, state.params, validation[0], validation[1], n_classes=n_classes)
-            record.update({f"val_{k}": v for k, v in ev.items()})
-        history.epochs.append(record)
-        if progress:
-            from tqdm.auto import tqdm
-
-            tqdm.write("epoch {epoch}: ".format(**record) + ", ".join(
-                f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch",)))
-        if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-            checkpoint(state, epoch + 1, history)
-        if early_stopping:
-            value = record.get(monitor)
-            if value is None:
-                raise ValueError(f"early stopping monitors {monitor!r}, which is not recorded: {sorted(record)}")
-            better = value < best if "loss" in monitor else -value < best
-            if better:
-                best, since_best = (value if "loss" in monitor else -value), 0
-            else:
-                since_best += 1
-                if since_best >= early_stopping:
-                    break
-    return state, history
+            post = {"loss": f"{loss_sum / seen:.4f}"}
+            if "accuracy" in metrics:
+                post["acc"] = f"{acc_sum / seen:.3f}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+    return state, loss_sum, acc_sum, seen, metrics
 
 
-# -- JAX: the compiled step and the whole-epoch scan (paralens.backend.jax_compile) ------------------------
+def _nonfinite_in_step(loss: float, new_state, metrics: dict) -> str | None:
+    """What of a step came out NaN or infinite (the loss, a parameter), in words; None when all is finite."""
+    bad = None if math.isfinite(loss) else "the loss"
+    name = _nonfinite_param(new_state.params, metrics)
+    if name is not None:
+        bad = f"parameter {name!r}" if bad is None else f"the loss (first non-finite parameter: {name!r})"
+    return bad
+
+
+def _epoch_record(learner, state, epoch, t0, loss_sum, acc_sum, seen, metrics, *, validation, n_classes) -> dict:
+    """The epoch's entry of the history, with the validation metrics when there is a validation set."""
+    record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "seconds": time.perf_counter() - t0}
+    if acc_sum or "accuracy" in metrics:
+        record["accuracy"] = acc_sum / max(seen, 1)
+    if validation is not None:
+        ev = evaluate(learner, state.params, validation[0], validation[1], n_classes=n_classes)
+        record.update({f"val_{k}": v for k, v in ev.items()})
+    return record
+
+
+def _report(record: dict) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write("epoch {epoch}: ".format(**record) + ", ".join(
+        f"{k} {v:.4f}" for k, v in record.items() if k not in ("epoch",)))
+
+
+class _EarlyStopping:
+    """Stop when ``monitor`` has not improved for ``patience`` epochs (never, when ``patience`` is falsy)."""
+
+    def __init__(self, patience: int | None, monitor: str):
+        self.patience, self.monitor = patience, monitor
+        self.best, self.since_best = math.inf, 0
+
+    def should_stop(self, record: dict) -> bool:
+        if not self.patience:
+            return False
+        value = record.get(self.monitor)
+        if value is None:
+            raise ValueError(f"early stopping monitors {self.monitor!r}, which is not recorded: {sorted(record)}")
+        score = value if "loss" in self.monitor else -value
+        if score < self.best:
+            self.best, self.since_best = score, 0
+            return False
+        self.since_best += 1
+        return self.since_best >= self.patience
+
+
+# -- JAX: the compiled step and the whole-epoch scan (paralens.training.compile) ------------------------
 
 
 def _nonfinite_param(params: dict, metrics: dict) -> str | None:
@@ -295,7 +364,7 @@ def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, tar
     ``whole_epoch`` a runner ``(state, order, epoch, bar) -> (state, loss_sum, acc_sum, seen, metrics)``."""
     import jax
 
-    from paralens.backend import jax_compile
+    from paralens.training import compile as jax_compile
 
     if np.dtype(dtype) == np.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype='float64' on JAX needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from paralens.backend import get_backend
+from paralens.categories.pytree import tree_map
 from paralens.errors import CheckpointError
 from paralens.learning.supervised import Learner, TrainState
 from paralens.training.checkpoint import load_checkpoint, save_checkpoint
@@ -75,16 +76,7 @@ def _same_structure(expected, got, path, what, where="") -> None:
 
 
 def _tree(f):
-    def conv(t):
-        if isinstance(t, dict):
-            return {k: conv(v) for k, v in t.items()}
-        if isinstance(t, tuple) and hasattr(t, "_fields"):
-            return type(t)(*(conv(v) for v in t))
-        if isinstance(t, (tuple, list)):
-            return type(t)(conv(v) for v in t)
-        return f(t) if t is not None else None
-
-    return conv
+    return lambda t: tree_map(f, t)
 
 
 def _to_numpy(t):

@@ -56,7 +56,6 @@ from paralens.learning.optimisers.momentum import nesterov_lookahead, paper_mome
 from paralens.learning.optimisers.registry import OPTIMISERS, get_optimiser
 from paralens.learning.optimisers.rmsprop import rmsprop
 from paralens.learning.optimisers.sgd import momentum, nesterov, sgd
-from paralens.learning.optimisers.vote import vote
 from paralens.learning.optimisers.transforms import (
     add_weight_decay,
     clip_by_global_norm,
@@ -70,6 +69,7 @@ from paralens.learning.optimisers.transforms import (
     trace,
     velocity,
 )
+from paralens.learning.optimisers.vote import vote
 
 __all__ = [
     "OPTIMISERS",

@@ -30,27 +30,14 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from paralens.backend import backend_of
+from paralens.categories.pytree import tree_leaves, tree_map  # the one tree module; importable from here too
 from paralens.errors import ParameterError
 
 Tree = Any
 """A dict ``name -> array`` (possibly nested)."""
 
 
-# -- trees ------------------------------------------------------------------
-
-
-def tree_map(f: Callable, tree: Tree, *rest: Tree) -> Tree:
-    """Apply ``f`` leafwise to ``tree`` and the trees of the same structure in ``rest``."""
-    if isinstance(tree, dict):
-        return {k: tree_map(f, v, *(r[k] for r in rest)) for k, v in tree.items()}
-    return f(tree, *rest)
-
-
-def tree_leaves(tree: Tree) -> list:
-    """The leaves of ``tree``, in insertion order."""
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in tree_leaves(v)]
-    return [tree]
+# -- trees (tree_map and tree_leaves: paralens.categories.pytree) ------------
 
 
 def tree_zeros_like(tree: Tree) -> Tree:

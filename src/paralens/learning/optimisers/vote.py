@@ -63,14 +63,13 @@ def vote(threshold: float = 1, *, decay: float = 0.0) -> Optimiser:
     return Optimiser("vote", init, update, None, {"threshold": threshold, "decay": decay})
 
 
+def _is_pair(t) -> bool:
+    return isinstance(t, tuple)
+
+
 def _first(tree):
-    if isinstance(tree, dict):
-        return {k: _first(v) for k, v in tree.items()}
-    return tree[0]
+    return tree_map(lambda t: t[0], tree, is_leaf=_is_pair)
 
 
 def _second(tree):
-    if isinstance(tree, dict):
-        return {k: _second(v) for k, v in tree.items()}
-    return tree[1]
-
+    return tree_map(lambda t: t[1], tree, is_leaf=_is_pair)

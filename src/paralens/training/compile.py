@@ -1,5 +1,8 @@
 """Compiling the closed supervised lens with JAX: one step, a whole epoch, several devices.
 
+The training layer's home for compilation (the array kernels stay in
+:mod:`paralens.backend.jax_backend`); it needs JAX, so import it only where JAX is installed.
+
 The training step of :mod:`paralens.learning.supervised` is the put of the closed
 supervised lens, a pure function ``(state, x, y, key) -> (state', metrics)`` of
 named trees, so JAX compiles it whole: the model's forward and backward passes
@@ -33,13 +36,13 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from paralens.learning.supervised import train_step
+
 __all__ = ["compile_epoch", "compile_train_step", "data_parallel_train_step", "device_copy", "make_mesh", "replicate"]
 
 
 def _train_step(*args):
-    # the learning layer is imported when a step runs, not when the backend is (layers point upward)
-    from paralens.learning.supervised import train_step
-
+    # looked up here at each trace (tests count the traces by replacing it)
     return train_step(*args)
 
 

@@ -1,0 +1,207 @@
+"""The relaxed layers of a gate network: two-input gates as softmax mixtures of the sixteen functions.
+
+:class:`GateLayer` is a layer of relaxed gates with fixed wiring (a parametric lens with a
+hand-written reverse derivative, run through the backend's array namespace), :class:`GroupSum`
+the group-sum head, and :func:`gate_init` the logits initialisers.  Each function is read as its
+multilinear real polynomial (:data:`paralens.circuits.truth.COEFFS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paralens.backend import backend_of
+from paralens.boolean.gate_wiring import fan_table
+from paralens.categories.para import Para, ParamSpec
+from paralens.categories.types import ArrayType
+from paralens.circuits.truth import COEFFS, PASS_A, PASS_B
+from paralens.errors import CompositionError, ParameterError, ShapeError
+
+# ----------------------------------------------------------------------------- initialisers
+
+
+def gate_init(kind: str = "normal", *, scale: float = 1.0, pass_logit: float = 5.0):
+    """An initialiser ``(rng, shape, dtype) -> logits`` for a ``(width, 16)`` logits array.
+
+    * ``"normal"``: ``scale * N(0, 1)`` (difflogic).
+    * ``"residual"``: the pass-through gates favoured: logit ``pass_logit`` on ``"a"`` (a layer starts near
+      a copy of its input; softmax weight ``e^5 / (e^5 + 15) = 0.91`` for 5), plus ``scale * N(0, 1)``.
+    * ``"pass"``: like residual, alternating ``"a"`` and ``"b"`` between gates.
+    """
+    if kind not in ("normal", "residual", "pass"):
+        raise ValueError(f"gate_init: kind must be 'normal', 'residual' or 'pass', got {kind!r}")
+
+    def init(rng, shape, dtype):
+        z = scale * rng.standard_normal(shape)
+        if kind == "residual":
+            z[:, PASS_A] += pass_logit
+        elif kind == "pass":
+            z[0::2, PASS_A] += pass_logit
+            z[1::2, PASS_B] += pass_logit
+        return z.astype(dtype)
+
+    init.__name__ = f"gate_init_{kind}"
+    return init
+
+
+# ----------------------------------------------------------------------------- the lenses
+
+
+_COEFFS_BY_DTYPE: dict = {}
+
+
+def _coeffs(dtype: str) -> np.ndarray:
+    if dtype not in _COEFFS_BY_DTYPE:
+        _COEFFS_BY_DTYPE[dtype] = COEFFS.astype(dtype)
+    return _COEFFS_BY_DTYPE[dtype]
+
+
+def _softmax(xp, z):
+    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+    return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def _rows(B, x):
+    """``x.T`` as a row-contiguous ``(features, batch)`` array (NumPy gathers rows fast)."""
+    xt = x.T
+    if B.name == "numpy" and not xt.flags.c_contiguous:
+        xt = np.ascontiguousarray(xt)
+    return xt
+
+
+class GateLayer(Para):
+    """A layer of ``n_out`` relaxed two-input gates with fixed wiring, a parametric lens ``R^n_in -> R^n_out``.
+
+    Parameter ``logits``, shape ``(n_out, 16)``; ``w = softmax(logits)`` weighs the 16 functions, so gate
+    ``g`` computes ``y = a0 + a1 a + a2 b + a3 ab`` with ``(a0..a3) = w_g @ COEFFS``, ``a = x[ia[g]]``,
+    ``b = x[ib[g]]``.
+
+    get ``(logits, x) -> y``; put, by hand:
+
+    * ``dalpha = sum_batch dy * (1, a, b, ab)``, ``dw = dalpha @ COEFFS^T``,
+      ``dlogits = w * (dw - <w, dw>)`` (the softmax's reverse derivative);
+    * ``da = dy (a1 + a3 b)``, ``db = dy (a2 + a3 a)``, and ``dx`` adds the changes of every read of a wire
+      (the reverse of copy), as gathers over a fan-out table.
+
+    Computed in feature-major layout (``x.T``) so NumPy's gathers read whole rows; the output is the
+    transpose back (a view).
+    """
+
+    def __init__(self, n_in: int, ia, ib, init=None, name: str | None = None):
+        ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+        if ia.shape != ib.shape or ia.ndim != 1 or len(ia) == 0:
+            raise ShapeError(f"GateLayer: ia and ib must be two non-empty (n_out,) arrays, got {ia.shape}, {ib.shape}")
+        for arr in (ia, ib):
+            if arr.min() < 0 or arr.max() >= n_in:
+                raise CompositionError(f"GateLayer: wire {int(arr.max())} does not exist in an input of {n_in}")
+        self.n_in, self.n_out = int(n_in), len(ia)
+        self.ia, self.ib = ia, ib
+        self.fan = fan_table(self.n_in, ia, ib)
+        # fast paths: port a reads wires 0 .. n_out - 1 in order (a slice); port b a permutation
+        self.a_prefix = bool(np.array_equal(ia, np.arange(self.n_out)))
+        self.b_inverse = None
+        if self.a_prefix and self.n_out == self.n_in and np.array_equal(np.sort(ib), np.arange(self.n_in)):
+            self.b_inverse = np.argsort(ib)
+        self.params = {"logits": ParamSpec((self.n_out, 16), init or gate_init("normal"))}
+        self.dom = ArrayType((self.n_in,))
+        self.cod = ArrayType((self.n_out,))
+        self.name = name or f"gates({self.n_in}->{self.n_out})"
+
+    def output_type(self, dom):
+        if self.dom.unify(dom) is None:
+            raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
+        return self.cod
+
+    @staticmethod
+    def _C(xp, dtype):
+        """``COEFFS`` as a NumPy constant of ``dtype`` (a constant inside a compiled step, too)."""
+        return _coeffs(str(np.dtype(dtype)))
+
+    def weights(self, p, hard: bool = False):
+        """The mixture weights ``(n_out, 16)``: ``softmax(logits)``, or one-hot at the argmax with ``hard``."""
+        z = p["logits"] if isinstance(p, dict) else p
+        xp = backend_of(z).xp
+        if hard:
+            return xp.asarray(np.eye(16)[np.argmax(np.asarray(z), axis=1)], dtype=z.dtype)
+        return _softmax(xp, z)
+
+    def forward(self, p, x, ctx=None, *, hard: bool = False):
+        try:
+            z = p["logits"]
+        except KeyError:
+            raise ParameterError(f"{self.label()} needs parameter 'logits'; got {sorted(p)}") from None
+        B = backend_of(x)
+        xp = B.xp
+        w = self.weights(z, hard)
+        al = (w @ self._C(xp, z.dtype)).astype(x.dtype)
+        a0, a1, a2, a3 = al[:, 0:1], al[:, 1:2], al[:, 2:3], al[:, 3:4]
+        xt = _rows(B, x)
+        a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
+        b = xt[self.ib]
+        yt = a0 + a * (a1 + a3 * b) + a2 * b
+        return yt.T, (w, al, a, b)
+
+    def _dparams(self, xp, w, dalpha):
+        dw = dalpha @ self._C(xp, dalpha.dtype).T
+        return w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
+
+    def _backward(self, res, dy, need_dx: bool):
+        w, al, a, b = res
+        B = backend_of(dy)
+        xp = B.xp
+        dyt = _rows(B, dy)
+        t = dyt * a
+        dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
+                           xp.sum(t * b, axis=1)], axis=1)
+        dlogits = self._dparams(xp, w.astype(dalpha.dtype), dalpha)
+        if not need_dx:
+            return dlogits, None
+        da = dyt * (al[:, 1:2] + al[:, 3:4] * b)
+        db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
+        if self.b_inverse is not None:
+            return dlogits, (da + db[self.b_inverse]).T
+        D = xp.concatenate([da, db, xp.zeros((1, da.shape[1]), dtype=da.dtype)], axis=0)
+        dxt = D[self.fan[:, 0]]
+        for j in range(1, self.fan.shape[1]):
+            dxt = dxt + D[self.fan[:, j]]
+        return dlogits, dxt.T
+
+    def backward(self, res, dy):
+        dl, dx = self._backward(res, dy, True)
+        return {"logits": dl}, dx
+
+    def backward_params(self, res, dy):
+        return {"logits": self._backward(res, dy, False)[0]}
+
+
+class GroupSum(Para):
+    """The head ``R^n -> R^k``: class ``c``'s score is the sum of outputs ``c m .. c m + m - 1`` over ``tau``.
+
+    No parameters. get ``y -> y.reshape(batch, k, m).sum(-1) / tau``; put ``ds -> repeat(ds / tau, m)``.
+    Hardened, the sums are the popcounts of :class:`~paralens.boolean.encoders.GroupSumDecoder`.
+    """
+
+    def __init__(self, n: int, n_classes: int, tau: float = 1.0):
+        if n % n_classes:
+            raise ShapeError(f"GroupSum: {n} outputs do not split into {n_classes} equal groups")
+        self.n, self.k, self.m, self.tau = int(n), int(n_classes), int(n) // int(n_classes), float(tau)
+        self.params = {}
+        self.dom, self.cod = ArrayType((self.n,)), ArrayType((self.k,))
+        self.name = f"group_sum({self.n}->{self.k}, tau={self.tau:g})"
+
+    def output_type(self, dom):
+        if self.dom.unify(dom) is None:
+            raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
+        return self.cod
+
+    def forward(self, p, x, ctx=None):
+        xp = backend_of(x).xp
+        return xp.sum(x.reshape(x.shape[0], self.k, self.m), axis=2) * (1.0 / self.tau), x.shape[0]
+
+    def backward(self, res, ds):
+        xp = backend_of(ds).xp
+        d = xp.broadcast_to((ds * (1.0 / self.tau))[:, :, None], (res, self.k, self.m))
+        return {}, d.reshape(res, self.n)
+
+
+__all__ = ["GateLayer", "GroupSum", "gate_init"]

@@ -1,0 +1,501 @@
+"""The numba kernels of the bit-packed evaluator: plain Python until :func:`numba_kernels` compiles them.
+
+The kernel
+==========
+
+For each block: (1) each row of 64 samples is *encoded* (bits are read as they are, 8 per
+``uint64``; ``uint8`` features through a threshold or thermometer encoder are compared with the
+integer thresholds, ``x >= floor(t) + 1``, which is ``x > t``: the encoding is fused) and or-ed,
+shifted by its row, into 8 accumulators; one 8 x 8 byte transpose per 8 columns, vectorised over
+the columns, gives every column's word, and the block's words go to their slots a whole row at a
+time (no ``np.packbits``, no transposes of the batch); (2) the program runs (:func:`_k_program`, one
+branch per run of one opcode); (3) either the outputs are unpacked to bytes by the inverse transpose,
+or the *class head* counts the ones of each class's group as a bit-sliced counter (carry-save adders,
+16 outputs at a time: Harley-Seal), compares the classes bit-sliced (a later class wins only when
+strictly greater: ties go to the lowest class) and writes the class of every sample: no per-sample
+popcount and no ``(N, n_outputs)`` array.
+
+The compiler's two loops (dead code, slot allocation) are kernels too.  The opcodes of the
+instruction set are :data:`OP_NAMES`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+# opcodes of the kernel
+OP_AND, OP_ANDN, OP_XOR, OP_OR, OP_NOT, OP_MUX, OP_COPY = 0, 1, 2, 3, 4, 5, 6
+OP_NAMES = ("and", "andn", "xor", "or", "not", "mux", "copy")
+
+# --------------------------------------------------------------------------------------- numba, lazily
+
+_NUMBA: dict = {}
+_LOCK = threading.Lock()
+
+
+def numba_kernels():
+    """The compiled kernels (a namespace), or ``None`` when numba is not installed.
+
+    The kernels below are plain functions until the first call: then each module-level name is
+    replaced by its ``numba.njit(nogil=True, cache=True)`` dispatcher (so kernels calling kernels
+    compile against the compiled ones), and the compiled code is cached on disk."""
+    if "k" in _NUMBA:
+        return _NUMBA["k"]
+    with _LOCK:
+        return _compile_kernels()
+
+
+def _compile_kernels():
+    if "k" not in _NUMBA:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba ships with galois
+            _NUMBA["k"] = None
+        else:
+            g = globals()
+            ns = {}
+            for name in _KERNELS:
+                g[name] = numba.njit(nogil=True, cache=True)(g[name])
+                ns[name.removeprefix("_k_")] = g[name]
+            from types import SimpleNamespace
+
+            _NUMBA["k"] = SimpleNamespace(**ns)
+    return _NUMBA["k"]
+
+
+# --------------------------------------------------------------------------------------- the kernels
+# Plain Python until numba_kernels() compiles them (numba.njit(nogil=True, cache=True)); all word
+# arithmetic is uint64 throughout (mixing uint64 and int64 would make numba use float64).
+
+_U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.uint64(i) for i in range(1, 8))
+_U8, _U16, _U32 = np.uint64(8), np.uint64(16), np.uint64(32)
+_ZERO, _ONES = np.uint64(0), np.uint64(0xFFFFFFFFFFFFFFFF)
+_LO32, _HI32 = np.uint64(0x00000000FFFFFFFF), np.uint64(0xFFFFFFFF00000000)
+_LO16, _HI16 = np.uint64(0x0000FFFF0000FFFF), np.uint64(0xFFFF0000FFFF0000)
+_LO8, _HI8 = np.uint64(0x00FF00FF00FF00FF), np.uint64(0xFF00FF00FF00FF00)
+_BYTE_LSB = np.uint64(0x0101010101010101)
+
+
+def _k_dead_code(need, a, b, c, out, live):
+    for i in range(len(out) - 1, -1, -1):
+        if need[out[i]]:
+            live[i] = True
+            need[a[i]] = True
+            need[b[i]] = True
+            need[c[i]] = True
+
+
+def _k_allocate(a, b, c, out, last, slot, n_slots):
+    """Slots for the instructions' values (those without one yet), lowest free slot first (a binary min-heap);
+    the operands of an instruction are freed after its output is placed, so no instruction writes a slot it
+    reads."""
+    heap = np.empty(len(out) + n_slots + 1, dtype=np.int64)
+    hn = 0
+    for i in range(len(out)):
+        if slot[out[i]] < 0:
+            if hn > 0:
+                s = heap[0]
+                hn -= 1
+                x = heap[hn]
+                j = 0
+                while True:  # sift down
+                    l = 2 * j + 1
+                    if l >= hn:
+                        break
+                    r = l + 1
+                    m = l if (r >= hn or heap[l] <= heap[r]) else r
+                    if heap[m] < x:
+                        heap[j] = heap[m]
+                        j = m
+                    else:
+                        break
+                heap[j] = x
+            else:
+                s = n_slots
+                n_slots += 1
+            slot[out[i]] = s
+        for t in range(3):
+            v = a[i] if t == 0 else (b[i] if t == 1 else c[i])
+            if t >= 1 and v == a[i]:
+                continue
+            if t == 2 and v == b[i]:
+                continue
+            if last[v] == i:
+                x = slot[v]
+                j = hn
+                hn += 1
+                while j > 0:  # sift up
+                    p = (j - 1) // 2
+                    if heap[p] > x:
+                        heap[j] = heap[p]
+                        j = p
+                    else:
+                        break
+                heap[j] = x
+    return n_slots
+
+
+def _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7):
+    """The transpose of the 8 x 8 byte matrix whose rows are ``v0 .. v7`` (byte ``c`` of ``v_j`` is entry ``(j, c)``)."""
+    t0 = (v0 & _LO32) | (v4 << _U32)
+    t4 = (v0 >> _U32) | (v4 & _HI32)
+    t1 = (v1 & _LO32) | (v5 << _U32)
+    t5 = (v1 >> _U32) | (v5 & _HI32)
+    t2 = (v2 & _LO32) | (v6 << _U32)
+    t6 = (v2 >> _U32) | (v6 & _HI32)
+    t3 = (v3 & _LO32) | (v7 << _U32)
+    t7 = (v3 >> _U32) | (v7 & _HI32)
+    s0 = (t0 & _LO16) | ((t2 << _U16) & _HI16)
+    s2 = ((t0 >> _U16) & _LO16) | (t2 & _HI16)
+    s1 = (t1 & _LO16) | ((t3 << _U16) & _HI16)
+    s3 = ((t1 >> _U16) & _LO16) | (t3 & _HI16)
+    s4 = (t4 & _LO16) | ((t6 << _U16) & _HI16)
+    s6 = ((t4 >> _U16) & _LO16) | (t6 & _HI16)
+    s5 = (t5 & _LO16) | ((t7 << _U16) & _HI16)
+    s7 = ((t5 >> _U16) & _LO16) | (t7 & _HI16)
+    r0 = (s0 & _LO8) | ((s1 << _U8) & _HI8)
+    r1 = ((s0 >> _U8) & _LO8) | (s1 & _HI8)
+    r2 = (s2 & _LO8) | ((s3 << _U8) & _HI8)
+    r3 = ((s2 >> _U8) & _LO8) | (s3 & _HI8)
+    r4 = (s4 & _LO8) | ((s5 << _U8) & _HI8)
+    r5 = ((s4 >> _U8) & _LO8) | (s5 & _HI8)
+    r6 = (s6 & _LO8) | ((s7 << _U8) & _HI8)
+    r7 = ((s6 >> _U8) & _LO8) | (s7 & _HI8)
+    return r0, r1, r2, r3, r4, r5, r6, r7
+
+
+# -- packing: 64 rows of bytes (0/1) -> one word per column -----------------------------------------------
+# (1) row r's bytes, read 8 columns per uint64, are shifted by r % 8 and or-ed into acc[r // 8] (a vectorised
+# pass per row, no transposes of the batch); (2) per 8 columns, the 8 x 8 byte transpose of acc[:, g] gives
+# the 8 columns' words (byte j: rows 8j .. 8j + 7), stored to their slots.
+
+
+def _k_accumulate_row(row, r, acc):
+    a = acc[r >> 3]
+    k = np.uint64(r & 7)
+    for g in range(a.shape[0]):
+        a[g] |= row[g] << k
+
+
+def _k_encode_row(x, U, M, nf8, tmp):
+    """One row of features as bytes: ``tmp[j * nf8 + i] = x[i] >= U[j, i]`` and ``M[j, i]``."""
+    k, nf = U.shape
+    for j in range(k):
+        u = U[j]
+        mk = M[j]
+        o = tmp[j * nf8: j * nf8 + nf]
+        for i in range(nf):
+            o[i] = np.uint8(x[i] >= u[i]) & mk[i]
+
+
+def _k_transpose_all(acc, T):
+    """``T[c, g]``: the word of column ``8 g + c`` (64 rows) from the accumulated ``acc[j, g]`` (8 x 8 byte
+    transposes, one per 8 columns; vectorised across column groups)."""
+    a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+    T0, T1, T2, T3, T4, T5, T6, T7 = T[0], T[1], T[2], T[3], T[4], T[5], T[6], T[7]
+    for g in range(acc.shape[1]):
+        v0, v1, v2, v3, v4, v5, v6, v7 = a0[g], a1[g], a2[g], a3[g], a4[g], a5[g], a6[g], a7[g]
+        t0 = (v0 & _LO32) | (v4 << _U32)
+        t4 = (v0 >> _U32) | (v4 & _HI32)
+        t1 = (v1 & _LO32) | (v5 << _U32)
+        t5 = (v1 >> _U32) | (v5 & _HI32)
+        t2 = (v2 & _LO32) | (v6 << _U32)
+        t6 = (v2 >> _U32) | (v6 & _HI32)
+        t3 = (v3 & _LO32) | (v7 << _U32)
+        t7 = (v3 >> _U32) | (v7 & _HI32)
+        s0 = (t0 & _LO16) | ((t2 << _U16) & _HI16)
+        s2 = ((t0 >> _U16) & _LO16) | (t2 & _HI16)
+        s1 = (t1 & _LO16) | ((t3 << _U16) & _HI16)
+        s3 = ((t1 >> _U16) & _LO16) | (t3 & _HI16)
+        s4 = (t4 & _LO16) | ((t6 << _U16) & _HI16)
+        s6 = ((t4 >> _U16) & _LO16) | (t6 & _HI16)
+        s5 = (t5 & _LO16) | ((t7 << _U16) & _HI16)
+        s7 = ((t5 >> _U16) & _LO16) | (t7 & _HI16)
+        T0[g] = (s0 & _LO8) | ((s1 << _U8) & _HI8)
+        T1[g] = ((s0 >> _U8) & _LO8) | (s1 & _HI8)
+        T2[g] = (s2 & _LO8) | ((s3 << _U8) & _HI8)
+        T3[g] = ((s2 >> _U8) & _LO8) | (s3 & _HI8)
+        T4[g] = (s4 & _LO8) | ((s5 << _U8) & _HI8)
+        T5[g] = ((s4 >> _U8) & _LO8) | (s5 & _HI8)
+        T6[g] = (s6 & _LO8) | ((s7 << _U8) & _HI8)
+        T7[g] = ((s6 >> _U8) & _LO8) | (s7 & _HI8)
+
+
+def _k_scatter_block(T_all, col_slot8, V, nw):
+    """The block's words ``T_all[w, c, g]`` (``w < nw``) into the slot rows of their columns (whole rows)."""
+    for c in range(8):
+        cs = col_slot8[c]
+        for g in range(T_all.shape[2]):
+            s = cs[g]
+            if s >= 0:
+                row = V[s]
+                for w in range(nw):
+                    row[w] = T_all[w, c, g]
+
+
+def _k_program(V, runs, instr):
+    """Run the instructions on all words of the slots ``V`` (runs of one opcode: one branch per run)."""
+    W = V.shape[1]
+    for r in range(runs.shape[0]):
+        op = runs[r, 0]
+        s = runs[r, 1]
+        e = runs[r, 2]
+        if op == 0:  # and
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w] & y[w]
+        elif op == 1:  # a and not b
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w] & ~y[w]
+        elif op == 2:  # xor
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w] ^ y[w]
+        elif op == 3:  # or
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                y = V[instr[i, 1]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w] | y[w]
+        elif op == 4:  # not
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = ~x[w]
+        elif op == 5:  # mux(s, x, y) = y if s else x
+            for i in range(s, e):
+                sel = V[instr[i, 0]]
+                x = V[instr[i, 1]]
+                y = V[instr[i, 2]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w] ^ ((x[w] ^ y[w]) & sel[w])
+        else:  # copy
+            for i in range(s, e):
+                x = V[instr[i, 0]]
+                z = V[instr[i, 3]]
+                for w in range(W):
+                    z[w] = x[w]
+
+
+def _k_unpack(V, out_first, out_neg, n_out8, resv, row0, nrows, w):
+    """Word ``w`` of the output slots (negations applied) as rows ``row0 ..`` of bytes (``resv``: 8 per word)."""
+    for g in range(n_out8 // 8):
+        b = 8 * g
+        s = out_first + b
+        t0 = V[s, w] ^ out_neg[b]
+        t1 = V[s + 1, w] ^ out_neg[b + 1]
+        t2 = V[s + 2, w] ^ out_neg[b + 2]
+        t3 = V[s + 3, w] ^ out_neg[b + 3]
+        t4 = V[s + 4, w] ^ out_neg[b + 4]
+        t5 = V[s + 5, w] ^ out_neg[b + 5]
+        t6 = V[s + 6, w] ^ out_neg[b + 6]
+        t7 = V[s + 7, w] ^ out_neg[b + 7]
+        v = _k_transpose8(t0, t1, t2, t3, t4, t5, t6, t7)
+        for j in range(8):
+            vj = v[j]
+            for k in range(8):
+                r = 8 * j + k
+                if r < nrows:
+                    resv[row0 + r, g] = (vj >> np.uint64(k)) & _BYTE_LSB
+
+
+def _k_ripple(P, lo, carry):
+    """Add the words ``carry`` at bit ``lo`` of the bit-sliced counters ``P`` (planes x words); ``carry`` is consumed."""
+    W = carry.shape[0]
+    for j in range(lo, P.shape[0]):
+        p = P[j]
+        for w in range(W):
+            t = p[w] & carry[w]
+            p[w] ^= carry[w]
+            carry[w] = t
+
+
+def _k_csa(a, b, c):
+    """A carry-save adder on words: ``(high, low)`` with ``a + b + c = 2 high + low`` bitwise."""
+    u = a ^ b
+    return (a & b) | (u & c), u ^ c
+
+
+def _k_count(V, first, out_neg, base, m, P, acc, carry):
+    """Bit-sliced counts ``P`` (planes, LSB first) of the ones of outputs ``base .. base + m - 1`` (slots
+    ``first + base ..``), per sample."""
+    W = V.shape[1]
+    P[:] = 0
+    full = m // 16
+    if full:
+        acc[:] = 0
+        for q in range(full):
+            b = base + 16 * q
+            G = V[first + b: first + b + 16]
+            # the 16 negation words read once per block (read inside the word loop: 2.5 times slower)
+            n0, n1, n2, n3 = out_neg[b], out_neg[b + 1], out_neg[b + 2], out_neg[b + 3]
+            n4, n5, n6, n7 = out_neg[b + 4], out_neg[b + 5], out_neg[b + 6], out_neg[b + 7]
+            n8, n9, n10, n11 = out_neg[b + 8], out_neg[b + 9], out_neg[b + 10], out_neg[b + 11]
+            n12, n13, n14, n15 = out_neg[b + 12], out_neg[b + 13], out_neg[b + 14], out_neg[b + 15]
+            for w in range(W):  # Harley-Seal: 15 carry-save adders for 16 words
+                o = acc[0, w]
+                tw = acc[1, w]
+                fo = acc[2, w]
+                ei = acc[3, w]
+                twA, o = _k_csa(o, G[0, w] ^ n0, G[1, w] ^ n1)
+                twB, o = _k_csa(o, G[2, w] ^ n2, G[3, w] ^ n3)
+                foA, tw = _k_csa(tw, twA, twB)
+                twA, o = _k_csa(o, G[4, w] ^ n4, G[5, w] ^ n5)
+                twB, o = _k_csa(o, G[6, w] ^ n6, G[7, w] ^ n7)
+                foB, tw = _k_csa(tw, twA, twB)
+                eiA, fo = _k_csa(fo, foA, foB)
+                twA, o = _k_csa(o, G[8, w] ^ n8, G[9, w] ^ n9)
+                twB, o = _k_csa(o, G[10, w] ^ n10, G[11, w] ^ n11)
+                foA, tw = _k_csa(tw, twA, twB)
+                twA, o = _k_csa(o, G[12, w] ^ n12, G[13, w] ^ n13)
+                twB, o = _k_csa(o, G[14, w] ^ n14, G[15, w] ^ n15)
+                foB, tw = _k_csa(tw, twA, twB)
+                eiB, fo = _k_csa(fo, foA, foB)
+                carry[w], ei = _k_csa(ei, eiA, eiB)
+                acc[0, w] = o
+                acc[1, w] = tw
+                acc[2, w] = fo
+                acc[3, w] = ei
+            _k_ripple(P, 4, carry)
+        for j in range(4):  # ones + 2 twos + 4 fours + 8 eights + 16 (planes 4..): already a binary number
+            P[j, :] = acc[j]
+    for t in range(16 * full, m):
+        row = V[first + base + t]
+        ng = out_neg[base + t]
+        for w in range(W):
+            carry[w] = row[w] ^ ng
+        _k_ripple(P, 0, carry)
+
+
+def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N):
+    """The class of every sample of the block: most ones in its group, ties to the lowest class (bit-sliced)."""
+    W = V.shape[1]
+    L = P.shape[0]
+    nb = idx.shape[0]
+    for c in range(n_classes):
+        _k_count(V, first, out_neg, c * m, m, P, acc, carry)
+        if c == 0:
+            best[:] = P
+            idx[:] = 0
+            continue
+        gt[:] = 0
+        for j in range(L):  # from the LSB: gt = (count > best on bits 0 .. j)
+            p = P[j]
+            q = best[j]
+            for w in range(W):
+                x = p[w]
+                y = q[w]
+                gt[w] = (x & ~y) | (~(x ^ y) & gt[w])
+        for j in range(L):
+            p = P[j]
+            q = best[j]
+            for w in range(W):
+                q[w] ^= (q[w] ^ p[w]) & gt[w]
+        for j in range(nb):
+            mask = _ONES if (c >> j) & 1 else _ZERO
+            q = idx[j]
+            for w in range(W):
+                q[w] = (q[w] & ~gt[w]) | (gt[w] & mask)
+    for w in range(W):
+        r = row0 + 64 * w
+        n = min(64, N - r)
+        for s in range(n):
+            v = 0
+            for j in range(nb):
+                v |= np.int64((idx[j, w] >> np.uint64(s)) & _U1) << j
+            pred[r + s] = v
+
+
+def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V):
+    """Block ``blk`` (samples ``64 W blk ..``) of the inputs into the input slots of ``V``.
+
+    ``source`` 0: bits, ``X64`` = ``(N, n_inputs / 8)`` words of 8 bytes (0/1); 1: ``X8`` ``(N, n_features)``
+    bytes, encoded by ``U``, ``M``; 2: ``X64`` = ``(n_inputs, n_words)`` words already packed (whole blocks)."""
+    W = V.shape[1]
+    if source == 2:
+        c0 = blk * W
+        for i in range(len(col_slot)):
+            s = col_slot[i]
+            if s >= 0:
+                row = V[s]
+                src = X64[i]
+                for w in range(W):
+                    row[w] = src[c0 + w]
+        return
+    tmpv = tmp.view(np.uint64)
+    row0 = blk * 64 * W
+    nw = 0
+    for w in range(W):
+        r0 = row0 + 64 * w
+        if r0 >= N:
+            break
+        nw += 1
+        acc[:] = 0
+        for r in range(min(64, N - r0)):
+            if source == 0:
+                _k_accumulate_row(X64[r0 + r], r, acc)
+            else:
+                _k_encode_row(X8[r0 + r], U, M, nf8, tmp)
+                _k_accumulate_row(tmpv, r, acc)
+        _k_transpose_all(acc, T_all[w])
+    _k_scatter_block(T_all, col_slot8, V, nw)
+
+
+def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
+    W = V.shape[1]
+    row0 = blk * 64 * W
+    for w in range(W):
+        r0 = row0 + 64 * w
+        if r0 >= N:
+            break
+        _k_unpack(V, out_first, out_neg, n_out8, out_words, r0, min(64, N - r0), w)
+
+
+def _k_pack_words(X64, N, col8, out):
+    """``out[col, w]``: bit ``s`` is sample ``64 w + s`` of column ``col`` (``X64``: rows of 8 bytes 0/1 per word);
+    32 words at a time, each column's run of words written whole."""
+    G = X64.shape[1]
+    Wb = 32
+    acc = np.zeros((8, max(G, 1)), dtype=np.uint64)
+    T_all = np.zeros((Wb, 8, max(G, 1)), dtype=np.uint64)
+    n_words = out.shape[1]
+    for w0 in range(0, n_words, Wb):
+        nw = min(Wb, n_words - w0)
+        for w in range(nw):
+            r0 = (w0 + w) * 64
+            acc[:] = 0
+            for r in range(min(64, N - r0)):
+                _k_accumulate_row(X64[r0 + r], r, acc)
+            _k_transpose_all(acc, T_all[w])
+        for c in range(8):
+            cs = col8[c]
+            for g in range(G):
+                col = cs[g]
+                if col >= 0:
+                    row = out[col]
+                    for w in range(nw):
+                        row[w0 + w] = T_all[w, c, g]
+
+
+_KERNELS = ("_k_dead_code", "_k_allocate", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
+            "_k_scatter_block",
+            "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block",
+            "_k_pack_words")
+
+
+__all__ = ["OP_NAMES", "numba_kernels"]

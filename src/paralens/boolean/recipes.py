@@ -1,0 +1,149 @@
+"""Recipes of learned gate networks: data, encoding, network and training, one configuration each.
+
+:class:`GatesConfig` is a complete recipe and :func:`run_gates` runs it (load and split the data by
+the one split policy, :func:`paralens.data.splits.load_split`; encode; train; harden).  The
+``mnist-gates`` preset of :mod:`paralens.boolean.presets` is :func:`mnist_gates_config`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from paralens.boolean.gate_layers import gate_init
+from paralens.boolean.gate_training import train_gate_network
+from paralens.data.splits import TEST_FRACTION
+
+
+@dataclass(frozen=True)
+class GatesConfig:
+    """A complete recipe: data encoding, network and training (see :func:`run_gates`)."""
+
+    dataset: str
+    bits_per_feature: int
+    encoder_method: str
+    widths: tuple
+    tau: float
+    epochs: int
+    batch_size: int
+    lr: float
+    schedule: str = "constant"
+    init: str = "normal"
+    init_scale: float = 1.0
+    pass_logit: float = 5.0
+    local_radius: int | None = None
+    local_layers: int = 1
+    backend: str = "numpy"
+    seed: int = 0
+    split_seed: int = 0
+    test_fraction: float = TEST_FRACTION
+    informative_only: bool = False
+    augment_copies: int = 0
+    augment_shift: int = 1
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **kw) -> GatesConfig:
+        return replace(self, **kw)
+
+
+def iris_gates_config() -> GatesConfig:
+    """The ``iris-gates`` preset (the README's figures): Iris, 3 classes, 8 thermometer bits per feature
+    (uniform over the training range), two layers of 240 gates, tau 10, 200 epochs of Adam at 0.05, batch 32.
+    Held out: a stratified fifth (:data:`paralens.data.splits.TEST_FRACTION`, 30 flowers) from ``split_seed``;
+    the preset trains on the millimetre features (``integer=True``) and sets ``split_seed`` to its seed."""
+    return GatesConfig(dataset="iris", bits_per_feature=8, encoder_method="uniform", widths=(240, 240),
+                       tau=10.0, epochs=200, batch_size=32, lr=0.05, seed=0, split_seed=0,
+                       test_fraction=TEST_FRACTION, backend="numpy")
+
+
+def mnist_gates_config() -> GatesConfig:
+    """MNIST on the bundled subset (6,000 train / 2,000 test): the ``mnist-gates`` preset.
+
+    3 thermometer bits per pixel (thresholds 0.25, 0.5, 0.75 of the range), the training set with 2 copies
+    moved by one pixel (18,000 images), 4 layers of 16,000 gates (64,000), the first reading two bits of
+    pixels at most 2 apart (only bits that vary in training), tau 30, 10 epochs of Adam at 0.1 with cosine
+    decay, batch 100, compiled with JAX (a step takes 113-131 ms against NumPy's 181-241 ms here, same
+    lenses).  Measured on the shared 2-core machine (seed 0): 96.05% hardened test accuracy (relaxed
+    95.75%), 34,909 circuit gates, 150-330 s of training depending on the other jobs' load (plus about
+    40 s to load, encode, shift, evaluate and harden); seeds 1 and 2: 95.9% and 96.0%.
+    """
+    return GatesConfig(dataset="mnist", bits_per_feature=3, encoder_method="uniform",
+                       widths=(16000, 16000, 16000, 16000), tau=30.0, epochs=10, batch_size=100, lr=0.1,
+                       schedule="cosine", init="normal", informative_only=True, local_radius=2, local_layers=1,
+                       augment_copies=2, augment_shift=1, backend="jax", seed=0)
+
+
+def shifted_copies(x, y, copies: int, shift: int, seed: int = 0, side: int = 28):
+    """``x`` (flat ``side x side`` images) with ``copies`` more copies, each image moved by a random
+    ``(dy, dx)`` in ``[-shift, shift]^2`` (zeros shifted in); labels repeated. Data augmentation."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 11]))
+    imgs = np.asarray(x).reshape(-1, side, side)
+    outs, labels = [np.asarray(x)], [np.asarray(y)]
+    for _ in range(copies):
+        d = rng.integers(-shift, shift + 1, (len(imgs), 2))
+        moved = np.zeros_like(imgs)
+        for dy in range(-shift, shift + 1):
+            for dx in range(-shift, shift + 1):
+                sel = np.flatnonzero((d[:, 0] == dy) & (d[:, 1] == dx))
+                if len(sel) == 0:
+                    continue
+                src = imgs[sel][:, max(0, -dy): side - max(0, dy), max(0, -dx): side - max(0, dx)]
+                moved[sel, max(0, dy): side - max(0, -dy), max(0, dx): side - max(0, -dx)] = src
+        outs.append(moved.reshape(len(imgs), -1))
+        labels.append(np.asarray(y))
+    return np.concatenate(outs), np.concatenate(labels)
+
+
+def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
+    """``(bits_train, y_train, bits_test, y_test, encoder)`` for a configuration's data set.
+
+    ``integer``: the integer features a saved classifier and its hardware take (MNIST pixels as bytes 0-255,
+    the bits the same as on the scaled floats; Iris in millimetres)."""
+    from paralens.boolean.encoders import ThermometerEncoder
+    from paralens.data.splits import load_split
+
+    if cfg.dataset == "iris":
+        xtr, ytr, xte, yte = load_split("iris", seed=cfg.split_seed, fraction=cfg.test_fraction,
+                                        integer=integer).arrays()
+    elif cfg.dataset == "mnist":
+        xtr, ytr, xte, yte = load_split("mnist").arrays()
+        if cfg.augment_copies:
+            xtr, ytr = shifted_copies(xtr, ytr, cfg.augment_copies, cfg.augment_shift, seed=cfg.seed)
+        if integer:
+            xtr, xte = np.rint(xtr * 255).astype(np.int64), np.rint(xte * 255).astype(np.int64)
+    else:
+        raise ValueError(f"unknown data set {cfg.dataset!r}: 'iris' or 'mnist'")
+    enc = ThermometerEncoder(cfg.bits_per_feature, method=cfg.encoder_method).fit(xtr)
+    return enc.transform(xtr), ytr, enc.transform(xte), yte, enc
+
+
+def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None = None, epochs: int | None = None,
+              eval_every: int = 0, integer: bool = False):
+    """Load the data, encode it, train and harden by ``cfg``; returns ``(circuit, info)`` (info has ``encoder``).
+    ``integer``: the encoder takes MNIST pixel bytes (see :func:`load_gates_data`)."""
+    btr, ytr, bte, yte, enc = load_gates_data(cfg, integer=integer)
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
+    if cfg.init != "normal":
+        init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
+    local = None
+    if cfg.local_radius is not None:
+        side = int(round(math.sqrt(btr.shape[1] // cfg.bits_per_feature)))
+        local = (cfg.bits_per_feature, side, side, cfg.local_radius)
+    inputs = None
+    if cfg.informative_only:  # the first layer reads only bits that vary on the training data
+        inputs = np.flatnonzero(btr.min(axis=0) != btr.max(axis=0))
+    circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes, inputs=inputs,
+                                       epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                       seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
+                                       validation=(bte, yte), progress=progress, init=init, local=local,
+                                       local_layers=cfg.local_layers, schedule=cfg.schedule,
+                                       eval_every=eval_every)
+    info["encoder"] = enc
+    info["config"] = cfg
+    return circuit, info
+
+
+__all__ = ["GatesConfig", "iris_gates_config", "load_gates_data", "mnist_gates_config", "run_gates", "shifted_copies"]
