@@ -15,7 +15,7 @@ from paralens.boolean.presets import PRESETS, train_preset
 from paralens.boolean.train import rda_learner, train_circuit
 from paralens.learning import optimisers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_gate_network(seed: int = 0):

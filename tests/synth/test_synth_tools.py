@@ -28,7 +28,7 @@ from paralens.synth import (
     write_gate_verilog,
     write_testbench,
 )
-from test_synth import ints, lut2, needs_icarus, needs_yosys, random_gf2_circuit
+from support import ints, lut2, needs_icarus, needs_yosys, random_gf2_circuit
 
 F2 = GF(2)
 
