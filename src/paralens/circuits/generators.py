@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from paralens.circuits.rules import entry
+from paralens.circuits.truth import COEFFS, GATE_NAMES
 
 
 class Generator:
@@ -143,14 +144,35 @@ def _twice(v):
     return v + v  # 2v; folds to the constant 0 in characteristic 2 (a traced wire plus itself)
 
 
-XOR = Gate("xor", 2, lambda x, y: x + y - _twice(x * y),
-           doc="x xor y = x + y - 2xy (over GF(2): x + y)")
-AND = Gate("and", 2, lambda x, y: x * y, doc="x and y = xy")
-OR = Gate("or", 2, lambda x, y: x + y - x * y, fast="gate_or", doc="x or y = x + y - xy (over GF(2): x + y + xy)")
+def _multilinear(name: str):
+    """The definition of the two-input gate ``name``: its multilinear polynomial ``c0 + c1 x + c2 y + c3 xy``,
+    read from :data:`paralens.circuits.truth.COEFFS` (the one statement of its truth), built term by term
+    from the left (``1 - x*y`` for NAND), so that traced definitions keep their shape."""
+    coeffs = [int(c) for c in COEFFS[GATE_NAMES.index(name)]]
+
+    def define(x, y):
+        acc = coeffs[0] if coeffs[0] else None
+        for c, term in zip(coeffs[1:], (lambda: x, lambda: y, lambda: x * y)):
+            if c == 0:
+                continue
+            t = term()
+            t = _twice(t) if abs(c) == 2 else t
+            if acc is None:
+                acc = t if c > 0 else -t
+            else:
+                acc = acc + t if c > 0 else acc - t
+        return 0 if acc is None else acc
+
+    return define
+
+
+XOR = Gate("xor", 2, _multilinear("xor"), doc="x xor y = x + y - 2xy (over GF(2): x + y)")
+AND = Gate("and", 2, _multilinear("and"), doc="x and y = xy")
+OR = Gate("or", 2, _multilinear("or"), fast="gate_or", doc="x or y = x + y - xy (over GF(2): x + y + xy)")
 NOT = Gate("not", 1, lambda x: 1 - x, fast="gate_not", doc="not x = 1 - x (over GF(2): 1 + x)")
-NAND = Gate("nand", 2, lambda x, y: 1 - x * y, fast="gate_nand", doc="nand = 1 - xy")
-NOR = Gate("nor", 2, lambda x, y: 1 - x - y + x * y, fast="gate_nor", doc="nor = 1 - x - y + xy")
-XNOR = Gate("xnor", 2, lambda x, y: 1 - x - y + _twice(x * y), fast="gate_xnor", doc="xnor = 1 - x - y + 2xy")
+NAND = Gate("nand", 2, _multilinear("nand"), fast="gate_nand", doc="nand = 1 - xy")
+NOR = Gate("nor", 2, _multilinear("nor"), fast="gate_nor", doc="nor = 1 - x - y + xy")
+XNOR = Gate("xnor", 2, _multilinear("xnor"), fast="gate_xnor", doc="xnor = 1 - x - y + 2xy")
 MUX = Gate("mux", 3, lambda s, x, y: x + s * (y - x), fast="gate_mux", doc="mux(s, x, y) = y if s else x = x + s(y - x)")
 
 # over GF(2) xor is add and and is mul: give them the one-call rules of those generators
