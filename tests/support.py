@@ -10,8 +10,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
-from paralens.circuits import BOOLEAN_GATES, Builder, Gate
+from paralens.circuits import BOOLEAN_GATES, Builder, Gate, trace
 from paralens.circuits import generators as G
 from paralens.fields import GF
 from paralens.synth.verilog import icarus_available  # noqa: F401 - also for conftest
@@ -78,3 +79,51 @@ def rows(order: int, n: int, batch: int, seed: int):
 def lut2(w0, w1, w2, w3, x0, x1):
     """A 2-input lookup table: the sum over the 4 minterms of w_i * minterm_i(x)."""
     return [w0 * (1 + x0) * (1 + x1) + w1 * x0 * (1 + x1) + w2 * (1 + x0) * x1 + w3 * x0 * x1]
+
+
+@st.composite
+def random_circuits(draw, fields, *, max_ops: int, powers: tuple[int, int] = (2, 4), constants: bool = True,
+                    gates=None, bundle: bool = False):
+    """The hypothesis strategy of random traced circuits: 1-4 inputs, 1-3 outputs, up to ``max_ops``
+    operations among add, sub, mul, neg, powers (exponents in ``powers``), with ``constants`` affine maps
+    ``a * c + d``, and ``gates`` (Boolean or user gates; one with several outputs leaves some unread),
+    on randomly chosen wires (so wires are copied and discarded at random); over a field drawn from
+    ``fields`` (Fields, or orders); ``bundle=True`` also draws whether the trace is bundled.
+    ``gates`` defaults to the Boolean gates."""
+    gates = list(BOOLEAN_GATES.values()) if gates is None else list(gates)
+    F = draw(st.sampled_from(list(fields)))
+    F = GF(F) if isinstance(F, int) else F
+    n, m, k = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(0, max_ops))
+    kinds = ["add", "sub", "mul", "neg", "pow"] + (["const"] if constants else []) + (["gate"] if gates else [])
+    top = min(F.order, 2**62) - 1 if F.is_finite else 5
+
+    def pick(pool):
+        return pool[draw(st.integers(0, len(pool) - 1))]
+
+    def fn(*wires):
+        pool = list(wires)
+        for _ in range(k):
+            kind = draw(st.sampled_from(kinds))
+            a, b = pick(pool), pick(pool)
+            if kind == "add":
+                w = a + b
+            elif kind == "sub":
+                w = a - b
+            elif kind == "mul":
+                w = a * b
+            elif kind == "neg":
+                w = -a
+            elif kind == "const":
+                w = a * draw(st.integers(0, top)) + draw(st.integers(0, top))
+            elif kind == "pow":
+                w = a ** draw(st.integers(*powers))
+            else:
+                g = draw(st.sampled_from(gates))
+                w = g(*[pick(pool) for _ in range(g.n_in)])
+                if isinstance(w, list):
+                    pool.extend(w[1:])
+                    w = w[0]
+            pool.append(w)
+        return [pick(pool) for _ in range(m)]
+
+    return trace(F, n, fn, bundle=draw(st.booleans()) if bundle else True)

@@ -8,6 +8,7 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import support
 from paralens.circuits import BOOLEAN_GATES, Circuit, Gate, gate_from_sympy, trace
 from paralens.errors import LawViolation
 from paralens.fields import GF, REALS
@@ -124,47 +125,11 @@ for _order in RANDOM_FIELDS:  # trace the sympy gates' definitions up front, not
     HALF.definition(GF(_order))
 
 
-@st.composite
-def random_circuits(draw):
-    """A random circuit: 1-4 inputs, 1-3 outputs, up to 12 operations among add, sub, mul, neg,
-    constants, small powers, the Boolean gates and sympy-defined gates (one with three outputs),
-    on randomly chosen wires (so wires are copied and discarded at random)."""
-    F = GF(draw(st.sampled_from(RANDOM_FIELDS)))
-    n = draw(st.integers(1, 4))
-    m = draw(st.integers(1, 3))
-    k = draw(st.integers(0, 12))
-    gates = [*BOOLEAN_GATES.values(), MAJ, HALF]
-
-    def pick(pool):
-        return pool[draw(st.integers(0, len(pool) - 1))]
-
-    def fn(*wires):
-        pool = list(wires)
-        for _ in range(k):
-            kind = draw(st.sampled_from(["add", "sub", "mul", "neg", "const", "pow", "gate"]))
-            a, b = pick(pool), pick(pool)
-            if kind == "add":
-                w = a + b
-            elif kind == "sub":
-                w = a - b
-            elif kind == "mul":
-                w = a * b
-            elif kind == "neg":
-                w = -a
-            elif kind == "const":
-                w = a * draw(st.integers(0, min(F.order, 2**62) - 1)) + draw(st.integers(0, min(F.order, 2**62) - 1))
-            elif kind == "pow":
-                w = a ** draw(st.integers(2, 4))
-            else:
-                g = draw(st.sampled_from(gates))
-                w = g(*[pick(pool) for _ in range(g.n_in)])
-                if isinstance(w, list):  # a gate with several outputs: some may go unread
-                    pool.extend(w[1:])
-                    w = w[0]
-            pool.append(w)
-        return [pick(pool) for _ in range(m)]
-
-    return trace(F, n, fn, bundle=draw(st.booleans()))
+def random_circuits():
+    """Up to 12 operations, constants, powers to x^4, the Boolean gates and sympy-defined gates
+    (one with three outputs), over :data:`RANDOM_FIELDS`, bundled or not."""
+    return support.random_circuits(RANDOM_FIELDS, max_ops=12, powers=(2, 4), constants=True,
+                                   gates=[*BOOLEAN_GATES.values(), MAJ, HALF], bundle=True)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import support
 from paralens.circuits import BOOLEAN_GATES, Circuit, Gate, reverse, trace
 from paralens.errors import LawViolation
 from paralens.fields import GF, REALS
@@ -226,35 +227,9 @@ def test_the_dual_number_reference_reads_definitions_not_rules():
 FIELDS = [GF(2), GF(3), GF(5), GF(4), REALS]
 
 
-@st.composite
-def random_circuits(draw):
-    """1-4 inputs, 1-3 outputs, up to 8 of add, sub, mul, neg, powers (up to x^6, beyond p) and Boolean gates."""
-    F = draw(st.sampled_from(FIELDS))
-    n, m, k = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(0, 8))
-    gates = list(BOOLEAN_GATES.values())
-
-    def fn(*wires):
-        pool = list(wires)
-        for _ in range(k):
-            kind = draw(st.sampled_from(["add", "sub", "mul", "neg", "pow", "gate"]))
-            a, b = (pool[draw(st.integers(0, len(pool) - 1))] for _ in range(2))
-            if kind == "add":
-                w = a + b
-            elif kind == "sub":
-                w = a - b
-            elif kind == "mul":
-                w = a * b
-            elif kind == "neg":
-                w = -a
-            elif kind == "pow":
-                w = a ** draw(st.integers(2, 6))
-            else:
-                g = draw(st.sampled_from(gates))
-                w = g(*[pool[draw(st.integers(0, len(pool) - 1))] for _ in range(g.n_in)])
-            pool.append(w)
-        return [pool[draw(st.integers(0, len(pool) - 1))] for _ in range(m)]
-
-    return trace(F, n, fn)
+def random_circuits():
+    """Up to 8 operations, powers to x^6 (beyond p), the Boolean gates, over :data:`FIELDS`."""
+    return support.random_circuits(FIELDS, max_ops=8, powers=(2, 6), constants=False)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
