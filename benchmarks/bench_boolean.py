@@ -22,7 +22,7 @@ machine may be shared: CPU time is what one core spent; wall-clock rates are rep
 * ``packed_words``: :meth:`PackedCircuit.predict_words`: bit-packed words in (the network and the head).
 * ``numpy_packed``: the NumPy interpreter, bit-packed (``evaluate_ints(..., packed=True)``, which packs
   with ``np.packbits`` and unpacks the 8,000 outputs to an ``(N, 8000)`` int64 array) and
-  ``GroupSumDecoder.predict``, from bits: the path ``BooleanClassifier.predict`` took before.
+  ``GroupSumDecoder.predict``, from bits: the path ``CircuitClassifier.predict`` took before.
 * ``numpy_packed_gates``: the same interpreter's gates alone (``run_ops`` on packed words; no packing,
   unpacking or decoding).
 * ``unpacked``: the NumPy interpreter on one byte per bit (``packed=False``) and the decoder, from bits.

@@ -4,7 +4,7 @@
     python benchmarks/bench_hardware.py --train-mnist [--epochs 1]    # trains mnist-gates first
 
 Times each stage of delivering a classifier (e.g. ``mnist-gates``) as hardware, on its whole test
-split, and checks every stage's predictions against ``BooleanClassifier.predict``:
+split, and checks every stage's predictions against ``CircuitClassifier.predict``:
 
 * ``circuit``: :func:`~paralens.boolean.classifier.classifier_circuit` (comparators, network,
   popcounts, argmax): gates, depth, seconds;
@@ -41,22 +41,22 @@ def _timed(f, *a, **k):
 def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -> dict:
     import numpy as np
 
-    from paralens.boolean.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
+    from paralens.boolean.classifier import CircuitClassifier, class_from_bits, classifier_circuit
     from paralens.boolean.presets import load_integer_data
     from paralens.synth import simulate, to_pyrtl, to_verilog
     from paralens.synth.verilog import icarus_available, run_icarus, write_gate_verilog, write_testbench
     from paralens.synth.yosys import abc_effort, equivalence_check, synth_stats, yosys_available
 
-    clf = BooleanClassifier.load(model_path)
+    clf = CircuitClassifier.load(model_path)
     fb = int(clf.info.get("feature_bits", 8))
     _, _, X, y = load_integer_data(clf.info["dataset"], seed=int(clf.info.get("seed", 0)))
     want, t_pred = _timed(clf.predict, X)
     res = {"model": str(model_path), "name": clf.name, "network_gates": clf.gates, "samples": len(X),
            "test_accuracy": float(np.mean(want == y)), "predict_seconds": t_pred}
-    circuit, t = _timed(classifier_circuit, clf, fb)
+    circuit, t = _timed(classifier_circuit, clf)
     res["circuit"] = {"gates": circuit.n_gates, "depth": circuit.depth(), "seconds": t}
     log(f"circuit: {circuit.n_gates:,} gates, depth {circuit.depth()}, {t:.1f} s")
-    bits = feature_bits_of(X, fb)
+    bits = clf.input_bits(X)
     out, t = _timed(circuit.evaluate, bits)
     assert np.array_equal(class_from_bits(np.asarray(out)), want), "the circuit differs from predict"
     res["software"] = {"evaluate_seconds": t}

@@ -36,14 +36,13 @@ from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder  # noq
 from paralens.boolean.presets import (  # noqa: E402
     PAPER_MNIST_TRAIN_FRACTION,
     PAPER_SCORE_STEPS,
-    active_wiring,
     iris_paper_split,
     load_integer_data,
     run_paper_iris,
     run_paper_mnist,
     train_preset,
 )
-from paralens.boolean.train import targets, train_circuit  # noqa: E402
+from paralens.boolean.train import active_wiring, targets, train_circuit  # noqa: E402
 from paralens.files import atomic_write  # noqa: E402
 
 # as reported in the RDA paper's Table 1 (it gives one figure per data set and does not name the label

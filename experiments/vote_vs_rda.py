@@ -49,8 +49,12 @@ if __package__ in (None, ""):  # run as a script: make ``experiments`` importabl
 from paralens import data  # noqa: E402
 from paralens.boolean import layers  # noqa: E402
 from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder  # noqa: E402
-from paralens.boolean.presets import active_wiring, load_integer_data  # noqa: E402
-from paralens.boolean.train import targets, train_circuit  # noqa: E402
+from paralens.boolean.presets import load_integer_data  # noqa: E402
+from paralens.boolean.train import (  # noqa: E402
+    active_wiring,  # noqa: E402
+    targets,
+    train_circuit,
+)
 from paralens.files import atomic_write  # noqa: E402
 from paralens.learning import optimisers  # noqa: E402
 

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from paralens.boolean.classifier import BooleanClassifier
+from paralens.boolean.classifier import CircuitClassifier
 from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder
 from paralens.boolean.presets import load_integer_data
 from paralens.circuits import generators as G
@@ -24,7 +24,7 @@ from paralens.cli import main
 from paralens.fields import GF
 
 
-def _iris_classifier() -> BooleanClassifier:
+def _iris_classifier() -> CircuitClassifier:
     """A small classifier of Iris' four integer features (not trained: the boundary is what is tested)."""
     Xtr, _, _, _ = load_integer_data("iris", seed=0)
     enc = ThermometerEncoder(2).fit(Xtr)
@@ -33,7 +33,7 @@ def _iris_classifier() -> BooleanClassifier:
     a = b.op(G.BOOLEAN_GATES["and"], x[[0, 2, 4]], x[[1, 3, 5]])[0]
     o = b.op(G.BOOLEAN_GATES["xor"], a, x[[6, 7, 0]])[0]
     c = b.build(o, name="iris_small")
-    return BooleanClassifier(enc, c, GroupSumDecoder(3, 1), name="iris_small",
+    return CircuitClassifier(enc, c, GroupSumDecoder(3, 1), name="iris_small",
                              info={"dataset": "iris", "seed": 0, "feature_bits": 8})
 
 
@@ -63,7 +63,9 @@ def files(tmp_path_factory):
         "hostile": variant("hostile.plc", hostile),
         "redefine": variant("redefine.plc", lambda v: v["circuit"]["gates"].update(
             {"xor": {"kind": "sympy", "exprs": ["x"], "symbols": ["x", "y"]}})),
-        "width0": variant("width0.plc", lambda v: v["info"].update(feature_bits=0)),
+        "width0": variant("width0.plc", lambda v: v["inputs"][2].update(width=0)),
+        "width0_v1": variant("width0_v1.plc", lambda v: (v.pop("inputs"), v.update(version=1),
+                                                          v["info"].update(feature_bits=0))),
         "no_version": variant("noversion.plc", lambda v: v.pop("version")),
         "version-7": variant("v7.plc", lambda v: v.update(version=-7)),
         "gf3": variant("gf3.plc", lambda v: v["circuit"].update(field=GF(3).describe())),
@@ -153,6 +155,8 @@ def test_bad_model_files_are_one_line(files, capsys, monkeypatch, tmp_path, comm
 
 def test_a_stored_feature_width_of_zero_is_one_line(files, capsys, tmp_path):
     code, _, err = run(capsys, ["export", files["width0"], "--verilog", str(tmp_path / "o.v")])
+    assert_one_line_error(code, err, "feature 'x2': width must be an integer in 1 .. 62, not 0")
+    code, _, err = run(capsys, ["export", files["width0_v1"], "--verilog", str(tmp_path / "o.v")])
     assert_one_line_error(code, err, "feature width 0")
 
 
@@ -245,10 +249,14 @@ def test_the_hostile_file_through_the_installed_command_runs_nothing(files, tmp_
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_a_float_input_too_large_for_the_ports_is_named(files):
-    from paralens.boolean.classifier import feature_bits_of
+def test_an_input_beyond_the_ports_is_saturated_the_same_in_predict_and_the_ports(files):
+    from paralens.boolean.classifier import CircuitClassifier
 
-    X = np.array([[1.0, 2.0, 1e20, 3.0]])
-    with pytest.raises(Exception, match=r"feature 2 of sample 0 is 1e\+20") as e:
-        feature_bits_of(X, 8)
-    assert "-9223372036854775808" not in str(e.value)
+    clf = CircuitClassifier.load(files["good"])
+    X = np.array([[1.0, 2.0, 1e20, 3.0], [1.0, 2.0, 255.0, 3.0], [-1e20, 2.0, 3.0, 3.0], [0.0, 2.0, 3.0, 3.0]])
+    q = clf.integers(X)
+    assert q[:, 2].tolist() == [255, 255, 3, 3] and q[:, 0].tolist() == [1, 1, 0, 0]
+    assert clf.predict(X[:1]).tolist() == clf.predict(X[1:2]).tolist()
+    assert clf.predict(X[2:3]).tolist() == clf.predict(X[3:4]).tolist()
+    bits = clf.input_bits(X)
+    np.testing.assert_array_equal(bits[0], bits[1])

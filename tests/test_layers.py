@@ -29,12 +29,13 @@ RANKS = {
     "paralens.laws": 6,
     "paralens.data": 6,
     "paralens.training": 7,
-    "paralens.boolean": 8,
-    "paralens.synth": 9,
+    "paralens.synth": 8,
+    "paralens.boolean": 9,
     "paralens.models": 10,
     "paralens.examples": 11,
 }
-TOP = {"paralens", "paralens.__main__", "paralens.cli", "paralens.compare"}
+TOP = {"paralens", "paralens.__main__", "paralens.cli", "paralens.cli.common", "paralens.cli.boolean",
+       "paralens.cli.real", "paralens.compare"}
 
 
 def _module_name(path: pathlib.Path) -> str:

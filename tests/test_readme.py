@@ -176,13 +176,15 @@ def run_session(session: str, namespace: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_block_runs_and_prints_what_it_shows(code, capsys):
+def test_readme_block_runs_and_prints_what_it_shows(code, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the files a block writes (iris.plc, iris.v) go to a fresh folder
     mismatches, _ = run_block(code)
     assert mismatches == []
 
 
 @pytest.mark.parametrize("session", SESSIONS, ids=[f"session{i}" for i in range(len(SESSIONS))])
-def test_readme_session_gives_what_it_shows(session):
+def test_readme_session_gives_what_it_shows(session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert run_session(session, _readme_imports()) == []
 
 

@@ -44,3 +44,12 @@ from paralens.categories import (  # noqa: F401
 )
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``paralens.BooleanClassifier``, the scikit-learn estimator, imported when first used."""
+    if name == "BooleanClassifier":
+        from paralens.boolean.estimator import BooleanClassifier
+
+        return BooleanClassifier
+    raise AttributeError(f"module 'paralens' has no attribute {name!r}")

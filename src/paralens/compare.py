@@ -83,6 +83,7 @@ def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
         "train_seconds": seconds,
         "samples_per_second": _rate(infer, xb),
         "depth": clf.circuit.depth(),
+        "classifier_gates": clf.figures()["classifier_gates"],
     }
     if hardware:
         from paralens.synth.yosys import yosys_available
@@ -102,7 +103,7 @@ def _boolean_row(clf, split: Split, seconds: float, hardware: bool) -> dict:
 
 def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) -> tuple:
     from paralens.boolean import layers
-    from paralens.boolean.classifier import BooleanClassifier, bake
+    from paralens.boolean.classifier import CircuitClassifier, bake
     from paralens.boolean.encoders import GroupSumDecoder
     from paralens.boolean.train import targets, train_circuit
     from paralens.learning import optimisers
@@ -120,12 +121,12 @@ def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) ->
     params, _ = train_circuit(model, xb, tgt, epochs=epochs, batch_size=32 if vote else 1, seed=seed, optimiser=opt,
                               score=score)
     seconds = time.perf_counter() - t0
-    clf = BooleanClassifier(enc, bake(model, params), GroupSumDecoder(split.n_classes, 1), name="rda")
+    clf = CircuitClassifier(enc, bake(model, params), GroupSumDecoder(split.n_classes, 1), name="rda")
     return clf, seconds
 
 
 def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: float, lr: float, batch_size: int):
-    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.classifier import CircuitClassifier
     from paralens.boolean.encoders import GroupSumDecoder
     from paralens.boolean.gatenet import train_gate_network
 
@@ -135,7 +136,7 @@ def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: floa
                                        n_classes=split.n_classes, epochs=epochs, seed=seed, tau=tau, lr=lr,
                                        batch_size=batch_size, schedule="cosine")
     seconds = time.perf_counter() - t0
-    clf = BooleanClassifier(enc, circuit, GroupSumDecoder(split.n_classes, circuit.n_outputs // split.n_classes),
+    clf = CircuitClassifier(enc, circuit, GroupSumDecoder(split.n_classes, circuit.n_outputs // split.n_classes),
                             name="gates")
     return clf, seconds
 
@@ -148,7 +149,7 @@ def _preset(split: Split, seed: int, name: str, epochs: int | None = None):
 
 
 def _mnist_gates(split: Split, seed: int, *, widths, epochs: int):
-    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.classifier import CircuitClassifier
     from paralens.boolean.encoders import GroupSumDecoder
     from paralens.boolean.gatenet import mnist_gates_config, run_gates
 
@@ -156,7 +157,7 @@ def _mnist_gates(split: Split, seed: int, *, widths, epochs: int):
     t0 = time.perf_counter()
     circuit, info = run_gates(cfg)
     seconds = time.perf_counter() - t0
-    clf = BooleanClassifier(info["encoder"], circuit, GroupSumDecoder(10, circuit.n_outputs // 10), name="gates")
+    clf = CircuitClassifier(info["encoder"], circuit, GroupSumDecoder(10, circuit.n_outputs // 10), name="gates")
     return clf, seconds
 
 
@@ -171,6 +172,7 @@ def _real(split: Split, seed: int, *, kind: str, epochs: int) -> dict:
     from paralens.learning.supervised import Learner
     from paralens.training.fit import evaluate, fit
 
+    split = _numeric(split)
     mu, sd = split.x_train.mean(0), split.x_train.std(0) + 1e-6
     if split.name == "mnist":
         mu, sd = 0.0, 1.0
@@ -205,6 +207,25 @@ def _real(split: Split, seed: int, *, kind: str, epochs: int) -> dict:
         "train_seconds": seconds,
         "samples_per_second": _rate(infer, xte, min_samples=4096),
     }
+
+
+def _numeric(split: Split) -> Split:
+    """The split with text columns one-hot (the training values' categories) for the real baselines."""
+    if split.x_train.dtype != object:
+        return split
+    parts_tr, parts_te = [], []
+    for j in range(split.x_train.shape[1]):
+        tr, te = split.x_train[:, j], split.x_test[:, j]
+        if all(isinstance(v, str) for v in tr):
+            cats = sorted(set(tr))
+            parts_tr += [np.array([v == c for v in tr], dtype=np.float64) for c in cats]
+            parts_te += [np.array([v == c for v in te], dtype=np.float64) for c in cats]
+        else:
+            parts_tr.append(tr.astype(np.float64))
+            parts_te.append(te.astype(np.float64))
+    from dataclasses import replace
+
+    return replace(split, x_train=np.stack(parts_tr, axis=1), x_test=np.stack(parts_te, axis=1))
 
 
 def _has_jax() -> bool:
@@ -283,17 +304,59 @@ def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: boo
 
     A method whose first run trains for longer than ``seed_limit`` seconds runs once (its row's ``seeds``
     says which seeds were used; ``runs`` holds each seed's accuracies, size and training time)."""
+    available = _chosen(methods_for(dataset, quick), methods, dataset + (" (--quick)" if quick else ""))
+    return _run_all(dataset, load_split(dataset, data_dir=data_dir), available, seeds, hardware, progress, seed_limit)
+
+
+def compare_table(table, *, seeds=(0, 1, 2), quick: bool = False, hardware: bool = False, methods=None,
+                  fraction: float = 0.2, progress: bool = False, seed_limit: float = 60.0) -> list[dict]:
+    """:func:`compare` on a user's table (:func:`paralens.data.tables.read_table`), split once by the one
+    split policy: every Boolean method of :class:`paralens.BooleanClassifier` (gates, rda, vote) and the
+    real baselines (logistic regression, an MLP; text columns one-hot, features standardised)."""
+    from paralens.data.tables import split_table
+
+    train, test = split_table(table, fraction or 0.2)
+    classes = np.unique(table.y)
+    split = Split(table.path, train.X, np.searchsorted(classes, train.y), test.X, np.searchsorted(classes, test.y),
+                  len(classes))
+    available = _chosen(table_methods(quick), methods, table.path)
+    return _run_all(table.path, split, available, seeds, hardware, progress, seed_limit)
+
+
+def table_methods(quick: bool = False) -> list[Method]:
+    """The methods compared on a user's table: the estimator's three methods and two real baselines."""
+    def est(method, **kw):
+        return Method(method, "boolean", lambda s, seed: _estimator(s, seed, method, **kw))
+
+    q = {"epochs": 20} if quick else {}
+    return [est("gates", **q), est("rda", **({"epochs": 1} if quick else {})),
+            est("vote", **({"epochs": 2} if quick else {})),
+            Method("logistic", "real", lambda s, seed: _real(s, seed, kind="logistic", epochs=2 if quick else 200)),
+            Method("mlp", "real", lambda s, seed: _real(s, seed, kind="mlp", epochs=2 if quick else 200))]
+
+
+def _estimator(split: Split, seed: int, method: str, **kw):
+    from paralens.boolean.estimator import BooleanClassifier
+
+    est = BooleanClassifier(method, seed=seed, **kw).fit(split.x_train, split.y_train)
+    return est.model_, est.fit_seconds_
+
+
+def _chosen(available: list[Method], methods, where: str) -> list[Method]:
+    if methods is None:
+        return available
+    unknown = [m for m in methods if m not in {a.name for a in available}]
+    if unknown:
+        raise ParalensError(f"unknown method {unknown[0]!r} for {where}; "
+                            f"choose from {', '.join(a.name for a in available)}")
+    return [m for m in available if m.name in methods]
+
+
+def _run_all(dataset: str, split: Split, todo: list[Method], seeds, hardware: bool, progress: bool,
+             seed_limit: float) -> list[dict]:
     seeds = tuple(seeds)
     if not seeds:
         raise ParalensError("compare needs at least one seed")
-    available = methods_for(dataset, quick)
-    if methods is not None:
-        unknown = [m for m in methods if m not in {a.name for a in available}]
-        if unknown:
-            raise ParalensError(f"unknown method {unknown[0]!r} for {dataset}{' (--quick)' if quick else ''}; "
-                                f"choose from {', '.join(a.name for a in available)}")
-    split = load_split(dataset, data_dir=data_dir)
-    todo = [m for m in available if methods is None or m.name in methods]
     runs = [(m, s) for m in todo for s in seeds]
     bar = None
     if progress:
@@ -325,16 +388,18 @@ def compare(dataset: str, *, seeds=(0, 1, 2), quick: bool = False, hardware: boo
 
 def markdown(table: list[dict]) -> str:
     """The comparison as a Markdown table (accuracy as mean ± spread over the seeds)."""
-    head = "| method | kind | train acc. | test acc. | gates / params | train s | samples/s | depth | LUT6 |"
-    lines = [head, "|" + "---|" * 9]
+    head = ("| method | kind | train acc. | test acc. | gates / params | classifier gates | train s | samples/s "
+            "| depth | LUT6 |")
+    lines = [head, "|" + "---|" * 10]
     for r in table:
         def pm(k, r=r):
             if len(r.get("seeds", [])) < 2:
                 return f"{100 * r[k]:.1f} (1 seed)"
             return f"{100 * r[k]:.1f} ± {100 * r.get(k + '_std', 0):.1f}"
 
+        cg = f"{int(r['classifier_gates']):,}" if "classifier_gates" in r else ""
         lines.append(
             f"| {r['method']} | {r['kind']} | {pm('train_accuracy')} | {pm('test_accuracy')} | "
-            f"{int(r['gates_or_params']):,} | {r['train_seconds']:.1f} | {r['samples_per_second']:,.0f} | "
+            f"{int(r['gates_or_params']):,} | {cg} | {r['train_seconds']:.1f} | {r['samples_per_second']:,.0f} | "
             f"{int(r['depth']) if 'depth' in r else ''} | {int(r['lut6']) if r.get('lut6') else ''} |")
     return "\n".join(lines)

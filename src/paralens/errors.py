@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DataTypeError",
     "ParalensError",
     "CompositionError",
     "ShapeError",
@@ -73,6 +74,10 @@ def apply_mismatch(f, expected, got_shape) -> ShapeError:
 
 class DataError(ParalensError, ValueError):
     """A data file or data set is missing, malformed or inconsistent; the message names the file or set."""
+
+
+class DataTypeError(DataError, TypeError):
+    """A value of the wrong kind in the data (neither a number nor text), named with its feature."""
 
 
 class CheckpointError(ParalensError, ValueError):

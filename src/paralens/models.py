@@ -131,10 +131,15 @@ def is_boolean(name: str) -> bool:
 def unknown_preset(name: str) -> ValueError:
     """The one error for a name that is no preset: it lists every preset, real and Boolean.
 
-    >>> str(unknown_preset("iris_gates")).startswith("unknown model 'iris_gates'; choose one of iris-linear, ")
+    >>> str(unknown_preset("iris_gates")).startswith("unknown model 'iris_gates' (did you mean 'iris-gates'?); "
+    ...                                              "choose one of iris-linear, ")
     True
     """
-    return ValueError(f"unknown model {name!r}; choose one of {', '.join(all_presets())}")
+    import difflib
+
+    close = difflib.get_close_matches(str(name), list(all_presets()), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ValueError(f"unknown model {name!r}{hint}; choose one of {', '.join(all_presets())}")
 
 
 def find_preset(name: str):

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from paralens.boolean.classifier import (
-    BooleanClassifier,
+    CircuitClassifier,
     ModelFileError,
     class_from_bits,
     classifier_circuit,
-    feature_bits_of,
 )
 from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.cli import main
@@ -36,7 +35,7 @@ def test_result_reports_accuracy_and_gates(iris):
 
 def test_saved_classifier_predicts_identically(iris):
     clf, _, path = iris
-    back = BooleanClassifier.load(path)
+    back = CircuitClassifier.load(path)
     _, _, Xte, _ = load_integer_data(clf.info["dataset"], seed=0)
     np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
     np.testing.assert_array_equal(back.predict(Xte, packed=True), clf.predict(Xte, packed=False))
@@ -46,7 +45,7 @@ def test_whole_classifier_circuit_equals_predict(iris):
     clf, _, _ = iris
     Xtr, _, _, _ = load_integer_data(clf.info["dataset"], seed=0)
     c = classifier_circuit(clf)
-    pred = class_from_bits(np.asarray(c.evaluate(feature_bits_of(Xtr))))
+    pred = class_from_bits(np.asarray(c.evaluate(clf.input_bits(Xtr))))
     np.testing.assert_array_equal(pred, clf.predict(Xtr))
 
 
@@ -75,15 +74,15 @@ def test_bad_files_and_inputs_are_refused(iris, tmp_path):
     text = path.read_text()
     (tmp_path / "cut.plc").write_text(text[: len(text) // 2])
     with pytest.raises(ModelFileError, match="truncated or not JSON"):
-        BooleanClassifier.load(tmp_path / "cut.plc")
+        CircuitClassifier.load(tmp_path / "cut.plc")
     d = json.loads(text)
     d["version"] = 99
     (tmp_path / "new.plc").write_text(json.dumps(d))
     with pytest.raises(ModelFileError, match="newer paralens"):
-        BooleanClassifier.load(tmp_path / "new.plc")
+        CircuitClassifier.load(tmp_path / "new.plc")
     (tmp_path / "other.plc").write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ModelFileError, match="not a paralens Boolean classifier"):
-        BooleanClassifier.load(tmp_path / "other.plc")
+        CircuitClassifier.load(tmp_path / "other.plc")
     with pytest.raises(Exception, match="expected 4 features, got 3"):
         clf.predict(np.zeros((2, 3)))
     with pytest.raises(Exception, match="labels must lie in 0 .. 2"):

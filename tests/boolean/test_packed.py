@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from paralens.boolean.classifier import BooleanClassifier
+from paralens.boolean.classifier import CircuitClassifier
 from paralens.boolean.encoders import (
     ColumnEncoder,
     GroupSumDecoder,
@@ -226,7 +226,7 @@ def test_without_numba_falls_back(monkeypatch):
 
 
 def test_classifier_uses_the_kernel_and_agrees():
-    """BooleanClassifier.predict: the fused kernel (packed) and the NumPy byte path give the same classes; the
+    """CircuitClassifier.predict: the fused kernel (packed) and the NumPy byte path give the same classes; the
     compiled circuit is kept on the instance and stays out of the file."""
     from paralens.boolean.gatenet import GateNetwork, harden
 
@@ -235,7 +235,7 @@ def test_classifier_uses_the_kernel_and_agrees():
     enc = ThermometerEncoder(4, method="uniform").fit(X[:500])
     net = GateNetwork(64, [120, 90], 3, seed=2)
     c = harden(net.init(1), net)
-    clf = BooleanClassifier(enc, c, GroupSumDecoder(3, 30))
+    clf = CircuitClassifier(enc, c, GroupSumDecoder(3, 30))
     for N in (1, 255, 256, 3000):
         fast = clf.predict(X[:N])
         slow = clf.predict(X[:N], packed=False)
@@ -244,5 +244,5 @@ def test_classifier_uses_the_kernel_and_agrees():
         np.testing.assert_array_equal(clf.output_bits(X[:N], packed=True), clf.output_bits(X[:N], packed=False))
     assert clf.packed_circuit() is clf.packed_circuit()
     assert "_packed" not in clf.to_dict()
-    back = BooleanClassifier.from_dict(clf.to_dict())
+    back = CircuitClassifier.from_dict(clf.to_dict())
     np.testing.assert_array_equal(back.predict(X), clf.predict(X, packed=False))

@@ -147,7 +147,7 @@ def _small_mnist(folder: Path, n_train: int = 600, n_test: int = 300) -> Path:
 def test_mnist_vote_preset_quick(tmp_path, capsys):
     """The preset on the first 300 training digits, two passes, through the command line (``--save``,
     ``--json``): far above chance (10%), and the saved Boolean classifier predicts as reported."""
-    from paralens.boolean.classifier import BooleanClassifier
+    from paralens.boolean.classifier import CircuitClassifier
     from paralens.boolean.presets import load_integer_data
     from paralens.cli import main
 
@@ -159,7 +159,7 @@ def test_mnist_vote_preset_quick(tmp_path, capsys):
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert r["model"] == "mnist-vote" and r["method"] == "vote" and r["epochs"] == 2 and r["gates"] > 0
     assert r["train_accuracy"] > 0.45 and r["test_accuracy"] > 0.3  # measured 61% and 49.5%
-    clf = BooleanClassifier.load(tmp_path / "m.plc")
+    clf = CircuitClassifier.load(tmp_path / "m.plc")
     _, _, Xte, yte = load_integer_data("mnist", folder)
     assert clf.accuracy(Xte, yte) == pytest.approx(r["test_accuracy"])
 

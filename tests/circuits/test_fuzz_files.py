@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paralens.boolean.classifier import BooleanClassifier, ModelFileError
+from paralens.boolean.classifier import CircuitClassifier, ModelFileError
 from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder
 from paralens.circuits import Circuit, trace
 from paralens.circuits.expressions import ExpressionError, parse_polynomial
@@ -84,7 +84,7 @@ HOSTILE = [
 HOSTILE_IDS = [f"{i}:{h[:24]}" for i, h in enumerate(HOSTILE)]
 
 
-def _small_classifier(seed: int = 0) -> BooleanClassifier:
+def _small_classifier(seed: int = 0) -> CircuitClassifier:
     rng = np.random.default_rng(seed)
     X = rng.integers(0, 50, size=(40, 3))
     enc = ThermometerEncoder(2).fit(X)
@@ -97,7 +97,7 @@ def _small_classifier(seed: int = 0) -> BooleanClassifier:
     o = b.op(G.BOOLEAN_GATES["xor"], a, x[[5, 3, 0, 4]])[0]
     n = b.op(G.BOOLEAN_GATES["not"], o[:2])[0]
     c = b.build(np.concatenate([o, n]), name="small")
-    return BooleanClassifier(enc, c, GroupSumDecoder(2, 3), name="small", info={"dataset": "none"})
+    return CircuitClassifier(enc, c, GroupSumDecoder(2, 3), name="small", info={"dataset": "none"})
 
 
 def _user_circuit() -> Circuit:
@@ -199,7 +199,7 @@ def _write(tmp_path, data, name) -> str:
 def _check_plc(tmp_path, data):
     path = _write(tmp_path, data, "m.plc")
     try:
-        back = BooleanClassifier.load(path)
+        back = CircuitClassifier.load(path)
     except ParalensError as e:
         assert isinstance(e, ModelFileError), type(e)
         _one_clean_line(e, path)
@@ -266,7 +266,7 @@ def test_hostile_gate_formulas_are_refused_in_classifier_files(tmp_path, formula
     d.pop("checksum")  # as if edited on purpose: the formula itself must be refused
     path = _write(str(tmp_path), json.dumps(d), "m.plc")
     with pytest.raises(ModelFileError, match="evil") as e:
-        BooleanClassifier.load(path)
+        CircuitClassifier.load(path)
     _one_clean_line(e.value, path)
 
 
@@ -313,7 +313,7 @@ def test_a_file_cannot_redefine_a_built_in_gate(tmp_path, name):
     d.pop("checksum")
     path = _write(str(tmp_path), json.dumps(d), "m.plc")
     with pytest.raises(ModelFileError, match=f"redefines the built-in gate '{name}'"):
-        BooleanClassifier.load(path)
+        CircuitClassifier.load(path)
 
 
 @pytest.mark.parametrize("version", [None, -7, 0, "1", 1.0, True, 99])
@@ -326,7 +326,7 @@ def test_a_classifier_file_needs_a_known_version(tmp_path, version):
     d.pop("checksum")
     path = _write(str(tmp_path), json.dumps(d), "m.plc")
     with pytest.raises(ModelFileError, match="version"):
-        BooleanClassifier.load(path)
+        CircuitClassifier.load(path)
 
 
 def test_a_classifier_over_another_field_is_refused(tmp_path):
@@ -335,26 +335,26 @@ def test_a_classifier_over_another_field_is_refused(tmp_path):
     d.pop("checksum")
     path = _write(str(tmp_path), json.dumps(d), "m.plc")
     with pytest.raises(ParalensError, match="over GF\\(2\\), not GF\\(3\\)"):
-        BooleanClassifier.load(path)
+        CircuitClassifier.load(path)
 
 
 def test_an_edited_classifier_file_is_refused_unless_its_checksum_is_removed(tmp_path):
     d = json.loads(CLF_TEXT)
     d["decoder"]["bits_per_class"] = d["decoder"]["bits_per_class"]  # unchanged: loads
     ok = _write(str(tmp_path), json.dumps(d), "ok.plc")
-    np.testing.assert_array_equal(BooleanClassifier.load(ok).predict(PROBE, packed=False), WANT)
+    np.testing.assert_array_equal(CircuitClassifier.load(ok).predict(PROBE, packed=False), WANT)
     op = next(op for op in d["circuit"]["ops"] if op["gen"] == "and")
     op["gen"] = "or"
     bad = _write(str(tmp_path), json.dumps(d), "bad.plc")
     with pytest.raises(ModelFileError, match="checksum"):
-        BooleanClassifier.load(bad)
+        CircuitClassifier.load(bad)
     d.pop("checksum")
     edited = _write(str(tmp_path), json.dumps(d), "edited.plc")
-    assert not np.array_equal(BooleanClassifier.load(edited).predict(PROBE, packed=False), WANT)
+    assert not np.array_equal(CircuitClassifier.load(edited).predict(PROBE, packed=False), WANT)
 
 
 def test_a_deeply_nested_file_is_one_error(tmp_path):
-    for name, loader, err in (("m.plc", BooleanClassifier.load, ModelFileError),
+    for name, loader, err in (("m.plc", CircuitClassifier.load, ModelFileError),
                               ("c.json", load_circuit, CircuitFileError)):
         path = _write(str(tmp_path), "[" * 100_000, name)
         with pytest.raises(err, match="nested too deeply"):

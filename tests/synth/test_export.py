@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pytest
 
-from paralens.boolean.classifier import class_from_bits, classifier_circuit, feature_bits_of
+from paralens.boolean.classifier import class_from_bits, classifier_circuit
 from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.circuits import Circuit, trace
 from paralens.cli import main
@@ -47,7 +47,7 @@ def iris(tmp_path_factory):
     path = tmp_path_factory.mktemp("export") / "iris.plc"
     clf.save(path)
     fb = int(clf.info.get("feature_bits", 8))
-    return clf, path, classifier_circuit(clf, fb), fb
+    return clf, path, classifier_circuit(clf), fb
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_pipelined_iris_classifier_simulates_like_predict(iris, k):
     d = to_pyrtl(c, name=clf.name, word_inputs=fb, word_outputs=c.n_outputs, pipeline=k)
     assert d.latency == math.ceil(c.depth() / k)
     assert all(ds <= {d.latency} for ds in register_depths(d).values())
-    bits = feature_bits_of(Xte, fb)
+    bits = clf.input_bits(Xte)
     out = simulate(d, bits)
     np.testing.assert_array_equal(out, ints(c.evaluate(bits)))
     np.testing.assert_array_equal(class_from_bits(out), clf.predict(Xte))

@@ -6,7 +6,7 @@ comparators, popcounts and argmax; CI runs it."""
 import numpy as np
 import pytest
 
-from paralens.boolean.classifier import BooleanClassifier, class_from_bits, classifier_circuit, feature_bits_of
+from paralens.boolean.classifier import CircuitClassifier, class_from_bits, classifier_circuit
 from paralens.boolean.presets import load_integer_data
 from paralens.cli import main
 from support import icarus_as_in_readme, needs_icarus
@@ -20,7 +20,7 @@ def mnist_model(tmp_path_factory):
     path = d / "mnist.plc"
     # one epoch of the mnist-gates recipe: the same network size, enough to classify (about 90%)
     assert main(["train", "--model", "mnist-gates", "--epochs", "1", "--save", str(path), "--no-progress"]) == 0
-    return BooleanClassifier.load(path), path, d
+    return CircuitClassifier.load(path), path, d
 
 
 def test_pyrtl_simulation_equals_predict_on_the_test_split(mnist_model):
@@ -29,7 +29,7 @@ def test_pyrtl_simulation_equals_predict_on_the_test_split(mnist_model):
     clf, _, _ = mnist_model
     _, _, Xte, yte = load_integer_data("mnist")
     circuit = classifier_circuit(clf)
-    bits = feature_bits_of(Xte)
+    bits = clf.input_bits(Xte)
     software = clf.predict(Xte)
     np.testing.assert_array_equal(class_from_bits(np.asarray(circuit.evaluate(bits))), software)
     design = to_pyrtl(circuit, name="mnist_gates", word_inputs=8, word_outputs=circuit.n_outputs)

@@ -1,12 +1,13 @@
-"""A Boolean classifier: encoder (real features -> bits), a GF(2) circuit, and a decoder (bits -> class).
+"""A Boolean classifier: inputs (raw features -> exact integers), an encoder (integers -> bits), a
+GF(2) circuit, and a decoder (bits -> class -> label).
 
 This is the model that is saved, evaluated, predicted with and exported as
-hardware.  Its circuit has the learned parameters baked in as constants and
+hardware (the scikit-learn estimator :class:`paralens.BooleanClassifier` trains one).  Its circuit has the learned parameters baked in as constants and
 simplified away (:func:`bake`), so it is a plain circuit of logic gates; the
 encoder and decoder travel with it, so a saved classifier takes raw features.
 
-The file is versioned JSON (``"format": "paralens-boolean-classifier"``), written
-atomically; another kind of file, a newer version, or a truncated file is
+The file is versioned JSON (``"format": "paralens-boolean-classifier"``, version 2: the input
+formats, class labels and target column too; version 1 files still load), written atomically; another kind of file, a newer version, or a truncated file is
 refused with an error that names the problem.
 """
 
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from paralens.boolean.encoders import GroupSumDecoder, encoder_from_dict
-from paralens.circuits.arith import argmax_tree, carry_save_popcount, const_greater
+from paralens.boolean.inputs import InputFormat, integer_inputs
+from paralens.circuits import generators as G
+from paralens.circuits.arith import argmax_tree, carry_save_popcount, const_equal, const_greater
 from paralens.circuits.io import circuit_from_dict, circuit_to_dict, read_json
 from paralens.circuits.lens import ParaCircuit
 from paralens.circuits.syntax import Builder, Circuit
@@ -34,7 +37,7 @@ from paralens.fields.field import FieldError
 from paralens.files import atomic_write
 
 FORMAT = "paralens-boolean-classifier"
-VERSION = 1
+VERSION = 2
 
 
 def bake(model: ParaCircuit, params: dict) -> Circuit:
@@ -69,13 +72,25 @@ def content_checksum(d: dict) -> str:
     return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-@dataclass(frozen=True)
-class BooleanClassifier:
-    """``predict(X) = decoder(circuit(encoder(X)))``; ``circuit`` is a GF(2) circuit of gates.
+def _label(v):
+    """A class label as a JSON scalar (int, float, str or bool), from NumPy's scalars too."""
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, bool | int | float | str):
+        return v
+    raise ShapeError(f"a class label must be a number or a string, got {type(v).__name__} {v!r:.40}")
 
-    ``decoder`` is a :class:`~paralens.boolean.encoders.GroupSumDecoder` (output bits in
-    groups per class, counted, argmax; one bit per class is one-hot; a one-output binary
-    circuit is read through :func:`one_hot_binary`).
+
+@dataclass(frozen=True)
+class CircuitClassifier:
+    """``predict(X) = decoder(circuit(encoder(inputs(X))))``; ``circuit`` is a GF(2) circuit of gates.
+
+    ``inputs`` (:class:`~paralens.boolean.inputs.InputFormat`) makes raw features the exact integers
+    of the hardware ports (default: unsigned integers of ``info["feature_bits"]`` bits, 8 when not
+    given); ``encoder`` compares them with integer thresholds; ``decoder`` is a
+    :class:`~paralens.boolean.encoders.GroupSumDecoder` (output bits in groups per class, counted,
+    argmax, ties to the lower class; a one-output binary circuit is read through
+    :func:`one_hot_binary`); ``classes`` are the labels of the class indices (default ``0 .. n-1``)
+    and ``target`` the name of the label column, when the data had one.
     """
 
     encoder: object
@@ -83,6 +98,9 @@ class BooleanClassifier:
     decoder: GroupSumDecoder
     name: str = "classifier"
     info: dict = field(default_factory=dict)
+    inputs: InputFormat | None = None
+    classes: tuple | None = None
+    target: str | None = None
 
     def __post_init__(self):
         F = self.circuit.field
@@ -94,6 +112,22 @@ class BooleanClassifier:
         if self.decoder_width() != self.circuit.n_outputs:
             raise ShapeError(f"{self.name}: the decoder reads {self.decoder_width()} bits, the circuit gives "
                              f"{self.circuit.n_outputs}")
+        if self.inputs is None:
+            fb = self.info.get("feature_bits", 8)
+            if isinstance(fb, bool) or not isinstance(fb, int) or not 1 <= fb <= 62:
+                raise ShapeError(f"{self.name}: its feature width {fb!r} is not a number of bits in 1 .. 62")
+            object.__setattr__(self, "inputs", integer_inputs(self.encoder.n_features, fb))
+        if self.inputs.n_features != self.encoder.n_features:
+            raise ShapeError(f"{self.name}: {self.inputs.n_features} input formats for an encoder of "
+                             f"{self.encoder.n_features} features")
+        classes = tuple(range(self.decoder.n_classes)) if self.classes is None else \
+            tuple(_label(c) for c in self.classes)
+        if len(classes) != self.decoder.n_classes or len(set(classes)) != len(classes):
+            raise ShapeError(f"{self.name}: {len(classes)} class labels (distinct: {len(set(classes))}) for "
+                             f"{self.decoder.n_classes} classes")
+        object.__setattr__(self, "classes", classes)
+        if self.target is not None and not isinstance(self.target, str):
+            raise ShapeError(f"{self.name}: the target column's name must be a string, not {self.target!r}")
 
     def decoder_width(self) -> int:
         return self.decoder.n_classes * self.decoder.bits_per_class
@@ -107,11 +141,41 @@ class BooleanClassifier:
         return self.decoder.n_classes
 
     @property
+    def feature_names(self) -> list[str]:
+        return self.inputs.names
+
+    @property
     def gates(self) -> int:
+        """Gates of the learned network (two-input equivalents, :func:`two_input_equivalents`)."""
         return two_input_equivalents(self.circuit)
 
+    def whole_circuit(self) -> Circuit:
+        """:func:`classifier_circuit` of this classifier, built once and kept on the instance."""
+        c = self.__dict__.get("_whole")
+        if c is None:
+            c = classifier_circuit(self)
+            object.__setattr__(self, "_whole", c)
+        return c
+
+    def figures(self) -> dict:
+        """Gates and depth of the learned network and of the whole classifier circuit (port integers in,
+        class index out: encoder comparators, network, class counts and argmax), measured the same way:
+        two-input gate equivalents and logic levels (:meth:`~paralens.circuits.syntax.Circuit.depth`)."""
+        whole = self.whole_circuit()
+        return {"network_gates": self.gates, "network_depth": self.circuit.depth(),
+                "classifier_gates": two_input_equivalents(whole), "classifier_depth": whole.depth()}
+
+    def integers(self, X) -> np.ndarray:
+        """The port integers of raw features ``X`` (quantised and saturated; see :mod:`~paralens.boolean.inputs`)."""
+        return self.inputs.integers(X)
+
     def bits(self, X) -> np.ndarray:
-        return self.encoder.transform(X)
+        """The encoder's bits of raw features ``X`` (through the port integers)."""
+        return self.encoder.transform(self.integers(X))
+
+    def input_bits(self, X) -> np.ndarray:
+        """The input bits of :func:`classifier_circuit` (and of the hardware) for raw features ``X``."""
+        return self.inputs.port_bits(self.integers(X))
 
     def packed_circuit(self):
         """The circuit compiled for the fused bit-packed kernel (:class:`~paralens.boolean.packed.PackedCircuit`),
@@ -136,22 +200,55 @@ class BooleanClassifier:
 
         return evaluate_ints(self.circuit, bits.astype(np.int64), packed=False)
 
+    def _byte_ports(self) -> bool:
+        return all(f.kind == "number" and f.decimals == 0 and not f.signed and f.width <= 8
+                   for f in self.inputs.features)
+
     def predict(self, X, *, packed: bool | None = None) -> np.ndarray:
-        """Class indices for raw features ``X`` (rows = samples).
+        """Class indices for raw features ``X`` (rows = samples); :meth:`predict_labels` gives the labels.
 
         ``packed`` (default for 256 samples or more): the fused bit-packed kernel, which counts the class
-        groups and takes the argmax itself (and encodes ``uint8`` features itself, for threshold and
+        groups and takes the argmax itself (and encodes byte features itself, for threshold and
         thermometer encoders); ``False``: the NumPy interpreter on one byte per bit and the decoder.  Both
         give the same classes."""
         d = self.decoder
         if packed is None:
             packed = (len(X) if np.ndim(X) == 2 else 1) >= 256
         if packed:
-            return self.packed_circuit().predict_features(X, self.encoder, d.n_classes, d.bits_per_class)
+            a = X if isinstance(X, np.ndarray) else None
+            if not (a is not None and a.dtype == np.uint8 and self._byte_ports()):
+                q = self.integers(X)
+                a = q.astype(np.uint8) if self._byte_ports() else self.encoder.transform(q)
+                if not self._byte_ports():
+                    return self.packed_circuit().predict_groups(a, d.n_classes, d.bits_per_class)
+            return self.packed_circuit().predict_features(a, self.encoder, d.n_classes, d.bits_per_class)
         out = self.output_bits(X, packed=False)
         return np.asarray(d.predict(out), dtype=np.int64)
 
+    def predict_labels(self, X, *, packed: bool | None = None) -> np.ndarray:
+        """The class labels (``classes``) of raw features ``X``."""
+        return np.asarray(self.classes)[self.predict(X, packed=packed)]
+
+    def scores(self, X) -> np.ndarray:
+        """``(n, n_classes)``: each class's count of ones in its group of output bits."""
+        return np.asarray(self.decoder.scores(self.output_bits(X)), dtype=np.int64)
+
+    def label_indices(self, y) -> np.ndarray:
+        """Class indices of labels ``y`` (values of ``classes``); an unknown label is an error naming it."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        out = np.empty(len(y), dtype=np.int64)
+        for k, v in enumerate(y):
+            key = _label(v) if not isinstance(v, str) else v
+            if key not in index and isinstance(key, str) and all(isinstance(c, int) for c in self.classes):
+                key = int(key) if key.lstrip("-").isdigit() else key  # integer labels read from text
+            if key not in index:
+                raise ShapeError(f"{self.name}: label {v!r} of sample {k} is not one of its classes "
+                                 f"{list(self.classes)[:20]}")
+            out[k] = index[key]
+        return out
+
     def accuracy(self, X, y) -> float:
+        """The fraction of samples whose predicted class is ``y`` (class indices ``0 .. n_classes - 1``)."""
         y = np.asarray(y)
         if y.size and (y.min() < 0 or y.max() >= self.n_classes):
             raise ShapeError(f"{self.name}: labels must lie in 0 .. {self.n_classes - 1}, got {int(y.min())} .. {int(y.max())}")
@@ -164,16 +261,19 @@ class BooleanClassifier:
             "format": FORMAT,
             "version": VERSION,
             "name": self.name,
+            "inputs": self.inputs.to_dict(),
             "encoder": self.encoder.to_dict(),
             "circuit": circuit_to_dict(self.circuit),
             "decoder": self.decoder.to_dict(),
+            "classes": list(self.classes),
+            "target": self.target,
             "info": self.info,
         }
         d["checksum"] = content_checksum(d)
         return d
 
     @staticmethod
-    def from_dict(d: dict) -> BooleanClassifier:
+    def from_dict(d: dict) -> CircuitClassifier:
         """The classifier a :meth:`to_dict` describes, every part checked; :class:`ModelFileError` otherwise."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             got = d.get("format") if isinstance(d, dict) else type(d).__name__
@@ -195,19 +295,24 @@ class BooleanClassifier:
         info = d.get("info", {})
         if not isinstance(info, dict):
             raise ModelFileError(f"'info' must be an object, got {type(info).__name__}")
-        return BooleanClassifier(encoder=encoder_from_dict(d["encoder"]), circuit=circuit_from_dict(d["circuit"]),
-                                 decoder=GroupSumDecoder.from_dict(d["decoder"]), name=name, info=info)
+        classes = d.get("classes")
+        if classes is not None and not isinstance(classes, list):
+            raise ModelFileError(f"'classes' must be a list of labels, got {type(classes).__name__}")
+        inputs = InputFormat.from_dict(d["inputs"]) if d.get("inputs") is not None else None
+        return CircuitClassifier(encoder=encoder_from_dict(d["encoder"]), circuit=circuit_from_dict(d["circuit"]),
+                                 decoder=GroupSumDecoder.from_dict(d["decoder"]), name=name, info=info,
+                                 inputs=inputs, classes=classes, target=d.get("target"))
 
     def save(self, path) -> None:
         """Write atomically (:func:`paralens.files.atomic_write`): a failure leaves any previous file intact."""
         atomic_write(path, json.dumps(self.to_dict(), separators=(",", ":")))
 
     @staticmethod
-    def load(path) -> BooleanClassifier:
+    def load(path) -> CircuitClassifier:
         """Read a saved classifier; anything but a valid one is one :class:`ModelFileError` naming ``path``."""
         path = os.fspath(path)
         try:
-            return BooleanClassifier.from_dict(read_json(path))
+            return CircuitClassifier.from_dict(read_json(path))
         except ParalensError as e:
             msg = str(e)
             raise ModelFileError(msg if msg.startswith(path) else f"{path}: {msg}") from None
@@ -230,25 +335,40 @@ def one_hot_binary(c: Circuit) -> Circuit:
     return b.build(np.concatenate([b.op(G.NOT, y)[0], y]), name=c.name)
 
 
-# -- the whole classifier as one GF(2) circuit (raw integer features in, class index out) -------------
+# -- the whole classifier as one GF(2) circuit (port integers in, class index out) ------------------------
 
 
-def classifier_circuit(clf: BooleanClassifier, feature_bits: int = 8) -> Circuit:
-    """The whole classifier as one GF(2) circuit: ``n_features * feature_bits`` input wires (feature
-    ``i``'s integer value, LSB first, at wires ``i * feature_bits ...``), the encoder as comparators
-    against the integer thresholds, the gate network, per-class popcounts (adder trees) and the argmax
-    (ties to the lower class), and the class index out (``ceil(log2 n_classes)`` bits, LSB first).
+def _encoder_bits(b: Builder, clf: CircuitClassifier, ports: list[list[np.ndarray]]) -> list:
+    """The encoder's bits as comparators on the port integers: ``x > T`` or ``x == T``, unsigned, or signed
+    through offset binary (the sign bit negated, ``T + 2**(w-1)``)."""
+    offset_ports = {}
+    out = []
+    for f, op, t in clf.encoder.bit_tests():
+        fmt = clf.inputs.features[f]
+        num = ports[f]
+        if fmt.signed:
+            if f not in offset_ports:
+                offset_ports[f] = num[:-1] + [b.op(G.NOT, num[-1])[0]]
+            num, t = offset_ports[f], t + 2 ** (fmt.width - 1)
+        out.append((const_greater if op == ">" else const_equal)(b, num, int(t))[0])
+    return out
 
-    It computes exactly ``clf.predict`` on integer features in ``0 .. 2^feature_bits - 1``
-    (tested), so anything made of it (PyRTL, Verilog) does too.
+
+def classifier_circuit(clf: CircuitClassifier) -> Circuit:
+    """The whole classifier as one GF(2) circuit: for each feature its port integer (``width`` wires,
+    LSB first, two's complement where signed; :meth:`InputFormat.port_bits`), the encoder as comparators
+    against the integer thresholds (:meth:`bit_tests`), the gate network, per-class popcounts (adder
+    trees) and the argmax (ties to the lower class), and the class index out (``ceil(log2 n_classes)``
+    bits, LSB first).
+
+    It computes exactly ``clf.predict`` on every port integer (tested exhaustively on small ports and
+    against an independent behavioural model by a Yosys proof), so anything made of it does too.
     """
-
-    nf, w = clf.n_features, int(feature_bits)
-    b = Builder(clf.circuit.field, nf * w)
-    feat = np.arange(nf * w).reshape(nf, w)
-    enc_bits = []
-    for f, t in clf.encoder.integer_thresholds():
-        enc_bits.append(const_greater(b, [feat[f, j: j + 1] for j in range(w)], int(t))[0])
+    widths = clf.inputs.widths
+    b = Builder(clf.circuit.field, sum(widths))
+    starts = np.cumsum([0] + widths)
+    ports = [[np.array([starts[f] + j]) for j in range(w)] for f, w in enumerate(widths)]
+    enc_bits = _encoder_bits(b, clf, ports)
     net = b.inline(clf.circuit, [np.array([e]) for e in enc_bits])
     out = np.array([o[0] for o in net])
     d = clf.decoder
@@ -266,22 +386,3 @@ def class_from_bits(bits: np.ndarray) -> np.ndarray:
     """Class indices from the output bits of :func:`classifier_circuit` (LSB first)."""
     bits = np.asarray(bits, dtype=np.int64)
     return (bits * (1 << np.arange(bits.shape[1]))).sum(axis=1)
-
-
-def feature_bits_of(X, feature_bits: int = 8) -> np.ndarray:
-    """Integer features ``(N, n_features)`` as the input bits of :func:`classifier_circuit`."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ShapeError(f"features must be a 2-D array (samples, features), got shape {X.shape}")
-    if X.dtype.kind not in "iub":
-        Xf = np.asarray(X, dtype=np.float64)
-        bad = ~np.isfinite(Xf) | (Xf != np.round(Xf))
-        if bad.any():
-            r, c = map(int, np.argwhere(bad)[0])
-            raise ShapeError(f"feature {c} of sample {r} is {Xf[r, c].item()!r}, not an integer of {feature_bits} bits")
-    hi = 2**feature_bits - 1
-    if X.size and (X.min() < 0 or X.max() > hi):
-        r, c = map(int, np.argwhere((X < 0) | (X > hi))[0])
-        raise ShapeError(f"feature {c} of sample {r} is {X[r, c].item()!r}, outside 0 .. {hi} of {feature_bits}-bit inputs")
-    X = X.astype(np.int64)
-    return ((X[:, :, None] >> np.arange(feature_bits)) & 1).reshape(len(X), -1)

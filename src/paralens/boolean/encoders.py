@@ -191,6 +191,11 @@ class _Encoder(_Serialisable):
         """
         return tuple((i, math.floor(t)) for i, t in self.comparators())
 
+    def bit_tests(self) -> tuple[tuple[int, str, int], ...]:
+        """For each output bit, in order, ``(feature_index, op, T)``: the bit is ``x > T`` (``op == ">"``)
+        or ``x == T`` (``"=="``) for integer inputs ``x``; what hardware builds for the encoder."""
+        return tuple((i, ">", t) for i, t in self.integer_thresholds())
+
 
 # ----------------------------------------------------------------------------- threshold encoders
 
@@ -492,6 +497,9 @@ class OneHotEncoder(_Encoder):
         """For each output bit, in order, ``(feature_index, category)``: the bit is ``x[feature_index] == category``."""
         return tuple((i, c) for i, cats in enumerate(self._fitted("equalities")) for c in cats)
 
+    def bit_tests(self) -> tuple[tuple[int, str, int], ...]:
+        return tuple((i, "==", c) for i, c in self.equalities())
+
     def comparators(self):
         """Not available: one-hot bits are equalities ``x_i == c``; see :meth:`equalities`. Always raises EncoderError."""
         raise EncoderError("OneHotEncoder: its bits are equalities x_i == c, not comparisons x_i > t; "
@@ -612,6 +620,11 @@ class ColumnEncoder(_Encoder):
         """As for the parts, with feature indices of the full input; raises if a part's bits are not comparisons."""
         self._check_fitted("comparators")
         return tuple((cols[i], t) for cols, enc in self.parts for i, t in enc.comparators())
+
+    def bit_tests(self) -> tuple[tuple[int, str, int], ...]:
+        """As for the parts, with feature indices of the full input."""
+        self._check_fitted("bit_tests")
+        return tuple((cols[i], op, t) for cols, enc in self.parts for i, op, t in enc.bit_tests())
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "version": ENCODER_FORMAT_VERSION, "n_columns": self.n_columns,

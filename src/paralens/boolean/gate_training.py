@@ -31,7 +31,7 @@ def circuit_accuracy(circuit: Circuit, decoder, bits, labels) -> float:
 
 def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: int = 10, batch_size: int = 100,
                        lr: float = 0.01, seed: int = 0, tau: float = 1.0, backend: str = "numpy",
-                       validation: tuple | None = None, progress: bool = False, init=None, local=None,
+                       validation: tuple | None = None, progress: bool = False, verbose: bool = False, init=None, local=None,
                        inputs=None, local_layers: int = 1, schedule: str = "constant",
                        network: GateNetwork | None = None,
                        eval_every: int = 0):
@@ -45,6 +45,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
       schedule: ``"constant"`` or ``"cosine"`` (cosine decay of the learning rate to 0 over the run).
       backend: ``"numpy"`` or ``"jax"`` (the whole step compiled; same lenses).
       validation: ``(bits, labels)`` held out: reported as ``test`` accuracies (relaxed and hardened).
+      progress: one progress bar (on a terminal); verbose: a line per epoch.
       eval_every: also record the hardened validation accuracy every this many epochs (0: only at the end).
 
     Returns:
@@ -82,12 +83,12 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
         ps = {k: np.asarray(v) for k, v in state.params.items()}
         history.epochs[-1]["val_hardened_accuracy"] = circuit_accuracy(harden(ps, net), dec, val[0], val[1])
         eval_seconds[0] += time.perf_counter() - t
-        if progress:
+        if verbose:
             print(f"epoch {epochs_done}: hardened validation accuracy {history.epochs[-1]['val_hardened_accuracy']:.4f}")
 
     t0, c0 = time.perf_counter(), time.process_time()
     state, hist = fit(learner, x, y, epochs=epochs, batch_size=batch_size, seed=seed, backend=backend,
-                      progress=progress, n_classes=n_classes,
+                      progress=progress, verbose=verbose, n_classes=n_classes,
                       checkpoint=watch if (val is not None and eval_every) else None,
                       checkpoint_every=eval_every or None)
     seconds = time.perf_counter() - t0 - eval_seconds[0]

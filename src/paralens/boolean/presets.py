@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from paralens.boolean import layers
-from paralens.boolean.classifier import BooleanClassifier, bake, one_hot_binary
+from paralens.boolean.classifier import CircuitClassifier, bake, one_hot_binary
 from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder, ThresholdEncoder
-from paralens.boolean.train import rda_learner, targets, train_circuit
+from paralens.boolean.train import fit_groups, lut_groups, rda_learner
 from paralens.data.splits import iris_paper_split, load_split
 
 # the RDA paper's MNIST split: the first 11,400 of the 12,665 training 0/1 digits train, the rest validate
@@ -195,30 +195,8 @@ def run_paper_mnist(data_dir=None, *, order=None, ratio: int = 4, pixel_threshol
 # -- beyond the paper: a layer of LUT6 voting in groups -----------------------------------------------------
 
 
-def active_wiring(bits, n_luts: int, k: int, seed: int = 0, min_rate: float = 0.02) -> np.ndarray:
-    """``(n_luts, k)`` input indices for a LUT layer: ``k`` distinct inputs per LUT, drawn from ``seed``
-    among the inputs that are 1 in at least ``min_rate`` of the rows of ``bits`` (not the always-0
-    border pixels of MNIST)."""
-    rate = np.asarray(bits).mean(axis=0)
-    pool = np.flatnonzero(rate >= min_rate)
-    if len(pool) < k:
-        pool = np.arange(np.asarray(bits).shape[1])
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.choice(pool, size=k, replace=False) for _ in range(n_luts)])
-
-
 def _lut_groups(bits, n_classes, seed, *, per_class: int, k: int):
-    return layers.lut_layer(bits.shape[1], n_classes * per_class, k,
-                            wiring=active_wiring(bits, n_classes * per_class, k, seed))
-
-
-def _group_accuracy(model, n_classes, bits, labels):
-    dec = GroupSumDecoder(n_classes, model.circuit.n_outputs // n_classes)
-
-    def score(p):
-        return float(np.mean(dec.predict(model.get(p, bits)) == labels))
-
-    return score
+    return lut_groups(bits, n_classes, seed, per_class=per_class, k=k)
 
 
 def _paper_iris_preset(two_class):
@@ -289,13 +267,12 @@ def get_preset(name: str) -> BooleanPreset:
 
 
 def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None = None,
-                 progress: bool = False, model_options: dict | None = None) -> tuple[BooleanClassifier, dict]:
+                 progress: bool = False, verbose: bool = False, model_options: dict | None = None) -> tuple[CircuitClassifier, dict]:
     """Train a Boolean preset; returns the hardened classifier and a result dict (accuracies, gates, seconds).
 
     ``epochs`` is the number of passes (``rda-paper``: over the training list in its order; the
     deterministic paper procedures ignore ``seed``).  ``model_options`` go to the preset's model builder
     (e.g. ``{"per_class": 32}`` for the LUT presets)."""
-    from paralens.learning import optimisers
 
     preset = get_preset(name)
     t0 = time.perf_counter()
@@ -314,7 +291,7 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
                 import jax  # noqa: F401
             except ImportError:  # the recipe compiles with JAX where it is installed; NumPy runs the same lenses
                 backend = "numpy"
-        circuit, info = recipes.run_gates(cfg, progress=progress, backend=backend, epochs=epochs, integer=True)
+        circuit, info = recipes.run_gates(cfg, progress=progress, verbose=verbose, backend=backend, epochs=epochs, integer=True)
         enc = info["encoder"]
         decoder = GroupSumDecoder(n_classes, circuit.n_outputs // n_classes)
         result.update(relaxed_test_accuracy=info.get("relaxed_test_accuracy"), backend=backend,
@@ -341,21 +318,16 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
         bits = enc.transform(Xtr).astype(np.int64)
         model = preset.build(bits, n_classes, seed, **(model_options or {}))
         bpc = model.circuit.n_outputs // n_classes
-        tgt = targets(ytr, n_classes, bpc)
-        k = int(round(len(bits) * (1 - opts.get("validation", 0.0))))
-        score = _group_accuracy(model, n_classes, bits[k:], ytr[k:]) if k < len(bits) else None
-        init = {n: np.zeros(s.shape, dtype=np.int64) for n, s in model.params.items()}
-        opt = None if opts.get("rda") else optimisers.vote(opts.get("threshold", 1), decay=opts.get("decay", 0.0))
-        params, info = train_circuit(model, bits[:k], tgt[:k], epochs=epochs, batch_size=opts.get("batch_size", 1),
-                                     seed=seed, optimiser=opt, shuffle=True, score=score, params=init,
-                                     progress=progress)
-        if opts.get("keep") == "final":  # the small validation part saturates early: keep the last parameters
-            params = info["final_params"]
-        if score is not None:
-            result["validation_accuracy"] = score(params)
+        vote = None if opts.get("rda") else (opts.get("threshold", 1), opts.get("decay", 0.0))
+        params, info = fit_groups(model, bits, ytr, n_classes, epochs=epochs, batch_size=opts.get("batch_size", 1),
+                                  seed=seed, vote=vote, validation=opts.get("validation", 0.0),
+                                  keep=opts.get("keep", "best"), progress=progress,
+                                  verbose=verbose)
+        if "validation_accuracy" in info:
+            result["validation_accuracy"] = info["validation_accuracy"]
         circuit = bake(model, params)
         decoder = GroupSumDecoder(n_classes, bpc)
-    clf = BooleanClassifier(enc, circuit, decoder, name=name.replace("-", "_"),
+    clf = CircuitClassifier(enc, circuit, decoder, name=name.replace("-", "_"),
                             info={"preset": name, "dataset": preset.dataset, "seed": seed, "epochs": epochs,
                                   "feature_bits": 8})
     result.update(train_accuracy=clf.accuracy(Xtr, ytr), test_accuracy=clf.accuracy(Xte, yte), gates=clf.gates,

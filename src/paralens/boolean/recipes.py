@@ -119,7 +119,7 @@ def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
     return enc.transform(xtr), ytr, enc.transform(xte), yte, enc
 
 
-def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None = None, epochs: int | None = None,
+def run_gates(cfg: GatesConfig, *, progress: bool = False, verbose: bool = False, backend: str | None = None, epochs: int | None = None,
               eval_every: int = 0, integer: bool = False):
     """Load the data, encode it, train and harden by ``cfg``; returns ``(circuit, info)`` (info has ``encoder``).
     ``integer``: the encoder takes MNIST pixel bytes (see :func:`load_gates_data`)."""
@@ -138,7 +138,7 @@ def run_gates(cfg: GatesConfig, *, progress: bool = False, backend: str | None =
     circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes, inputs=inputs,
                                        epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                        seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
-                                       validation=(bte, yte), progress=progress, init=init, local=local,
+                                       validation=(bte, yte), progress=progress, verbose=verbose, init=init, local=local,
                                        local_layers=cfg.local_layers, schedule=cfg.schedule,
                                        eval_every=eval_every)
     info["encoder"] = enc

@@ -43,7 +43,7 @@ def rda_learner(model: ParaCircuit, optimiser=None) -> Learner:
 
 def train_circuit(model: ParaCircuit, bits, target_bits, *, epochs: int = 1, batch_size: int = 1, seed: int = 0,
                   optimiser=None, shuffle: bool = True, score=None, validation=None, params=None,
-                  progress: bool = False) -> tuple[dict, dict]:
+                  progress: bool = False, verbose: bool = False) -> tuple[dict, dict]:
     """Train ``model`` by reverse derivative ascent (or ``optimiser``); return ``(params, info)``.
 
     Args:
@@ -53,6 +53,7 @@ def train_circuit(model: ParaCircuit, bits, target_bits, *, epochs: int = 1, bat
       validation: ignored when ``score`` is given; otherwise ``(bits, targets)`` scored by
         the fraction of exactly right outputs.
       shuffle: shuffle every epoch from ``seed`` (``False``: the data order, as the RDA paper).
+      progress: one progress bar over the epochs (on a terminal); verbose: a line per epoch.
     """
     learner = rda_learner(model, optimiser)
     bits = np.asarray(bits, dtype=np.int64)
@@ -73,6 +74,11 @@ def train_circuit(model: ParaCircuit, bits, target_bits, *, epochs: int = 1, bat
     t0 = time.perf_counter()
     n = len(bits)
     check_every = max(1, n // 10 // max(1, batch_size))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc="training", unit="epoch", leave=False, dynamic_ncols=True, disable=None)
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else np.arange(n)
         for i, s in enumerate(range(0, n, batch_size)):
@@ -86,7 +92,74 @@ def train_circuit(model: ParaCircuit, bits, target_bits, *, epochs: int = 1, bat
         history.append(sc)
         if sc > best[0]:
             best = (sc, {k: v.copy() for k, v in state.params.items()})
-        if progress:
+        if bar is not None:
+            bar.update(1)
+        if verbose:
             print(f"epoch {epoch + 1}/{epochs}: score {sc:.4f} (best {best[0]:.4f})")
+    if bar is not None:
+        bar.close()
     return best[1], {"score": best[0], "history": history, "seconds": time.perf_counter() - t0,
                      "final_params": state.params}
+
+
+# -- LUT layers voting in class groups (the vote and RDA methods of Boolean classifiers) ------------------
+
+
+def active_wiring(bits, n_luts: int, k: int, seed: int = 0, min_rate: float = 0.02) -> np.ndarray:
+    """``(n_luts, k)`` input indices for a LUT layer: ``k`` distinct inputs per LUT, drawn from ``seed``
+    among the inputs that are 1 in at least ``min_rate`` of the rows of ``bits`` (not the always-0
+    border pixels of MNIST); all inputs when too few are."""
+    bits = np.asarray(bits)
+    pool = np.flatnonzero(bits.mean(axis=0) >= min_rate)
+    if len(pool) < k:
+        pool = np.arange(bits.shape[1])
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.choice(pool, size=min(k, len(pool)), replace=False) for _ in range(n_luts)])
+
+
+def lut_groups(bits, n_classes: int, seed: int, *, per_class: int, k: int) -> ParaCircuit:
+    """``n_classes`` groups of ``per_class`` learned ``k``-input LUTs on :func:`active_wiring`."""
+    from paralens.boolean import layers
+
+    k = min(int(k), np.asarray(bits).shape[1])
+    return layers.lut_layer(np.asarray(bits).shape[1], n_classes * per_class, k,
+                            wiring=active_wiring(bits, n_classes * per_class, k, seed))
+
+
+def group_accuracy(model: ParaCircuit, n_classes: int, bits, labels):
+    """``params -> accuracy`` of ``model``'s output bits read as class groups (ties to the lower class)."""
+    from paralens.boolean.encoders import GroupSumDecoder
+
+    dec = GroupSumDecoder(n_classes, model.circuit.n_outputs // n_classes)
+
+    def score(p):
+        return float(np.mean(dec.predict(model.get(p, bits)) == labels))
+
+    return score
+
+
+def fit_groups(model: ParaCircuit, bits, labels, n_classes: int, *, epochs: int, batch_size: int, seed: int = 0,
+               vote: tuple | None = None, validation: float = 0.0, keep: str = "best",
+               progress: bool = False, verbose: bool = False) -> tuple[dict, dict]:
+    """Train a model whose outputs vote in class groups from zero parameters; ``(params, info)``.
+
+    ``vote``: ``(threshold, decay)`` of the vote optimiser, or ``None`` for plain reverse derivative
+    ascent (``p + p'``); ``validation``: the last fraction of the rows scores the parameters (the best
+    are kept; without one the training rows score them; ``keep="final"``: the last); ``info`` adds ``validation_accuracy`` when there is one."""
+    bits = np.asarray(bits, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    bpc = model.circuit.n_outputs // n_classes
+    tgt = targets(labels, n_classes, bpc)
+    k = int(round(len(bits) * (1 - validation)))
+    score = group_accuracy(model, n_classes, bits[k:], labels[k:]) if k < len(bits) else \
+        group_accuracy(model, n_classes, bits, labels)
+    init = {n: np.zeros(s.shape, dtype=np.int64) for n, s in model.params.items()}
+    opt = None if vote is None else optimisers.vote(vote[0], decay=vote[1])
+    params, info = train_circuit(model, bits[:k], tgt[:k], epochs=epochs, batch_size=batch_size, seed=seed,
+                                 optimiser=opt, shuffle=True, score=score, params=init, progress=progress,
+                                 verbose=verbose)
+    if keep == "final":
+        params = info["final_params"]
+    if k < len(bits):
+        info["validation_accuracy"] = score(params)
+    return params, info

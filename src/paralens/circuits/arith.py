@@ -10,6 +10,7 @@ row of a bundle), so that one call builds a whole layer of adders or comparators
 ``carry_save_popcount(b, bits)`` the same numbers by a bundled Wallace tree (shallower)
 ``greater_than(b, num, t)``     ``[num > t]`` for a constant ``t``
 ``const_greater(b, num, t)``    the same, with ``t`` outside the numbers' range folded
+``const_equal(b, num, t)``      ``[num == t]`` for a constant ``t`` (an AND of literals)
 ``greater(b, x, y, tree=...)``  ``[x > y]``, a ripple or a parallel-prefix comparator tree
 ``mux_words(b, s, x, y)``       ``y if s else x``, bit by bit
 ``argmax_tree(b, nums, idx)``   the index of the largest number (ties to the lower), a tournament
@@ -189,6 +190,19 @@ def const_greater(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
     if t >= 2 ** len(num) - 1:
         return np.full(rows, b.const([0])[0])
     return greater_than(b, num, t)
+
+
+def const_equal(b: Builder, num: list[np.ndarray], t: int) -> np.ndarray:
+    """``[num == t]`` for unsigned numbers (bit lists, LSB first) and an integer constant ``t``: the AND
+    of each bit or its negation (a constant 0 for ``t`` outside the numbers' range)."""
+    rows = len(num[0])
+    if t < 0 or t >= 2 ** len(num):
+        return np.full(rows, b.const([0])[0])
+    lits = [bit if (t >> j) & 1 else b.op(G.NOT, bit)[0] for j, bit in enumerate(num)]
+    acc = lits[0]
+    for lit in lits[1:]:
+        acc = b.mul(acc, lit)
+    return acc
 
 
 def mux_words(b: Builder, s: np.ndarray, x: list[np.ndarray], y: list[np.ndarray]) -> list[np.ndarray]:

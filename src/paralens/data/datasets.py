@@ -161,11 +161,18 @@ def stratified_split(dataset: Dataset, fraction: float, seed: int = 0) -> tuple[
     Raises:
       DataError: ``fraction`` is not strictly between 0 and 1, or a part would be empty.
     """
-    if not 0.0 < float(fraction) < 1.0:
-        raise DataError(f"stratified_split: fraction must be strictly between 0 and 1, got {fraction}")
     y = dataset.labels
     if y.ndim != 1:
         raise DataError(f"{dataset.name}: stratified_split needs labels of shape (N,), got {y.shape}")
+    take = stratified_mask(y, fraction, seed, dataset.name)
+    return dataset[take], dataset[~take]
+
+
+def stratified_mask(labels, fraction: float, seed: int = 0, name: str = "data") -> np.ndarray:
+    """The first part of :func:`stratified_split` as a boolean mask over ``labels`` (any values, 1-D)."""
+    if not 0.0 < float(fraction) < 1.0:
+        raise DataError(f"stratified_split: fraction must be strictly between 0 and 1, got {fraction}")
+    y = np.asarray(labels)
     rng = np.random.default_rng(seed)
     first = []
     for c in np.unique(y):
@@ -176,9 +183,9 @@ def stratified_split(dataset: Dataset, fraction: float, seed: int = 0) -> tuple[
     take[np.concatenate(first)] = True
     for part, mask in (("first", take), ("second", ~take)):
         if not mask.any():
-            raise DataError(f"{dataset.name}: stratified_split with fraction={fraction} leaves the {part} part "
+            raise DataError(f"{name}: stratified_split with fraction={fraction} leaves the {part} part "
                             f"empty ({len(y)} samples)")
-    return dataset[take], dataset[~take]
+    return take
 
 
 def _as_dataset(data) -> Dataset:

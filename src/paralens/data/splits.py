@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from paralens.data.breast_cancer import load_breast_cancer
-from paralens.data.datasets import Dataset, stratified_split
+from paralens.data.datasets import Dataset, stratified_mask, stratified_split
 from paralens.data.idx import load_mnist, mnist_subset_path
 from paralens.data.iris import load_iris
 
@@ -56,6 +56,14 @@ def holdout(dataset: Dataset, fraction: float = TEST_FRACTION, seed: int = 0) ->
         return dataset, None
     test, train = stratified_split(dataset, fraction, seed=seed)  # (held-out part, rest)
     return train, test
+
+
+def holdout_mask(labels, fraction: float = TEST_FRACTION, seed: int = 0, name: str = "data") -> np.ndarray:
+    """The test rows of :func:`holdout` for labels of any values (a user's table): a boolean mask, all
+    ``False`` for ``fraction`` 0."""
+    if not fraction:
+        return np.zeros(len(labels), dtype=bool)
+    return stratified_mask(labels, fraction, seed, name)
 
 
 # UCI's iris.data differs from Fisher's published table (and the bundled copy) in two samples

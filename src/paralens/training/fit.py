@@ -136,6 +136,7 @@ def fit(
     backend: str = "numpy",
     dtype: str = "float32",
     progress: bool = True,
+    verbose: bool = False,
     early_stopping: int | None = None,
     monitor: str = "val_loss",
     on_nonfinite: str = "raise",
@@ -152,6 +153,8 @@ def fit(
       state: a state to continue from (e.g. loaded from a checkpoint) with ``start_epoch``
         the number of epochs it has done; default a fresh ``learner.init(seed)``.
       validation: ``(x_val, y_val)`` evaluated after each epoch (``val_loss``, ``val_accuracy``).
+      progress: one progress bar for the whole run (tqdm; shown only on a terminal), with the
+        running loss; ``verbose``: also one line per epoch with its metrics.
       early_stopping: stop when ``monitor`` has not improved for this many epochs.
       on_nonfinite: ``"raise"`` stops with :class:`NonFiniteError` naming the step and the first
         offending parameter (the last checkpoint written is kept); ``"skip"`` drops that update.
@@ -185,24 +188,28 @@ def fit(
         n_batches=x.shape[0] // batch_size if drop_last else math.ceil(x.shape[0] / batch_size),
     )
     stopper = _EarlyStopping(early_stopping, monitor)
-    for epoch in range(start_epoch, epochs):
-        t0 = time.perf_counter()
-        order = epoch_order(seed, epoch, x.shape[0], shuffle)
-        bar = _progress_bar(progress, loop.n_batches, epoch, epochs)
-        if epoch_runner is not None:  # JAX whole epoch: every batch in one call, then no batch loop
-            state, *sums = epoch_runner(state, order, epoch, bar)
-        else:
-            state, *sums = _run_batches(loop, state, order, epoch, bar)
+    bar = _progress_bar(progress, loop.n_batches * max(0, epochs - start_epoch))
+    try:
+        for epoch in range(start_epoch, epochs):
+            t0 = time.perf_counter()
+            order = epoch_order(seed, epoch, x.shape[0], shuffle)
+            if bar is not None:
+                bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
+            if epoch_runner is not None:  # JAX whole epoch: every batch in one call, then no batch loop
+                state, *sums = epoch_runner(state, order, epoch, bar)
+            else:
+                state, *sums = _run_batches(loop, state, order, epoch, bar)
+            record = _epoch_record(learner, state, epoch, t0, *sums, validation=validation, n_classes=n_classes)
+            loop.history.epochs.append(record)
+            if verbose:
+                _report(record)
+            if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                checkpoint(state, epoch + 1, loop.history)
+            if stopper.should_stop(record):
+                break
+    finally:
         if bar is not None:
             bar.close()
-        record = _epoch_record(learner, state, epoch, t0, *sums, validation=validation, n_classes=n_classes)
-        loop.history.epochs.append(record)
-        if progress:
-            _report(record)
-        if checkpoint is not None and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-            checkpoint(state, epoch + 1, loop.history)
-        if stopper.should_stop(record):
-            break
     return state, loop.history
 
 
@@ -246,12 +253,13 @@ class _Loop:
     n_batches: int
 
 
-def _progress_bar(progress: bool, n_batches: int, epoch: int, epochs: int):
+def _progress_bar(progress: bool, total: int):
+    """One bar for the whole run, in batches; tqdm shows it only on a terminal (``disable=None``)."""
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc="training", unit="batch", leave=False, dynamic_ncols=True, disable=None)
 
 
 def _run_batches(loop: _Loop, state, order, epoch: int, bar):
@@ -276,8 +284,6 @@ def _run_batches(loop: _Loop, state, order, epoch: int, bar):
                 if bar is not None:
                     bar.update(1)
                 continue
-            if bar is not None:
-                bar.close()
             raise NonFiniteError(
                 f"non-finite values at step {int(state.step)} (epoch {epoch + 1}, batch {b + 1}): {bad} is NaN or "
                 "infinite; the parameters before this step are kept (last checkpoint untouched). Lower the "
@@ -414,7 +420,7 @@ def _jax_setup(learner, state, fresh, step_fn, whole_epoch, on_nonfinite, x, tar
                 "to skip such updates (on_nonfinite='skip')."
             )
         if bar is not None:
-            bar.update(bar.total)
+            bar.update(-(-len(order) // batch_size))
         return state, loss_sum, acc_sum, seen, metrics
 
     return state, step_fn, run
