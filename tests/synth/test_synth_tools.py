@@ -149,7 +149,7 @@ def test_yosys_reads_the_blif_back_and_proves_it_equal(tmp_path):
     d = to_pyrtl(c, name="blif")
     a, b = tmp_path / "pyrtl.v", tmp_path / "c.blif"
     top = to_verilog(d, a)
-    write_blif(c, b, model="blif", clock=True)  # clock: PyRTL's unused clk port
+    write_blif(c, b, model="blif")  # the ports of the combinational export: no clk
     assert equivalence_check(a, b, top, "blif")["proved"]
     st = synth_stats(b, "blif", luts=(4,))
     assert st["lut4"] > 0

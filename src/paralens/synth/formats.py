@@ -31,9 +31,10 @@ def write_blif(circuit, path_or_file, *, model: str | None = None, input_names=N
                clock: bool = False) -> str:
     """Write a GF(2) circuit as BLIF; returns the model name.
 
-    Inputs ``x0 ..`` and outputs ``y0 ..`` (or the given names) as in :func:`~paralens.synth.to_pyrtl`;
-    ``clock=True`` adds an unused ``clk`` input so that the ports line up with PyRTL's Verilog
-    export for a Yosys equivalence check.  Constants are ``.names`` with the single cube ``1``
+    Inputs ``x0 ..`` and outputs ``y0 ..`` (or the given names) as in :func:`~paralens.synth.to_pyrtl`,
+    so that the ports line up with the Verilog export of the combinational design for a Yosys
+    equivalence check (neither has a ``clk``: :func:`~paralens.synth.verilog.control_ports`);
+    ``clock=True`` adds an unused ``clk`` input.  Constants are ``.names`` with the single cube ``1``
     (true) or no cube (false).
     """
     name = verilog_identifier(model or circuit.name or "model")

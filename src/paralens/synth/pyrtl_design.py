@@ -437,7 +437,8 @@ class Design:
 
     @property
     def is_combinational(self) -> bool:
-        return not self.registers
+        """No state: no registers and no memory writes (so its Verilog has no ``clk``)."""
+        return not self.registers and not any(net.op in "r@" for net in self.block.logic)
 
     def n_logic(self) -> int:
         """The number of PyRTL logic nets (operations, including wiring such as slices)."""
@@ -512,7 +513,8 @@ def to_pyrtl(circuit, *, name=None, input_names=None, output_names=None, word_in
     all its readers), and every output port is registered after the last stage.  So every path
     from an input to an output passes exactly ``S`` registers: ``design.latency = S`` cycles (the
     row applied in cycle ``t`` is on the outputs in cycle ``t + S``; registers reset to 0, the
-    Verilog export gets PyRTL's ``clk`` and a synchronous ``rst``).  Constants are not registered.
+    Verilog export gets ``clk`` and a synchronous ``rst``, which a combinational one lacks).
+    Constants are not registered.
     A circuit of depth 0 gives a combinational design with ``latency = 0``.
 
     Checked by :func:`~paralens.synth.simulate` against ``circuit.evaluate`` (random GF(2)
