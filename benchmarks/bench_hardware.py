@@ -48,7 +48,6 @@ def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -
     from paralens.synth.yosys import abc_effort, equivalence_check, synth_stats, yosys_available
 
     clf = CircuitClassifier.load(model_path)
-    fb = int(clf.info.get("feature_bits", 8))
     _, _, X, y = load_integer_data(clf.info["dataset"], seed=int(clf.info.get("seed", 0)))
     want, t_pred = _timed(clf.predict, X)
     res = {"model": str(model_path), "name": clf.name, "network_gates": clf.gates, "samples": len(X),
@@ -60,7 +59,7 @@ def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -
     out, t = _timed(circuit.evaluate, bits)
     assert np.array_equal(class_from_bits(np.asarray(out)), want), "the circuit differs from predict"
     res["software"] = {"evaluate_seconds": t}
-    design, t = _timed(to_pyrtl, circuit, name=clf.name, word_inputs=fb, word_outputs=circuit.n_outputs)
+    design, t = _timed(to_pyrtl, circuit, name=clf.name, word_inputs=clf.inputs.widths, word_outputs=circuit.n_outputs)
     res["pyrtl"] = {"nets": len(design.block.logic), "seconds": t}
     with tempfile.TemporaryDirectory(prefix="bench_hw_") as tmp:
         v = Path(tmp, f"{clf.name}.v")

@@ -55,15 +55,20 @@ def _rate(fn, x, min_samples: int = 65536, min_seconds: float = 0.2) -> float:
 
 
 def _encoder(split: Split, bits: int):
+    """``(inputs, encoder)`` for the split's float features: their exact fixed-point ports
+    (:func:`paralens.boolean.inputs.fit_inputs`) and thermometer thresholds on those integers."""
     from paralens.boolean.encoders import ThermometerEncoder
+    from paralens.boolean.inputs import fit_inputs
 
-    return ThermometerEncoder(bits, method="uniform" if split.name == "mnist" else "quantile").fit(split.x_train)
+    inputs = fit_inputs(split.x_train)
+    method = "uniform" if split.name == "mnist" else "quantile"
+    return inputs, ThermometerEncoder(bits, method=method).fit(inputs.integers(split.x_train))
 
 
 def _features(clf, split: Split, which: str):
-    """The features a classifier takes: MNIST presets take pixel bytes, the others the split's floats."""
+    """The features a classifier takes: on MNIST pixel bytes (every Boolean method), else the split's own."""
     x = getattr(split, f"x_{which}")
-    if split.name == "mnist" and clf.info.get("feature_bits") == 8:
+    if split.name == "mnist":
         return np.rint(x * 255).astype(np.int64)
     return x
 
@@ -108,8 +113,8 @@ def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) ->
     from paralens.boolean.train import targets, train_circuit
     from paralens.learning import optimisers
 
-    enc = _encoder(split, bits)
-    xb = enc.transform(split.x_train).astype(np.int64)
+    inputs, enc = _encoder(split, bits)
+    xb = enc.transform(inputs.integers(split.x_train)).astype(np.int64)
     model = layers.pseudo_linear(xb.shape[1], split.n_classes)
     tgt = targets(split.y_train, split.n_classes, 1)
     t0 = time.perf_counter()
@@ -121,7 +126,7 @@ def _rda_like(split: Split, seed: int, *, vote: bool, epochs: int, bits: int) ->
     params, _ = train_circuit(model, xb, tgt, epochs=epochs, batch_size=32 if vote else 1, seed=seed, optimiser=opt,
                               score=score)
     seconds = time.perf_counter() - t0
-    clf = CircuitClassifier(enc, bake(model, params), GroupSumDecoder(split.n_classes, 1), name="rda")
+    clf = CircuitClassifier(enc, bake(model, params), GroupSumDecoder(split.n_classes, 1), name="rda", inputs=inputs)
     return clf, seconds
 
 
@@ -130,14 +135,14 @@ def _gates(split: Split, seed: int, *, widths, epochs: int, bits: int, tau: floa
     from paralens.boolean.encoders import GroupSumDecoder
     from paralens.boolean.gatenet import train_gate_network
 
-    enc = _encoder(split, bits)
+    inputs, enc = _encoder(split, bits)
     t0 = time.perf_counter()
-    circuit, info = train_gate_network(enc.transform(split.x_train), split.y_train, widths=widths,
+    circuit, info = train_gate_network(enc.transform(inputs.integers(split.x_train)), split.y_train, widths=widths,
                                        n_classes=split.n_classes, epochs=epochs, seed=seed, tau=tau, lr=lr,
                                        batch_size=batch_size, schedule="cosine")
     seconds = time.perf_counter() - t0
     clf = CircuitClassifier(enc, circuit, GroupSumDecoder(split.n_classes, circuit.n_outputs // split.n_classes),
-                            name="gates")
+                            name="gates", inputs=inputs)
     return clf, seconds
 
 
@@ -155,7 +160,7 @@ def _mnist_gates(split: Split, seed: int, *, widths, epochs: int):
 
     cfg = mnist_gates_config().with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0)
     t0 = time.perf_counter()
-    circuit, info = run_gates(cfg)
+    circuit, info = run_gates(cfg, integer=True)  # pixel bytes, as the presets and the hardware take them
     seconds = time.perf_counter() - t0
     clf = CircuitClassifier(info["encoder"], circuit, GroupSumDecoder(10, circuit.n_outputs // 10), name="gates")
     return clf, seconds

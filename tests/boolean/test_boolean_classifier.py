@@ -83,7 +83,7 @@ def test_bad_files_and_inputs_are_refused(iris, tmp_path):
     (tmp_path / "other.plc").write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ModelFileError, match="not a paralens Boolean classifier"):
         CircuitClassifier.load(tmp_path / "other.plc")
-    with pytest.raises(Exception, match="expected 4 features, got 3"):
+    with pytest.raises(Exception, match="X has 3 features, but the classifier is expecting 4 features"):
         clf.predict(np.zeros((2, 3)))
     with pytest.raises(Exception, match="labels must lie in 0 .. 2"):
         clf.accuracy(np.zeros((2, 4)), np.array([0, 3]))
@@ -106,7 +106,7 @@ def test_cli_train_json_for_a_boolean_preset(tmp_path, capsys):
     out = tmp_path / "m.plc"
     assert main(["train", "--model", "iris-rda", "--epochs", "1", "--save", str(out), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert {"train_accuracy", "test_accuracy", "gates", "seconds"} <= set(r)
+    assert {"train_accuracy", "test_accuracy", "network_gates", "classifier_gates", "seconds"} <= set(r)
     assert main(["evaluate", str(out), "--json"]) == 0
     e = json.loads(capsys.readouterr().out)
     assert e["test_accuracy"] == pytest.approx(r["test_accuracy"])

@@ -157,7 +157,7 @@ def test_mnist_vote_preset_quick(tmp_path, capsys):
     assert main(["train", "--model", "mnist-vote", "--data", str(folder), "--epochs", "2",
                  "--save", str(tmp_path / "m.plc"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert r["model"] == "mnist-vote" and r["method"] == "vote" and r["epochs"] == 2 and r["gates"] > 0
+    assert r["model"] == "mnist-vote" and r["method"] == "vote" and r["epochs"] == 2 and r["network_gates"] > 0
     assert r["train_accuracy"] > 0.45 and r["test_accuracy"] > 0.3  # measured 61% and 49.5%
     clf = CircuitClassifier.load(tmp_path / "m.plc")
     _, _, Xte, yte = load_integer_data("mnist", folder)

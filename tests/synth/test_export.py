@@ -170,7 +170,7 @@ def test_cli_export_pipeline(iris, k, tmp_path, capsys):
     assert main(["export", str(path), "--pipeline", str(k), "--verilog", str(v), "--testbench", str(tb),
                  "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["latency_cycles"] == math.ceil(c.depth() / k) == math.ceil(r["depth"] / k)
+    assert r["latency_cycles"] == math.ceil(c.depth() / k) == math.ceil(r["classifier_depth"] / k)
     assert r["pipeline"] == k and r["pipeline_register_bits"] > 0 and r["verilog_bytes"] == v.stat().st_size
     assert r["testbench_samples"] == len(software)
     hardware = icarus_as_in_readme(v, tb, tmp_path)
@@ -200,7 +200,7 @@ def test_cli_export_stats_without_yosys(iris, capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["formal_equivalence"] == "skipped" and r["formal_note"] == "--no-yosys"
     assert "yosys_cells" not in r and "lut6" not in r
-    assert r["depth"] == c.depth() and sum(r["by_kind"].values()) == c.n_gates == r["circuit_gates"]
+    assert r["depth"] == c.depth() and sum(r["by_kind"].values()) == c.n_gates and r["classifier_depth"] == c.depth()
     assert r["max_delay_ps"] > 0 and r["max_freq_mhz"] > 0 and r["area_mm2"]["logic"] > 0
     assert r["verilog_bytes"] > 0 and r["seconds"] > 0 and r["registers"] == 0
     assert main(["export", str(path), "--stats", "--no-formal", "--no-yosys", "--json"]) == 0

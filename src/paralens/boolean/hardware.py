@@ -80,8 +80,10 @@ def export_verilog(clf: CircuitClassifier, path, *, testbench=None, X=None, pipe
 
     design = classifier_design(clf, pipeline=pipeline)
     top = to_verilog(design, path, header=verilog_header(clf, design))
-    out = {"verilog": os.fspath(path), "module": top, **clf.figures(),
-           "latency_cycles": int(getattr(design, "latency", 0) or 0)}
+    out = {"verilog": os.fspath(path), "module": top, **clf.figures()}
+    if pipeline:
+        out.update(pipeline=pipeline, latency_cycles=int(design.latency or 0),
+                   pipeline_register_bits=design.meta.get("register_bits"))
     if testbench is not None:
         write_testbench(design, clf.input_bits(X), testbench, word=True, labels=[str(c) for c in clf.classes])
         out.update(testbench=os.fspath(testbench), testbench_samples=len(X))
@@ -151,7 +153,7 @@ def formal_check(clf: CircuitClassifier, verilog_path, top: str, *, timeout: flo
         ref = os.path.join(tmp, "reference.v")
         mod = reference_verilog(clf, ref)
         r = equivalence_check(ref, os.fspath(verilog_path), mod, top, timeout=timeout)
-    r["method"] = ("yosys miter + SAT over every input: the exported Verilog against an independent behavioural "
+    r["method"] = ("yosys miter -equiv, sat -prove over every input: the exported Verilog against an independent behavioural "
                    "model of predict (comparisons on the raw port integers, the learned network, class sums, "
                    "argmax with ties to the lower class)")
     return r

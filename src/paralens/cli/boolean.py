@@ -263,6 +263,7 @@ def _stats(clf, verilog_path: str, top: str, tmp: str, args) -> dict:
         try:
             ys = synth_stats(verilog_path, top, effort=effort, timeout=args.yosys_timeout or 900)
             out.update(yosys_cells=ys["cells"], lut6=ys["lut6"], lut4=ys["lut4"], yosys_seconds=ys["seconds"])
+            out["yosys"] = ys  # as hardware_stats reports it (cells, cells_by_type, lut6, lut4, seconds)
         except ToolFailed as e:
             out["yosys_error"] = str(e)[-2000:]
     if args.no_formal or not use_yosys:
