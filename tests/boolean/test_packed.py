@@ -1,10 +1,12 @@
 """The fused bit-packed kernel (paralens.boolean.packed) gives exactly what the NumPy interpreter gives."""
 
+import functools
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+import support
 from paralens.boolean.classifier import CircuitClassifier
 from paralens.boolean.encoders import (
     ColumnEncoder,
@@ -31,19 +33,10 @@ IMPL = G.Gate("test_implies", 2, lambda x, y: 1 - x + x * y)
 GENS = [G.ADD, G.MUL, G.NEG, *G.BOOLEAN_GATES.values(), MAJ, HALF, IMPL]
 
 
-def random_circuit(seed, n_in=12, n_ops=40, n_out=30, k_max=20):
-    """Bundles of every kind (primitives, all Boolean gates, user gates), constants, outputs that are
-    inputs, constants or repeated wires."""
-    rng = np.random.default_rng(seed)
-    b = Builder(F, n_in)
-    for _ in range(n_ops):
-        if rng.random() < 0.1:
-            b.const(rng.integers(0, 2, rng.integers(1, 4)))
-            continue
-        g = GENS[rng.integers(len(GENS))]
-        k = int(rng.integers(1, k_max))
-        b.op(g, *[rng.integers(0, b.n_wires, k) for _ in range(g.n_in)])
-    return b.build(rng.integers(0, b.n_wires, n_out))
+# bundles of 1-19 gates of every kind (primitives, all Boolean gates, user gates) and constants; outputs
+# anywhere (inputs, constants, repeated wires among them)
+random_circuit = functools.partial(support.random_circuit, field=F, n_inputs=12, n_ops=40, n_outputs=30,
+                                   kinds=[*GENS, "const"], bundle=19)
 
 
 def bits_of(N, n, seed):
@@ -69,7 +62,7 @@ def test_random_circuits_all_gate_kinds(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_class_head_on_large_groups(seed):
     """Groups of 16 and more go through the carry-save (Harley-Seal) counter; many ties (constant outputs)."""
-    c = random_circuit(100 + seed, n_in=20, n_ops=60, n_out=240)
+    c = random_circuit(100 + seed, n_inputs=20, n_ops=60, n_outputs=240)
     pc = PackedCircuit(c)
     for N in (1, 65, 4097):
         x = bits_of(N, c.n_inputs, seed + N)
@@ -97,7 +90,7 @@ def test_layered_network_and_packed_words():
 
 @pytest.mark.parametrize("block_words,threads", [(1, 1), (3, 1), (32, 1), (2, 3)])
 def test_block_sizes_and_threads(block_words, threads):
-    c = random_circuit(7, n_in=17, n_out=48)
+    c = random_circuit(7, n_inputs=17, n_outputs=48)
     pc = PackedCircuit(c, block_words=block_words, threads=threads)
     x = bits_of(4097, 17, 3)
     ref = evaluate_ints(c, x.astype(np.int64))

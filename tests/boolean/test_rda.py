@@ -1,6 +1,7 @@
 """The RDA paper's experiments (Wilson & Zanasi, ACT 2020) reproduced: the functional (Boolean-difference)
 reverse derivative, the paper's pseudo-linear unit, the faithful presets and the Table 1 script."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import support
 from paralens.boolean import layers
 from paralens.boolean.presets import (
     iris_paper_split,
@@ -19,7 +21,6 @@ from paralens.boolean.presets import (
     train_preset,
 )
 from paralens.circuits import arith, parametric, reverse, trace
-from paralens.circuits import generators as G
 from paralens.circuits.reverse import boolean_difference_reverse
 from paralens.circuits.symbolic import evaluate_sympy, functional_reduce, symbolic_reverse, to_sympy
 from paralens.circuits.syntax import Builder
@@ -32,21 +33,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # -- the functional reverse derivative ---------------------------------------------------------------------
 
 
-def random_circuit(seed: int, n_in: int = 4, n_ops: int = 6, n_out: int = 2):
-    """A random GF(2) circuit: bundled ops of random gates on random earlier wires (copies, constants,
-    x * x: not multilinear in general)."""
-    rng = np.random.default_rng(seed)
-    b = Builder(F2, n_in)
-    gates = [G.ADD, G.MUL, G.BOOLEAN_GATES["or"], G.BOOLEAN_GATES["not"], G.BOOLEAN_GATES["xnor"],
-             G.BOOLEAN_GATES["mux"], G.BOOLEAN_GATES["nand"]]
-    for _ in range(n_ops):
-        if rng.random() < 0.15:
-            b.const(rng.integers(0, 2, size=2))
-            continue
-        g = gates[rng.integers(len(gates))]
-        k = int(rng.integers(1, 4))
-        b.op(g, *[rng.integers(0, b.n_wires, size=k) for _ in range(g.n_in)])
-    return b.build(rng.integers(0, b.n_wires, size=n_out))
+# small GF(2) circuits: bundles of 1-3 random gates on random earlier wires (copies, constants,
+# x * x: not multilinear in general)
+random_circuit = functools.partial(support.random_circuit, field=F2, n_inputs=4, n_ops=6, n_outputs=2, bundle=3,
+                                   kinds=["add", "mul", "or", "not", "xnor", "mux", "nand", "const"])
 
 
 def brute_force(c, X, DY):
@@ -79,7 +69,7 @@ def test_boolean_difference_reverse_is_the_brute_force_boolean_difference(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_boolean_difference_reverse_is_the_formal_reverse_of_the_reduced_polynomial(seed):
-    c = random_circuit(seed + 100, n_in=3, n_ops=5)
+    c = random_circuit(seed + 100, n_inputs=3, n_ops=5)
     syms = [f"x{i}" for i in range(c.n_inputs)]
     reduced = functional_reduce(to_sympy(c), F2, symbols=syms)
     sr = symbolic_reverse(reduced, field=F2, symbols=syms)

@@ -8,8 +8,8 @@ galois for formal derivatives, and plain Python / NumPy truth tables.
 from __future__ import annotations
 
 import functools
-import random
 import time
+from dataclasses import replace
 
 import galois
 import numpy as np
@@ -32,6 +32,7 @@ from paralens.circuits import (
 )
 from paralens.errors import CompositionError, ShapeError
 from paralens.fields import GF, REALS
+from support import random_circuit, random_program
 
 M61 = 2**61 - 1
 FIELDS = [2, 5, 2**8, 3**5, M61]
@@ -44,44 +45,7 @@ def ints(a) -> list:
 
 # -- random polynomial programs, run on traced wires and on galois columns alike --------------------
 
-
-def random_program(order: int, n_inputs: int, n_steps: int, seed: int):
-    rng = random.Random(seed)
-    prog = []
-    n_vals = n_inputs
-    for _ in range(n_steps):
-        kind = rng.choice(["add", "sub", "mul", "mul", "neg", "cmul", "cadd", "pow"])
-        i, j = rng.randrange(n_vals), rng.randrange(n_vals)
-        c = rng.randrange(order)
-        e = rng.randrange(2, 5)
-        prog.append((kind, i, j, c, e))
-        n_vals += 1
-    n_out = rng.randint(1, 3)
-    outs = [rng.randrange(n_inputs, n_vals) for _ in range(n_out)]
-    return prog, outs
-
-
-def run_program(prog, outs, xs, const):
-    """Run a program on values ``xs`` (traced wires, galois columns or dual numbers)."""
-    v = list(xs)
-    for kind, i, j, c, e in prog:
-        a, b = v[i], v[j]
-        if kind == "add":
-            r = a + b
-        elif kind == "sub":
-            r = a - b
-        elif kind == "mul":
-            r = a * b
-        elif kind == "neg":
-            r = -a
-        elif kind == "cmul":
-            r = a * const(c)
-        elif kind == "cadd":
-            r = const(c) + a
-        else:
-            r = a**e
-        v.append(r)
-    return [v[o] for o in outs]
+PROGRAM_KINDS = ["add", "sub", "mul", "mul", "neg", "affine", "pow"]  # mul twice: twice as likely
 
 
 class Dual:
@@ -131,13 +95,14 @@ def test_traced_polynomials_evaluate_and_reverse_like_galois(order, seed):
     F = GF(order)
     G = F.galois
     n = 3
-    prog, outs = random_program(order, n, 25, seed)
-    c = trace(F, n, lambda *xs: run_program(prog, outs, xs, lambda k: k))
+    prog = random_program(seed, F, n, 25, kinds=PROGRAM_KINDS, n_outputs=1 + seed % 3)
+    outs = prog.outputs
+    c = prog.trace()
     X = F.random((40, n), seed=seed)
     got = c.evaluate(X)
     assert type(got) is G and got.shape == (40, len(outs))
     cols = [X[:, i] for i in range(n)]
-    ref = run_program(prog, outs, cols, lambda k: G(k))
+    ref = prog.run(cols, G)
     ref = np.stack([np.broadcast_to(np.asarray(r.view(np.ndarray)), (40,)) for r in ref], axis=1)
     assert ints(got) == ref.tolist()
 
@@ -147,7 +112,7 @@ def test_traced_polynomials_evaluate_and_reverse_like_galois(order, seed):
     assert (R.n_inputs, R.n_outputs) == (n + len(outs), n)
     got_r = R.evaluate(np.concatenate([np.asarray(X.view(np.ndarray)), np.asarray(DY.view(np.ndarray))],
                                       axis=1))
-    ref_r = reference_reverse(F, lambda xs, const: run_program(prog, outs, xs, const), n, X, DY)
+    ref_r = reference_reverse(F, prog.run, n, X, DY)
     assert ints(got_r) == ref_r.tolist()
 
 
@@ -240,29 +205,16 @@ MULTILINEAR_DUAL = {
 # -- packed and unpacked GF(2) ---------------------------------------------------------------------
 
 
-def random_network(F, n_inputs, layers, width, seed, kinds=None):
-    """A random layered circuit: each layer is a few bundled ops reading the previous layer."""
-    rng = np.random.default_rng(seed)
-    kinds = kinds or ["add", "mul", "neg", *sorted(BOOLEAN_GATES)]
-    b = Builder(F, n_inputs)
-    prev = np.arange(n_inputs)
-    consts = b.const(rng.integers(0, F.order if F.is_finite else 2, 3))
-    for _ in range(layers):
-        outs = []
-        for kind in rng.choice(kinds, size=3, replace=False):
-            g = resolve(str(kind))
-            k = int(rng.integers(1, width + 1))
-            pool = np.concatenate([prev, consts])
-            outs += b.op(g, *[rng.choice(pool, k) for _ in range(g.n_in)])
-        prev = np.concatenate(outs)
-    return b.build(rng.choice(prev, min(len(prev), 7), replace=False))
+# random networks: bundles of 1-width gates of the primitives, every Boolean gate and constants, 7 outputs
+random_network = functools.partial(random_circuit, kinds=["add", "mul", "neg", *sorted(BOOLEAN_GATES), "const"],
+                                   n_outputs=7)
 
 
 @pytest.mark.parametrize("batch", [1, 63, 64, 65, 1000])
 @pytest.mark.parametrize("seed", range(3))
 def test_packed_equals_unpacked(batch, seed):
     F = GF(2)
-    c = random_network(F, 10, 6, 12, seed)
+    c = random_network(seed, F, 10, 18, bundle=12)
     X = np.random.default_rng(seed + batch).integers(0, 2, (batch, 10))
     a = c.evaluate(X)
     p = c.evaluate(X, packed=True)
@@ -280,7 +232,7 @@ def test_packed_training_passes_equal_unpacked(batch, derivative):
     the byte-per-example run, also where the batch does not fill the last word."""
     from paralens.circuits import parametric
 
-    c = random_network(GF(2), 12, 5, 10, batch)  # NOT/NAND... turn padding zeros into ones
+    c = random_network(batch, GF(2), 12, 15, bundle=10)  # NOT/NAND... turn padding zeros into ones
     rng = np.random.default_rng(batch)
     slow = parametric(c, {"w": 5}, derivative=derivative, packed=False)
     assert not slow._run.packs(batch)
@@ -302,7 +254,7 @@ def test_packed_training_passes_equal_unpacked(batch, derivative):
     with pytest.raises(ShapeError, match="forward pass had a batch of"):
         fast.backward(rf, dy[:-1] if batch > 1 else np.zeros((2, c.n_outputs), dtype=np.int64))
     with pytest.raises(ValueError, match="only for GF.2."):
-        parametric(random_network(GF(3), 4, 2, 3, 0), {"w": 1}, packed=True)
+        parametric(random_network(0, GF(3), 4, 6, bundle=3), {"w": 1}, packed=True)
 
 
 def reference_eval(c, X):
@@ -331,7 +283,7 @@ def reference_eval(c, X):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), batch=st.integers(0, 200), layers=st.integers(1, 5))
 def test_packed_equals_unpacked_hypothesis(seed, batch, layers):
-    c = random_network(GF(2), 6, layers, 9, seed)
+    c = random_network(seed, GF(2), 6, 3 * layers, bundle=9)
     X = np.random.default_rng(seed).integers(0, 2, (batch, 6))
     assert c.evaluate(X).tolist() == c.evaluate(X, packed=True).tolist()
 
@@ -339,7 +291,7 @@ def test_packed_equals_unpacked_hypothesis(seed, batch, layers):
 @pytest.mark.parametrize("order", [5, 2**8])
 def test_random_networks_other_fields(order):
     F = GF(order)
-    c = random_network(F, 5, 4, 6, order)
+    c = random_network(order, F, 5, 12, bundle=6)
     X = np.random.default_rng(0).integers(0, order, (30, 5))
     assert c.evaluate(X).tolist() == reference_eval(c, X).tolist()
 
@@ -512,10 +464,10 @@ def test_reverse_of_a_gate_does_not_recompute_its_definition():
     assert r.evaluate(X).tolist() == [[d * (1 - y), d * (1 - x)] for x, y, d in X.tolist()]
 
 
-def test_reverse_matches_reference_on_layered_networks():
+def test_reverse_matches_reference_on_random_networks():
     for order in (2, 5):
         F = GF(order)
-        c = random_network(F, 5, 3, 5, order)
+        c = random_network(order, F, 5, 9, bundle=5)
         X = F.random((20, 5), seed=1)
         DY = F.random((20, c.n_outputs), seed=2)
         got = reverse(c).evaluate(np.concatenate([ints(X), ints(DY)], axis=1))
@@ -548,20 +500,10 @@ def test_reverse_matches_reference_on_layered_networks():
 
 def test_bundle_a_traced_circuit():
     F = GF(5)
-    rng = random.Random(3)
-
-    def fn(*xs):
-        vals = list(xs)
-        for _ in range(200):
-            a, b = rng.choice(vals), rng.choice(vals)
-            kind = rng.choice(["add", "mul", "neg"])
-            vals.append(a + b if kind == "add" else a * b if kind == "mul" else -a)
-        return vals[6:]  # every gate is an output (trace drops dead gates)
-
-    state = rng.getstate()
-    flat = trace(F, 6, fn, bundle=False)
-    rng.setstate(state)
-    bundled = trace(F, 6, fn)
+    prog = random_program(3, F, 6, 200, kinds=["add", "mul", "neg"])
+    prog = replace(prog, outputs=tuple(range(6, 206)))  # every gate is an output (trace drops dead gates)
+    flat = prog.trace(bundle=False)
+    bundled = prog.trace()
     assert len(flat.ops) == flat.n_gates == 200
     kinds = len([k for k in flat.gate_counts() if k != "const"])
     assert len(bundled.ops) <= flat.depth() * kinds + 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
 import pytest
 
+import support
 from paralens.circuits import Builder, Circuit, Gate, lens, trace
 from paralens.circuits import generators as G
 from paralens.circuits.relax import RealCircuitLens, relax, relaxed_lens
@@ -17,21 +19,9 @@ F2 = GF(2)
 TWO_INPUT = ["add", "mul", "and", "or", "xor", "nand", "nor", "xnor"]
 
 
-def random_circuit(rng, n_inputs: int, n_ops: int = 12, n_outputs: int = 3, bundle: int = 3) -> Circuit:
-    """A random bundled GF(2) circuit using every generator and Boolean gate."""
-    b = Builder(F2, n_inputs)
-    kinds = TWO_INPUT + ["neg", "not", "mux", "const"]
-    for _ in range(n_ops):
-        kind = kinds[rng.integers(len(kinds))]
-        k = int(rng.integers(1, bundle + 1))
-        if kind == "const":
-            b.const(rng.integers(0, 2, k))
-            continue
-        gen = G.PRIMITIVES.get(kind) or G.BOOLEAN_GATES[kind]
-        args = [rng.integers(0, b.n_wires, k) for _ in range(gen.n_in)]
-        b.op(gen, *args)
-    outs = rng.integers(0, b.n_wires, n_outputs)
-    return b.build(outs)
+# bundles of 1-3 gates of every generator and Boolean gate, and constants
+random_circuit = functools.partial(support.random_circuit, field=F2, n_ops=12, n_outputs=3, bundle=3,
+                                   kinds=[*TWO_INPUT, "neg", "not", "mux", "const"])
 
 
 def all_bits(n: int) -> np.ndarray:
@@ -42,7 +32,7 @@ def all_bits(n: int) -> np.ndarray:
 def test_relax_equals_boolean_on_bits(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 7))
-    c = random_circuit(rng, n)
+    c = random_circuit(rng, n_inputs=n)
     r = relax(c)
     assert r.field == REALS and r.n_inputs == c.n_inputs and r.n_outputs == c.n_outputs
     x = all_bits(n)
@@ -99,9 +89,9 @@ def test_relax_constants_and_user_gates():
 @pytest.mark.parametrize("seed", range(4))
 def test_relax_is_a_functor(seed):
     rng = np.random.default_rng(100 + seed)
-    f = random_circuit(rng, 4, n_outputs=3)
-    g = random_circuit(rng, 3, n_outputs=2)
-    h = random_circuit(rng, 2, n_outputs=2)
+    f = random_circuit(rng, n_inputs=4, n_outputs=3)
+    g = random_circuit(rng, n_inputs=3, n_outputs=2)
+    h = random_circuit(rng, n_inputs=2, n_outputs=2)
     x = rng.uniform(-1.5, 1.5, (40, 4))
     np.testing.assert_allclose(relax(f >> g).evaluate(x), (relax(f) >> relax(g)).evaluate(x), rtol=1e-12)
     xy = rng.uniform(-1.5, 1.5, (40, 6))
@@ -130,7 +120,7 @@ def _finite_differences(L, x, dy, eps=1e-6):
 @pytest.mark.parametrize("seed", range(3))
 def test_relaxed_lens_reverse_derivative_vs_finite_differences(seed):
     rng = np.random.default_rng(200 + seed)
-    c = random_circuit(rng, 4, n_outputs=3)
+    c = random_circuit(rng, n_inputs=4, n_outputs=3)
     L = relaxed_lens(c)
     assert isinstance(L, RealCircuitLens)
     x = rng.uniform(0, 1, (3, 4))
@@ -163,7 +153,7 @@ def test_relaxed_reverse_derivative_vs_jax_vjp(seed):
     jax.config.update("jax_enable_x64", True)
     try:
         rng = np.random.default_rng(300 + seed)
-        c = random_circuit(rng, 5, n_outputs=4)
+        c = random_circuit(rng, n_inputs=5, n_outputs=4)
         r = relax(c)
         x = rng.uniform(-1, 1, (6, 5))
         dy = rng.normal(size=(6, 4))
@@ -178,7 +168,7 @@ def test_relaxed_reverse_derivative_vs_jax_vjp(seed):
 def test_library_lens_of_relaxed_circuit():
     """``lens(relax(c))`` through paralens.circuits.lens equals the relaxed lens."""
     rng = np.random.default_rng(7)
-    c = random_circuit(rng, 3, n_outputs=2)
+    c = random_circuit(rng, n_inputs=3, n_outputs=2)
     x = rng.uniform(0, 1, (4, 3))
     dy = rng.normal(size=(4, 2))
     got = lens(relax(c)).put(x, dy)

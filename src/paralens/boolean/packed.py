@@ -186,65 +186,48 @@ class PackedCircuit:
     # -- running ------------------------------------------------------------------------------
     def _run(self, source: int, N: int, X8, X64, enc: _Encoding | None, mode: int, n_classes: int = 1,
              m: int = 1):
-        p, K = self.program, self.kernels
-        W = self.block_words
+        """Run the program over ``N`` samples, read as ``source`` says (the kernels' ``pack_block``: 0 bit rows
+        in ``X64``, 1 bytes in ``X8`` encoded by ``enc``, 2 packed words in ``X64``); ``mode`` 0 gives the
+        outputs ``(N, n_outputs)`` ``uint8``, 1 the classes of ``n_classes`` groups of ``m`` outputs."""
         n_out = self.n_outputs
+        n_out8 = -(-n_out // 8) * 8
+        res, words, pred = _results(N, n_out8, mode)
+        if N == 0:
+            return res[:, :n_out] if mode == 0 else res
+        n_blocks = -(-N // (64 * self.block_words))
+        work = self._worker(source, N, X8, X64, enc, mode, n_classes, m, words, pred)
+        _in_threads(work, n_blocks, min(self.threads, n_blocks))
+        return res[:, :n_out] if mode == 0 and n_out8 != n_out else res
+
+    def _output_layout(self):
+        """The outputs padded to whole bytes: their number, their negations, and the slots a block needs."""
+        p, n_out = self.program, self.n_outputs
         n_out8 = -(-n_out // 8) * 8
         out_neg = np.zeros(max(n_out8, 8), dtype=np.uint64)
         out_neg[:n_out] = p.out_neg
-        n_slots = max(p.n_slots, p.out_first + n_out8)
-        if mode == 0:
-            res = np.zeros((N, n_out8), dtype=np.uint8)
-            words = res.view(np.uint64) if n_out8 else np.zeros((N, 0), np.uint64)
-            pred = np.zeros(0, dtype=np.int64)
-        else:
-            words = np.zeros((0, 1), dtype=np.uint64)
-            pred = res = np.zeros(N, dtype=np.int64)
-        if N == 0:
-            return res[:, :n_out] if mode == 0 else res
-        if enc is None:  # packed words: one column per input
-            U, M, nf8, col_slot = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.uint8), 8, p.in_slot
-        else:
-            U, M, nf8, col_slot = enc.U, enc.M, enc.nf8, enc.col_slot
-        L = max(1, m.bit_length())
-        nb = max(1, (n_classes - 1).bit_length())
-        n_blocks = -(-N // (64 * W))
-        threads = min(self.threads, n_blocks)
+        return n_out8, out_neg, max(p.n_slots, p.out_first + n_out8)
 
-        G = max((len(col_slot) + 7) // 8, 1)
-        col_slot8 = np.full(8 * G, -1, dtype=np.int32)  # column 8 g + c -> its slot, as [c, g]
-        col_slot8[: len(col_slot)] = col_slot
-        col_slot8 = np.ascontiguousarray(col_slot8.reshape(G, 8).T)
+    def _worker(self, source, N, X8, X64, enc, mode, n_classes, m, words, pred):
+        """``work(b0, b1)``: blocks ``b0 .. b1 - 1`` packed, run, and unpacked into ``words`` (mode 0) or
+        decoded into classes in ``pred``; each call with its own slots and scratch (one per thread)."""
+        p, K, W = self.program, self.kernels, self.block_words
+        n_out8, out_neg, n_slots = self._output_layout()
+        U, M, nf8, col_slot, col_slot8 = _columns(p, enc)
+        L, nb = max(1, m.bit_length()), max(1, (n_classes - 1).bit_length())
 
-        def work(b0, b1):  # one thread: its own slots and scratch
+        def work(b0, b1):
             V = np.zeros((n_slots, W), dtype=np.uint64)  # slot 0 stays 0: the constant
-            acc = np.zeros((8, G), dtype=np.uint64)
-            T_all = np.zeros((W, 8, G), dtype=np.uint64)
-            tmp = np.zeros(G * 8, dtype=np.uint8)
-            if mode == 1:
-                P, best = np.zeros((L, W), dtype=np.uint64), np.zeros((L, W), dtype=np.uint64)
-                idx, hacc = np.zeros((nb, W), dtype=np.uint64), np.zeros((4, W), dtype=np.uint64)
-                carry, gt = np.zeros(W, dtype=np.uint64), np.zeros(W, dtype=np.uint64)
+            pack = _pack_scratch(col_slot8.shape[1], W)
+            head = _head_scratch(L, nb, W) if mode == 1 else ()
             for blk in range(b0, b1):
-                K.pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V)
+                K.pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, *pack, V)
                 K.program(V, p.runs, p.instr)
                 if mode == 0:
                     K.unpack_block(V, p.out_first, out_neg, n_out8, words, blk, N)
                 else:
-                    K.head(V, p.out_first, out_neg, n_classes, m, P, best, idx, hacc, carry, gt, pred,
-                           blk * 64 * W, N)
+                    K.head(V, p.out_first, out_neg, n_classes, m, *head, pred, blk * 64 * W, N)
 
-        if threads == 1:
-            work(0, n_blocks)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            cuts = np.linspace(0, n_blocks, threads + 1).astype(int)
-            with ThreadPoolExecutor(threads) as ex:
-                list(ex.map(lambda i: work(int(cuts[i]), int(cuts[i + 1])), range(threads)))
-        if mode == 0:
-            return res[:, :n_out] if n_out8 != n_out else res
-        return res
+        return work
 
     _NO8 = np.zeros((0, 1), dtype=np.uint8)
     _NO64 = np.zeros((0, 1), dtype=np.uint64)
@@ -327,6 +310,55 @@ class PackedCircuit:
     @staticmethod
     def _fallback_predict(out, n_classes, m):
         return out.reshape(len(out), n_classes, m).sum(axis=2, dtype=np.int64).argmax(axis=1).astype(np.int64)
+
+
+def _results(N: int, n_out8: int, mode: int):
+    """The result, and what the kernels write into: ``(N, n_out8)`` bytes viewed as words (mode 0), or
+    ``N`` classes (mode 1)."""
+    if mode == 0:
+        res = np.zeros((N, n_out8), dtype=np.uint8)
+        words = res.view(np.uint64) if n_out8 else np.zeros((N, 0), np.uint64)
+        return res, words, np.zeros(0, dtype=np.int64)
+    pred = np.zeros(N, dtype=np.int64)
+    return pred, np.zeros((0, 1), dtype=np.uint64), pred
+
+
+def _columns(p: Compiled, enc: _Encoding | None):
+    """How input columns reach slots: the encoding's thresholds ``U``, masks ``M``, padded feature count and
+    slot per column (packed words without ``enc``: one column per input), and the slots as ``[c, g]`` for
+    column ``8 g + c`` (-1 past the last column)."""
+    if enc is None:
+        U, M, nf8, col_slot = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.uint8), 8, p.in_slot
+    else:
+        U, M, nf8, col_slot = enc.U, enc.M, enc.nf8, enc.col_slot
+    G = max((len(col_slot) + 7) // 8, 1)
+    col_slot8 = np.full(8 * G, -1, dtype=np.int32)
+    col_slot8[: len(col_slot)] = col_slot
+    return U, M, nf8, col_slot, np.ascontiguousarray(col_slot8.reshape(G, 8).T)
+
+
+def _pack_scratch(G: int, W: int):
+    """One thread's scratch for packing a block of ``W`` words from ``G`` groups of 8 columns."""
+    return np.zeros((8, G), dtype=np.uint64), np.zeros((W, 8, G), dtype=np.uint64), np.zeros(G * 8, dtype=np.uint8)
+
+
+def _head_scratch(L: int, nb: int, W: int):
+    """One thread's scratch for the class head: counts of ``L`` bits, class indices of ``nb`` bits."""
+    P, best = np.zeros((L, W), dtype=np.uint64), np.zeros((L, W), dtype=np.uint64)
+    idx, hacc = np.zeros((nb, W), dtype=np.uint64), np.zeros((4, W), dtype=np.uint64)
+    return P, best, idx, hacc, np.zeros(W, dtype=np.uint64), np.zeros(W, dtype=np.uint64)
+
+
+def _in_threads(work, n_blocks: int, threads: int):
+    """``work`` over blocks ``0 .. n_blocks - 1``, cut into ``threads`` runs of consecutive blocks."""
+    if threads == 1:
+        work(0, n_blocks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = np.linspace(0, n_blocks, threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as ex:
+        list(ex.map(lambda i: work(int(cuts[i]), int(cuts[i + 1])), range(threads)))
 
 
 def pack_bits(bits) -> np.ndarray:

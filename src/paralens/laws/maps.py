@@ -12,12 +12,12 @@ import numpy as np
 from paralens.categories.functor import Map, MapCompose, MapTensor, R
 from paralens.categories.lens import Compose, Identity, Lens, Tensor
 from paralens.categories.para import Chain, Para, ParaLens, ParaTensor
+from paralens.categories.pytree import flatten, tree_leaves, unflatten
 from paralens.categories.types import Product
 from paralens.laws.reports import LawReport, LawResult, _skip, _Worst
 from paralens.laws.sampling import (
     _axpy,
     _diff,
-    _flatten,
     _inner,
     _like,
     _np,
@@ -25,7 +25,6 @@ from paralens.laws.sampling import (
     _same_structure,
     _scale,
     _size,
-    _unflatten,
     _zeros_like,
 )
 from paralens.laws.targets import _cmp_para, _compare, _label, _Opts, _opts, _safe, _Target, _tol
@@ -88,7 +87,7 @@ def _rd_reals(t: _Target, o: _Opts) -> list[LawResult]:
     if n <= o.jacobian_max and m <= o.jacobian_max:
         jac = _jacobian_fd(t, x, h)
         jrev = np.zeros((m, n))
-        ly, ty = _flatten(y)
+        ly, ty = flatten(y, sort_keys=True)
         for acc in accs.values():
             acc.notes.append(f"Jacobian {m}x{n} checked entrywise")
         ok = True
@@ -128,7 +127,7 @@ def _part_masks(t: _Target, x) -> dict:
 
 
 def _flat_vec(x, p):
-    leaves, _ = _flatten(x)
+    leaves = tree_leaves(x, sort_keys=True)
     if not leaves:
         return np.zeros(0, np.float64 if p is None else np.int64)
     return np.concatenate([_np(a, p).ravel() for a in leaves])
@@ -140,11 +139,11 @@ def _unflat_vec(vec, like_leaves, tree, p):
         k = int(np.size(a))
         out.append(_np(vec[i:i + k], p).reshape(np.shape(a)))
         i += k
-    return _unflatten(tree, out)
+    return unflatten(tree, out)
 
 
 def _jacobian_fd(t: _Target, x, h):
-    lx, tx = _flatten(x)
+    lx, tx = flatten(x, sort_keys=True)
     base = _flat_vec(x, None)
     cols = []
     for i in range(base.size):
@@ -189,8 +188,8 @@ def _rd_zp(t: _Target, o: _Opts) -> list[LawResult]:
     p = t.p
     rng = np.random.default_rng(o.seed)
     x0, y0 = t.first(rng)
-    lx, tx = _flatten(x0)
-    ly, ty = _flatten(y0)
+    lx, tx = flatten(x0, sort_keys=True)
+    ly, ty = flatten(y0, sort_keys=True)
     n, m = _size(x0), _size(y0)
     acc = _Worst("reverse derivative", t.label)
     closure = _Worst("Z_p closure", t.label)

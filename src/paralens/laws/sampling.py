@@ -1,63 +1,20 @@
-"""Values as trees of arrays (tuples, dicts, arrays) and random values of a type: :func:`sample_value`."""
+"""Values as trees of arrays (tuples, dicts, arrays; :mod:`paralens.categories.pytree`, dict keys sorted) and
+random values of a type: :func:`sample_value`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
+from paralens.categories.pytree import flatten, tree_leaves, tree_map
 from paralens.categories.types import ArrayType, Product, Type
 
 # -- values: trees of arrays -------------------------------------------------------------------
 
 
-def _flatten(x) -> tuple[list, Any]:
-    """Leaves (arrays) and a structure, for nested tuples and dicts (dict keys sorted)."""
-    if isinstance(x, (tuple, list)):
-        leaves, defs = [], []
-        for v in x:
-            lv, d = _flatten(v)
-            leaves += lv
-            defs.append(d)
-        return leaves, ("tuple", defs)
-    if isinstance(x, dict):
-        keys = sorted(x)
-        leaves, defs = [], []
-        for k in keys:
-            lv, d = _flatten(x[k])
-            leaves += lv
-            defs.append(d)
-        return leaves, ("dict", keys, defs)
-    return [x], ("leaf",)
-
-
-def _unflatten(tree, leaves: list):
-    it = iter(leaves)
-
-    def build(t):
-        if t[0] == "tuple":
-            return tuple(build(d) for d in t[1])
-        if t[0] == "dict":
-            return {k: build(d) for k, d in zip(t[1], t[2])}
-        return next(it)
-
-    return build(tree)
-
-
-def _tmap(fn: Callable, *xs):
-    first = xs[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(_tmap(fn, *parts) for parts in zip(*xs))
-    if isinstance(first, dict):
-        return {k: _tmap(fn, *(x[k] for x in xs)) for k in first}
-    return fn(*xs)
-
-
 def _same_structure(x, y) -> str | None:
     """None when x and y have the same nesting and leaf shapes, else a description of the difference."""
-    lx, tx = _flatten(x)
-    ly, ty = _flatten(y)
+    lx, tx = flatten(x, sort_keys=True)
+    ly, ty = flatten(y, sort_keys=True)
     if tx != ty:
         return f"structure {_describe(x)} is not {_describe(y)}"
     for a, b in zip(lx, ly):
@@ -79,8 +36,7 @@ def _np(x, p):
 
 
 def _inner(x, y, p=None):
-    lx, _ = _flatten(x)
-    ly, _ = _flatten(y)
+    lx, ly = tree_leaves(x, sort_keys=True), tree_leaves(y, sort_keys=True)
     if p is None:
         return float(sum(np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64)) for a, b in zip(lx, ly)))
     return int(sum(int(np.sum(np.asarray(a, np.int64) * np.asarray(b, np.int64)) % p) for a, b in zip(lx, ly)) % p)
@@ -88,8 +44,7 @@ def _inner(x, y, p=None):
 
 def _diff(x, y, p=None) -> tuple[float, float]:
     """(max |x - y|, max(|x|, |y|)) over the reals; (number of entries differing mod p, 0) over Z_p."""
-    lx, _ = _flatten(x)
-    ly, _ = _flatten(y)
+    lx, ly = tree_leaves(x, sort_keys=True), tree_leaves(y, sort_keys=True)
     if p is None:
         err, scale = 0.0, 0.0
         for a, b in zip(lx, ly):
@@ -106,9 +61,8 @@ def _diff(x, y, p=None) -> tuple[float, float]:
 
 
 def _out_of_range(x, p) -> int:
-    lx, _ = _flatten(x)
     bad = 0
-    for a in lx:
+    for a in tree_leaves(x):
         a = np.asarray(a)
         if a.size and not np.issubdtype(a.dtype, np.integer):
             bad += int(np.sum(a != np.round(a)))
@@ -117,7 +71,7 @@ def _out_of_range(x, p) -> int:
 
 
 def _size(x) -> int:
-    return int(sum(np.size(a) for a in _flatten(x)[0]))
+    return int(sum(np.size(a) for a in tree_leaves(x)))
 
 
 # -- sampling ------------------------------------------------------------------------------------
@@ -162,22 +116,22 @@ def sample_value(t: Type, rng: np.random.Generator, batch: int | None = 2):
 def _like(x, rng, p):
     """A random value with the structure and shapes of ``x`` (normal, or uniform over Z_p)."""
     if p is None:
-        return _tmap(lambda a: rng.standard_normal(np.shape(a)), x)
-    return _tmap(lambda a: rng.integers(0, p, size=np.shape(a), dtype=np.int64), x)
+        return tree_map(lambda a: rng.standard_normal(np.shape(a)), x)
+    return tree_map(lambda a: rng.integers(0, p, size=np.shape(a), dtype=np.int64), x)
 
 
 def _zeros_like(x, p):
-    return _tmap(lambda a: np.zeros(np.shape(a), np.float64 if p is None else np.int64), x)
+    return tree_map(lambda a: np.zeros(np.shape(a), np.float64 if p is None else np.int64), x)
 
 
 def _axpy(c, x, y, p=None):
     """``c x + y`` on trees (mod p over Z_p)."""
     if p is None:
-        return _tmap(lambda a, b: c * np.asarray(a, np.float64) + np.asarray(b, np.float64), x, y)
-    return _tmap(lambda a, b: (int(c) * np.asarray(a, np.int64) + np.asarray(b, np.int64)) % p, x, y)
+        return tree_map(lambda a, b: c * np.asarray(a, np.float64) + np.asarray(b, np.float64), x, y)
+    return tree_map(lambda a, b: (int(c) * np.asarray(a, np.int64) + np.asarray(b, np.int64)) % p, x, y)
 
 
 def _scale(c, x, p=None):
     if p is None:
-        return _tmap(lambda a: c * np.asarray(a, np.float64), x)
-    return _tmap(lambda a: (int(c) * np.asarray(a, np.int64)) % p, x)
+        return tree_map(lambda a: c * np.asarray(a, np.float64), x)
+    return tree_map(lambda a: (int(c) * np.asarray(a, np.int64)) % p, x)
