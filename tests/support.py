@@ -199,3 +199,25 @@ def random_circuits(draw, fields, *, max_ops: int, powers: tuple[int, int] = (2,
     n, m, k = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(0, max_ops))
     p = random_program(draw, F, n, k, kinds=kinds, n_outputs=m, powers=powers)
     return p.trace(bundle=draw(st.booleans()) if bundle else True)
+
+
+def mixed_classifier(inputs, thresholds, classes, name="mixed", target=None):
+    """A small hand-wired Boolean classifier of three features: a signed number (three thermometer
+    thresholds), an unsigned number (two), a category of three values (one-hot, unseen values all 0);
+    three classes of two output bits each.  ``inputs``: the three FeatureFormats' InputFormat."""
+    from paralens.boolean.classifier import CircuitClassifier
+    from paralens.boolean.encoders import ColumnEncoder, GroupSumDecoder, OneHotEncoder, ThermometerEncoder
+    from paralens.circuits import generators as G
+    from paralens.circuits.syntax import Builder
+    from paralens.fields import GF
+
+    enc = ColumnEncoder([((0,), ThermometerEncoder(3, thresholds=[list(thresholds[0])])),
+                         ((1,), ThermometerEncoder(2, thresholds=[list(thresholds[1])])),
+                         ((2,), OneHotEncoder(categories=((0, 1, 2),), handle_unknown="ignore"))], n_columns=3)
+    b = Builder(GF(2), enc.n_bits)
+    x = b.inputs()
+    a = b.op(G.BOOLEAN_GATES["and"], x[[0, 3, 5]], x[[4, 6, 1]])[0]
+    o = b.op(G.BOOLEAN_GATES["xor"], a, x[[7, 2, 3]])[0]
+    extra = b.op(G.BOOLEAN_GATES["or"], x[[1, 5, 0]], x[[7, 6, 2]])[0]
+    c = b.build(np.concatenate([o, extra]), name=name)
+    return CircuitClassifier(enc, c, GroupSumDecoder(3, 2), name=name, inputs=inputs, classes=classes, target=target)

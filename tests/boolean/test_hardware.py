@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 
 from paralens.boolean.classifier import CircuitClassifier
-from paralens.boolean.encoders import ColumnEncoder, GroupSumDecoder, OneHotEncoder, ThermometerEncoder
 from paralens.boolean.hardware import classifier_design, export_verilog, formal_check, verilog_header
 from paralens.boolean.inputs import FeatureFormat, InputFormat
 from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder
 from paralens.fields import GF
 from paralens.synth import simulate
-from support import needs_icarus, needs_yosys
+from support import mixed_classifier, needs_icarus, needs_yosys
 
 
 def classifier(thresholds=((-35.0, 0.0, 20.0), (1.0, 700.0)), inputs=None) -> CircuitClassifier:
@@ -22,17 +21,7 @@ def classifier(thresholds=((-35.0, 0.0, 20.0), (1.0, 700.0)), inputs=None) -> Ci
     inputs = inputs or InputFormat((FeatureFormat("temp (C)", "number", 1, 9, True),
                                     FeatureFormat("count", "number", 0, 11, False),
                                     FeatureFormat("kind", "category", 0, 2, False, ("a", "b", "c"))))
-    enc = ColumnEncoder([((0,), ThermometerEncoder(3, thresholds=[list(thresholds[0])])),
-                         ((1,), ThermometerEncoder(2, thresholds=[list(thresholds[1])])),
-                         ((2,), OneHotEncoder(categories=((0, 1, 2),), handle_unknown="ignore"))], n_columns=3)
-    b = Builder(GF(2), enc.n_bits)
-    x = b.inputs()
-    a = b.op(G.BOOLEAN_GATES["and"], x[[0, 3, 5]], x[[4, 6, 1]])[0]
-    o = b.op(G.BOOLEAN_GATES["xor"], a, x[[7, 2, 3]])[0]
-    extra = b.op(G.BOOLEAN_GATES["or"], x[[1, 5, 0]], x[[7, 6, 2]])[0]
-    c = b.build(np.concatenate([o, extra]), name="hw")
-    return CircuitClassifier(enc, c, GroupSumDecoder(3, 2), name="hw", inputs=inputs,
-                             classes=("cold", "mild", "hot"), target="weather")
+    return mixed_classifier(inputs, thresholds, ("cold", "mild", "hot"), name="hw", target="weather")
 
 
 def raw_rows(n=400, seed=0):

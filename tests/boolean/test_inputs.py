@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 from paralens.boolean.classifier import CircuitClassifier, class_from_bits, classifier_circuit
-from paralens.boolean.encoders import ColumnEncoder, GroupSumDecoder, OneHotEncoder, ThermometerEncoder
+from paralens.boolean.encoders import GroupSumDecoder, ThermometerEncoder
 from paralens.boolean.inputs import FeatureFormat, InputFormat, fit_inputs, verilog_port_names
 from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder
 from paralens.errors import DataError
 from paralens.fields import GF
+from support import mixed_classifier
 
 
 def test_decimals_are_the_fewest_that_hold_the_training_values():
@@ -74,16 +75,7 @@ def _mixed_classifier():
     """Three features: signed tenths (4 bits), unsigned integers (3 bits), a category of three values."""
     inputs = InputFormat((FeatureFormat("t", "number", 1, 4, True), FeatureFormat("n", "number", 0, 3, False),
                           FeatureFormat("c", "category", 0, 2, False, ("a", "b", "c"))))
-    enc = ColumnEncoder([((0,), ThermometerEncoder(3, thresholds=[[-3.5, 0.0, 2.0]])),
-                         ((1,), ThermometerEncoder(2, thresholds=[[1.0, 5.5]])),
-                         ((2,), OneHotEncoder(categories=((0, 1, 2),), handle_unknown="ignore"))], n_columns=3)
-    b = Builder(GF(2), enc.n_bits)
-    x = b.inputs()
-    a = b.op(G.BOOLEAN_GATES["and"], x[[0, 3, 5]], x[[4, 6, 1]])[0]
-    o = b.op(G.BOOLEAN_GATES["xor"], a, x[[7, 2, 3]])[0]
-    extra = b.op(G.BOOLEAN_GATES["or"], x[[1, 5, 0]], x[[7, 6, 2]])[0]
-    c = b.build(np.concatenate([o, extra]), name="mixed")
-    return CircuitClassifier(enc, c, GroupSumDecoder(3, 2), name="mixed", inputs=inputs, classes=("p", "q", "r"))
+    return mixed_classifier(inputs, ((-3.5, 0.0, 2.0), (1.0, 5.5)), ("p", "q", "r"))
 
 
 def test_the_whole_circuit_equals_predict_on_every_port_value():

@@ -444,8 +444,8 @@ def test_check_inputs():
 def test_one_split_policy_for_every_caller():
     """cli, compare, the Boolean presets and the gate recipes split Iris the same way (stratified, seeded)."""
     from paralens import compare
-    from paralens.cli import real as cli
     from paralens.boolean.presets import load_integer_data
+    from paralens.cli import real as cli
     from paralens.data.splits import TEST_FRACTION, load_split
 
     s = load_split("iris", seed=3)
