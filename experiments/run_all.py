@@ -24,7 +24,7 @@ from pathlib import Path
 from paralens.files import atomic_write
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EXPERIMENTS = ("rda_table1", "polycirc_iris", "vote_vs_rda", "boolean_vs_real", "accuracy_vs_gates")
+EXPERIMENTS = ("rda_table1", "polycirc_iris", "vote_vs_rda", "boolean_vs_real", "accuracy_vs_gates", "tabular")
 
 
 def _load(name: str):

@@ -38,8 +38,8 @@ validation accuracy of batch 32 in a third of the time, 2,400 gates on digits be
 4 points, and 100 epochs matched 200 there.  That split overlaps other folds' test parts, so those
 choices are not strictly nested; the ``gates``, ``rda`` and ``vote`` rows are the estimator's
 defaults.  ``gates-L`` is the row declared in advance for the goal "within one point of the best
-real baseline" (each data set's ``verdict`` in the JSON also gives every Boolean row's gap; picking the best of
-five Boolean rows on the test folds would flatter them).
+real baseline" (each data set's ``verdict`` in the JSON also gives every Boolean row's gap;
+picking the best of five Boolean rows on the test folds would flatter them).
 
 Figures per Boolean row: ``n_gates_`` (the learned network's two-input gates after hardening and
 pruning, mean over folds), ``classifier_gates_`` and ``classifier_depth_`` (the whole classifier

@@ -226,7 +226,7 @@ def _export_parser(sub) -> None:
     x.add_argument("--no-yosys", action="store_true", help="--stats without Yosys even where it is installed")
     x.add_argument("--no-formal", action="store_true", help="--stats without the formal check")
     x.add_argument("--yosys-effort", default=None, choices=["auto", "default", "fast"],
-                   help="ABC scripts for the cell and LUT counts (auto: fast above 40,000 gates)")
+                   help="ABC scripts for the cell and LUT counts (auto: fast above 8,000 gates)")
     x.add_argument("--yosys-timeout", type=POSITIVE_FLOAT, default=None, metavar="SECONDS",
                    help="give up on each Yosys run after this long (default 900)")
     x.add_argument("--json", action="store_true")

@@ -125,8 +125,8 @@ def train_table(args) -> int:
     model = replace(model, name=_model_name(args), target=table.target, inputs=inputs,
                     info={**model.info, "data_file": os.path.basename(table.path), "test_fraction": fraction,
                           "split_seed": args.seed, "feature_names_given": True})
-    result = {"method": est.method, "test_accuracy": None if test is None else float(est.score(test.X, test.y)),
-              "train_accuracy": float(est.score(train.X, train.y)), "train_samples": len(train),
+    result = {"test_accuracy": None if test is None else float(est.score(test.X, test.y)),
+              "train_accuracy": float(est.score(train.X, train.y)), "method": est.method, "train_samples": len(train),
               "test_samples": 0 if test is None else len(test), "classes": len(est.classes_),
               **figures_lines(model.figures()), "train_seconds": est.fit_seconds_}
     if args.save:

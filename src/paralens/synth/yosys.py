@@ -86,7 +86,7 @@ def _stat(text: str | None, top: str) -> dict:
 
 
 #: circuits with more gates than this get ``effort="fast"`` from :func:`abc_effort`
-FAST_ABOVE = 40_000
+FAST_ABOVE = 8_000
 _FAST_GATES = "+strash;dc2;map"
 _FAST_LUTS = "+strash;dc2;if;mfs2;lutpack,-S,1"
 
@@ -97,7 +97,9 @@ def abc_effort(n_gates: int) -> str:
     On the whole ``mnist-gates`` classifier (113,000 gates, 122,000 Yosys cells) ABC's default
     LUT script did not finish in 15 minutes here (its ``&fraig -x`` / ``scorr`` SAT sweeping);
     the fast script maps it in 30 s, with 0.8% fewer LUT6 than ``dch -f`` and 1.2% fewer than
-    ``strash; if`` alone (measured on that design)."""
+    ``strash; if`` alone (measured on that design).  On a 16,000-gate digits classifier the default
+    script took 596 s and the fast one 24 s, for 5,551 against 5,558 LUT6 (0.1% more), hence the
+    threshold of 8,000 gates."""
     return "fast" if n_gates > FAST_ABOVE else "default"
 
 
