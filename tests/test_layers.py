@@ -32,10 +32,11 @@ RANKS = {
     "paralens.synth": 8,
     "paralens.boolean": 9,
     "paralens.models": 10,
+    "paralens.draw": 10,
     "paralens.examples": 11,
 }
 TOP = {"paralens", "paralens.__main__", "paralens.cli", "paralens.cli.common", "paralens.cli.boolean",
-       "paralens.cli.real", "paralens.compare"}
+       "paralens.cli.real", "paralens.cli.draw", "paralens.compare"}
 
 
 def _module_name(path: pathlib.Path) -> str:
