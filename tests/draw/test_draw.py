@@ -14,7 +14,7 @@ from paralens.draw.geometry import Rect, Wire, problems, segment_crosses
 from paralens.fields import GF
 from paralens.instances.smooth import dense, relu, sigmoid
 from paralens.learning.supervised import Learner
-from paralens.models import find_preset, make_optimiser
+from paralens.models import PRESETS, find_preset, make_optimiser
 
 F = GF(2)
 
@@ -231,3 +231,28 @@ def test_command_draws_a_saved_classifier(tmp_path):
     assert run([str(tmp_path / "m.plc"), "--out", str(out)]) == 0
     lay = layout_of(clf)
     assert problems(lay) == [] and len(lay.boxes) == clf.circuit.n_gates == 14 and out.read_bytes() == draw(clf).svg()
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_real_preset_and_its_learner_lay_out_cleanly(name):
+    for x in (find_preset(name).build(), learner(name)):
+        for expand in (False, True):
+            for backward in (False, True):
+                assert problems(layout_of(x, expand=expand, backward=backward)) == [], (name, expand, backward)
+
+
+def test_a_tensor_of_parametric_lenses_keeps_each_factors_parameter_wires():
+    lay = layout_of(dense(4, 3, "sigmoid") @ dense(2, 5, None), backward=True)
+    assert problems(lay) == []
+    top, bottom = lay.boxes
+    assert [w.label for w in lay.wires if w.kind == "param"] == ["0.weight: R[3, 4]", "0.bias: R[3]",
+                                                                 "1.weight: R[5, 2]", "1.bias: R[5]"]
+    low = [w for w in lay.wires if w.kind == "param" and w.label.startswith("1.")]
+    assert all(bottom.rect.y + bottom.rect.h < w.points[0][1] < top.rect.y for w in low)
+
+
+def test_reversed_wires_are_marked_in_the_middle_of_their_longest_segment():
+    from paralens.draw.render import arrow_at
+
+    assert arrow_at(((0, 0), (2, 0), (2, 10), (3, 10))) == (2, 5)
+    assert arrow_at(((10, 5), (0, 5))) == (5, 5)

@@ -18,6 +18,15 @@ RC = {"svg.hashsalt": "paralens", "svg.fonttype": "none", "font.family": "monosp
       "font.monospace": [FONT_FAMILY], "path.simplify": False}
 
 
+ARROWS = {"backward": "<", "param-back": "^"}  # the wires that run against the reading direction
+
+
+def arrow_at(points) -> tuple[float, float]:
+    """The middle of a wire's longest segment, where its direction is marked."""
+    (a, b) = max(zip(points, points[1:]), key=lambda s: abs(s[1][0] - s[0][0]) + abs(s[1][1] - s[0][1]))
+    return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+
+
 def _figure(lay: Layout):
     import matplotlib
 
@@ -33,7 +42,10 @@ def _figure(lay: Layout):
     for w in lay.wires:
         xs, ys = zip(*w.points)
         ax.plot(xs, ys, color=WIRE_COLOURS.get(w.kind, "#202124"), lw=1.0,
-                ls="--" if w.kind in ("backward", "param-back") else "-", solid_capstyle="butt")
+                ls="--" if w.kind in ARROWS else "-", solid_capstyle="butt")
+        if w.kind in ARROWS:
+            x, y = arrow_at(w.points)
+            ax.plot([x], [y], marker=ARROWS[w.kind], ms=4, color=WIRE_COLOURS[w.kind], ls="none")
     for b in lay.boxes:
         r = b.rect
         ax.add_patch(Rectangle((r.x, r.y), r.w, r.h, facecolor=COLOURS.get(b.kind, "#ffffff"),
