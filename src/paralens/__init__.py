@@ -52,4 +52,8 @@ def __getattr__(name: str):
         from paralens.boolean.estimator import BooleanClassifier
 
         return BooleanClassifier
+    if name == "draw":  # the string-diagram package (matplotlib), loaded when first used
+        import importlib
+
+        return importlib.import_module("paralens.draw")
     raise AttributeError(f"module 'paralens' has no attribute {name!r}")
