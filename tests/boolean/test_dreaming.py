@@ -93,3 +93,43 @@ def test_bad_arguments_are_errors(iris):
         dream_bits(clf, x[0], 3, budget=4, rc=rc)
     with pytest.raises(ValueError, match="budget"):
         dream_bits(clf, x[0], 1, budget=-1, rc=rc)
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+
+def _run(argv):
+    from paralens.cli.dream import parser
+
+    args = parser().parse_args(["dream", *argv])
+    return args.func(args)
+
+
+def test_the_command_on_an_image_classifier_writes_both_images(mnist, tmp_path, capsys):
+    clf = mnist[0]
+    clf = CircuitClassifier(clf.encoder, clf.circuit, clf.decoder, name="m", info={"feature_bits": 8,
+                                                                                   "dataset": "mnist"})
+    clf.save(tmp_path / "m.plc")
+    out = tmp_path / "dream.png"
+    assert _run([str(tmp_path / "m.plc"), "--target-class", "7", "--budget", "60", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = {k.strip(): v for k, v in (line.split(": ", 1) for line in text.strip().splitlines())}
+    assert lines["predicted"].strip() == "7" and 0 < int(lines["bits_changed"]) <= 60
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_on_iris_prints_features_and_refuses_what_does_not_apply(iris, tmp_path, capsys):
+    from paralens.cli.common import UsageError
+
+    clf = iris[0]
+    clf.save(tmp_path / "iris.plc")
+    assert _run([str(tmp_path / "iris.plc"), "--target-class", "2", "--json"]) == 0
+    import json
+
+    r = json.loads(capsys.readouterr().out)
+    assert r["predicted"] == 2 and r["bits_changed"] <= 64 and r["features_2"].startswith("x0=")
+    with pytest.raises(UsageError, match="--steps"):
+        _run([str(tmp_path / "iris.plc"), "--target-class", "2", "--steps", "5"])
+    with pytest.raises(UsageError, match="not an image"):
+        _run([str(tmp_path / "iris.plc"), "--target-class", "2", "--out", str(tmp_path / "x.png")])
+    assert not (tmp_path / "x.png").exists()

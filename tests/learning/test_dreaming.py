@@ -67,3 +67,32 @@ def test_bad_arguments_are_errors(trained):
         dream(model, params, _blank(), 1, steps=1, lr=-0.1)
     with pytest.raises(ValueError, match="0 .. 9"):
         dream(model, params, _blank(), 10, steps=1, optimiser=gradient_update())
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+
+def _run(argv):
+    from paralens.cli.dream import parser
+
+    args = parser().parse_args(["dream", *argv])
+    return args.func(args)
+
+
+def test_the_command_dreams_every_class_of_a_checkpoint(trained, tmp_path, capsys):
+    from paralens.cli.common import UsageError
+    from paralens.training.checkpoint import save_checkpoint
+
+    _, params = trained
+    ck = save_checkpoint(tmp_path / "mlp.safetensors", params, model={"preset": "mnist-mlp"})
+    out = tmp_path / "dreams.png"
+    assert _run([str(ck), "--target-class", "all", "--steps", "30", "--lr", "0.05", "--out", str(out), "--json"]) == 0
+    import json
+
+    r = json.loads(capsys.readouterr().out)
+    assert r["predicted"] == "0 1 2 3 4 5 6 7 8 9" and r["dreamt_as_target"] == 10
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(UsageError, match="--budget"):
+        _run([str(ck), "--target-class", "1", "--budget", "3"])
+    with pytest.raises(UsageError, match="0 .. 9"):
+        _run([str(ck), "--target-class", "10"])
