@@ -21,7 +21,7 @@ from paralens.errors import ParalensError
 #: options of each kind of model; the other kind's are errors
 REAL_ONLY = ["steps", "lr", "l2"]
 BOOLEAN_ONLY = ["budget", "margin"]
-DEFAULTS = {"steps": 200, "lr": 0.1, "l2": 0.0, "budget": 64, "margin": 0}
+DEFAULTS = {"steps": 200, "lr": 0.1, "l2": 0.0, "budget": 200, "margin": 0}
 SIDE = 28
 
 
@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
                    help="weight of the L2 regulariser on the input (default none)")
     b = d.add_argument_group("Boolean classifiers")
     b.add_argument("--budget", type=int_range(0, 10**9, "a number of bits"), default=None,
-                   help="the most input bits that may change (default 64)")
+                   help="the most input bits that may change (default 200)")
     b.add_argument("--margin", type=int_range(0, 10**9, "a count"), default=None,
                    help="go on until the target's group count leads by this much (default 0: until predicted)")
     d.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
@@ -211,6 +211,7 @@ def dream_classifier(args) -> int:
     result = {"model": clf.name, "from_sample": k, "start_class": start_class, "target_class": args.target_class,
               "budget": budget, "bits_changed": one.bits_changed if one else " ".join(str(d.bits_changed) for d in dreams),
               "predicted": one.predicted if one else " ".join(str(d.predicted) for d in dreams),
+              "margin": one.margins[-1] if one else None,
               "dreamt_as_target": sum(d.predicted == t for d, t in zip(dreams, targets)), "out": args.out}
     if not image:
         result["start_features"] = _features(clf, dreams[0].start_features)
