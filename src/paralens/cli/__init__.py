@@ -1,4 +1,4 @@
-"""The command line: ``paralens train``, ``evaluate``, ``predict``, ``export``, ``compare``, ``draw``, ``models``.
+"""The command line: ``paralens train``, ``evaluate``, ``predict``, ``export``, ``compare``, ``draw``, ``dream``, ``models``.
 
 Every option that does not apply to the chosen model, data or method is an error saying so; every
 error is one line on stderr with exit status 2.  The commands live in :mod:`paralens.cli.boolean`
@@ -264,8 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--json", action="store_true")
     cp.set_defaults(func=cmd_compare)
     from paralens.cli import draw as draw_command
+    from paralens.cli import dream as dream_command
 
     draw_command.add_parser(sub)
+    dream_command.add_parser(sub)
     m = sub.add_parser("models", help="list the preset models")
     m.add_argument("-v", "--verbose", action="store_true")
     m.set_defaults(func=cmd_models)
