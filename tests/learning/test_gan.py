@@ -142,3 +142,19 @@ def test_the_gan_command_writes_samples_a_checkpoint_and_a_verdict(tmp_path, cap
     assert 0.0 <= result["confident_0.9"] <= 1.0
     assert result["real_confident_0.9"] > 0.5  # the judge knows real digits
     assert result["wasserstein_last"] < result["wasserstein_first"]
+
+
+def test_a_judge_that_is_no_checkpoint_fails_before_training(tmp_path):
+    import argparse
+
+    from paralens.cli import gan as gan_cli
+    from paralens.errors import ParalensError
+
+    parser = argparse.ArgumentParser(prog="paralens")
+    gan_cli.add_parser(parser.add_subparsers())
+    bad = tmp_path / "judge.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    args = parser.parse_args(["gan", "--judge", str(bad), "--out", str(tmp_path / "s.png"), "-q"])
+    with pytest.raises(ParalensError):
+        gan_cli.cmd_gan(args)
+    assert not (tmp_path / "s.png").exists()

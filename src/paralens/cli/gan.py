@@ -110,6 +110,10 @@ def cmd_gan(args) -> int:
     ensure_writable(args.out, make_folder=True)
     if args.save is not None:
         ensure_writable(args.save, make_folder=True)
+    if args.judge is not None:  # before training: a bad checkpoint fails at once
+        from paralens.cli.dream import _checkpoint_model
+
+        _, judge_model, judge_params = _checkpoint_model(args.judge)
     dataset = load_mnist(args.data, flat=True)
     data = dataset.features.astype(np.float32)
     gan = mnist_gan(args.lr, args.clip)
@@ -127,11 +131,7 @@ def cmd_gan(args) -> int:
 
         save_checkpoint(args.save, state.params, state.opt_state, step=int(state.step), epoch=args.epochs,
                         model={"gan": "mnist-wgan", "latent": LATENT, "hidden": HIDDEN})
-    if args.judge is not None:
-        from paralens.cli.dream import _checkpoint_model
-
-        _, judge_model, judge_params = _checkpoint_model(args.judge)
-    else:
+    if args.judge is None:
         judge_model, judge_params = trained_judge(dataset, args.seed)
     z = np.random.default_rng(args.seed + 2).standard_normal((JUDGE["samples"], LATENT)).astype(np.float32)
     verdict = judge(judge_model, judge_params, np.asarray(gan.sample(state.params, z)))
