@@ -215,13 +215,13 @@ class CircuitClassifier:
         if packed is None:
             packed = (len(X) if np.ndim(X) == 2 else 1) >= 256
         if packed:
-            a = X if isinstance(X, np.ndarray) else None
-            if not (a is not None and a.dtype == np.uint8 and self._byte_ports()):
+            kernel, bytes_in = self.packed_circuit(), self._byte_ports()
+            if not (bytes_in and isinstance(X, np.ndarray) and X.dtype == np.uint8):  # bytes go in as they are
                 q = self.integers(X)
-                a = q.astype(np.uint8) if self._byte_ports() else self.encoder.transform(q)
-                if not self._byte_ports():
-                    return self.packed_circuit().predict_groups(a, d.n_classes, d.bits_per_class)
-            return self.packed_circuit().predict_features(a, self.encoder, d.n_classes, d.bits_per_class)
+                if not bytes_in:
+                    return kernel.predict_groups(self.encoder.transform(q), d.n_classes, d.bits_per_class)
+                X = q.astype(np.uint8)
+            return kernel.predict_features(X, self.encoder, d.n_classes, d.bits_per_class)
         out = self.output_bits(X, packed=False)
         return np.asarray(d.predict(out), dtype=np.int64)
 

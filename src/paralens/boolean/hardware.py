@@ -22,6 +22,7 @@ import tempfile
 
 from paralens.boolean.classifier import CircuitClassifier
 from paralens.boolean.inputs import verilog_port_names
+from paralens.files import atomic_write
 
 OUTPUT = "class_index"
 
@@ -136,8 +137,7 @@ def reference_verilog(clf: CircuitClassifier, path, module: str = "paralens_refe
     for c in range(1, d.n_classes):
         lines.append(f"        if (count{c} > best) begin best = count{c}; {OUTPUT} = {c}; end")
     lines += ["    end", "endmodule", ""]
-    with open(os.fspath(path), "w", encoding="utf-8") as f:
-        f.write(network + "\n" + "\n".join(lines))
+    atomic_write(path, network + "\n" + "\n".join(lines))
     return module
 
 

@@ -176,7 +176,9 @@ def evaluate_model(args) -> int:
 
     clf = CircuitClassifier.load(args.checkpoint)
     result = {"model": clf.name}
-    if args.data is not None and args.data.lower().endswith((".csv", ".tsv", ".txt", ".npz")):
+    from paralens.cli.common import is_table
+
+    if is_table(args.data):
         X, y = model_data(args, clf, need_labels=True)
         result.update(accuracy=clf.accuracy(X, y), samples=len(X))
     else:
