@@ -16,28 +16,31 @@ from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder, Circuit
 from paralens.circuits.truth import BUILTIN_CODES, FLIP_A, FLIP_B, XOR_FAMILY
 from paralens.circuits.truth import code as table_code
+from paralens.errors import ShapeError
 from paralens.fields.field import GF
 
 # the six named two-input gates, by code, in the order they are emitted (and, nand, or, nor, xor, xnor)
 _NAMED = BUILTIN_CODES
 
 
-def fold_layers(network: GateNetwork, choices: list[np.ndarray]):
+def fold_layers(n_inputs: int, hard: list):
     """Pass 1 of :func:`harden`: constants, pass-throughs and degenerate gates folded into literals.
 
     Nodes are the inputs (``0 .. n_inputs - 1``) and the gates that stay binary (numbered on).
     Returns ``(bin_u, bin_v, bin_T, bin_layer, out_node, out_neg)``: each binary node's two source
     nodes, its truth table over their values and its layer; the last layer's literals (node, negated),
-    node ``-1`` a constant whose value is ``out_neg``.  ``choices``: each layer's function codes
-    (:meth:`~paralens.boolean.gate_network.GateNetwork.choices`; a function's index is its code).
+    node ``-1`` a constant whose value is ``out_neg``.  ``hard``: the hardened layers, a list of
+    :class:`~paralens.boolean.gate_layers.HardGates` (:meth:`~paralens.boolean.gate_network.GateNetwork.hard_gates`).
     """
-    node = np.arange(network.n_inputs, dtype=np.int64)
-    neg = np.zeros(network.n_inputs, dtype=np.int64)
-    n_nodes = network.n_inputs
+    node = np.arange(n_inputs, dtype=np.int64)
+    neg = np.zeros(n_inputs, dtype=np.int64)
+    n_nodes = n_inputs
     us, vs, Ts, layers = [], [], [], []
-    for li, (layer, k) in enumerate(zip(network.layers, choices)):
+    for li, layer in enumerate(hard):
+        if layer.n_in != len(node):
+            raise ShapeError(f"fold_layers: hardened layer {li} reads {layer.n_in} wires, the one before gives {len(node)}")
         wa, wb = node[layer.ia], node[layer.ib]
-        eff, binary, new_node, new_neg = fold_binary(k, wa, neg[layer.ia], wb, neg[layer.ib])
+        eff, binary, new_node, new_neg = fold_binary(layer.codes, wa, neg[layer.ia], wb, neg[layer.ib])
         g = np.flatnonzero(binary)
         new_node[g] = n_nodes + np.arange(len(g))
         new_neg[g] = 0
@@ -100,7 +103,8 @@ def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str 
     gates no output depends on.  Equal to :meth:`GateNetwork.predict_bits` on every input.
     """
     F = GF(2)
-    bin_u, bin_v, bin_T, bin_layer, out_node, out_neg = fold_layers(network, network.choices(params))
+    hard = network.hard_gates(params)
+    bin_u, bin_v, bin_T, bin_layer, out_node, out_neg = fold_layers(network.n_inputs, hard)
     n_in = network.n_inputs
     n_nodes = n_in + len(bin_u)
     if polarity:
@@ -133,7 +137,7 @@ def harden(params: dict, network: GateNetwork, *, prune: bool = True, name: str 
         if len(nodes):
             not_wire[nodes] = b.op(G.NOT, wire[nodes])[0]
 
-    for li in range(len(network.layers)):
+    for li in range(len(hard)):
         g = np.flatnonzero(bin_layer == li)
         if not len(g):
             continue

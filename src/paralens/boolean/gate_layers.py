@@ -8,6 +8,8 @@ multilinear real polynomial (:data:`paralens.circuits.truth.COEFFS`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from paralens.backend import backend_of
@@ -44,6 +46,41 @@ def gate_init(kind: str = "normal", *, scale: float = 1.0, pass_logit: float = 5
     return init
 
 
+# ----------------------------------------------------------------------------- the hardened form
+
+
+class HardGates(NamedTuple):
+    """One layer of fixed-wire two-input gates, the form every relaxed layer hardens to.
+
+    Gate ``g`` computes function ``codes[g]`` (0..15, :data:`~paralens.circuits.truth.GATE_NAMES`, the
+    code of its truth table) of wires ``ia[g]`` and ``ib[g]`` of an ``n_in``-wire input.  A layer of a gate
+    network (a :class:`GateLayer`, a learned-connection layer, a logic-tree convolution, a pooling) gives
+    its hardened form as a list of these (:meth:`GateLayer.hard_gates`); :func:`~paralens.boolean.gate_hardening.harden`
+    folds and emits the list as one circuit, so a rule of hardening is written once.
+    """
+
+    n_in: int
+    ia: np.ndarray
+    ib: np.ndarray
+    codes: np.ndarray
+
+    @property
+    def n_out(self) -> int:
+        return len(self.codes)
+
+
+def run_hard_gates(layers, x) -> np.ndarray:
+    """``layers`` (a list of :class:`HardGates`) on 0/1 rows ``x`` (``(batch, n_in)``), by truth-table lookup."""
+    from paralens.circuits.truth import TRUTH
+
+    x = np.asarray(x, dtype=np.int64)
+    for h in layers:
+        if x.ndim != 2 or x.shape[1] != h.n_in:
+            raise ShapeError(f"run_hard_gates: a layer of {h.n_in} inputs got bits of shape {x.shape}")
+        x = TRUTH[h.codes][np.arange(h.n_out)[None, :], 2 * x[:, h.ia] + x[:, h.ib]]
+    return x
+
+
 # ----------------------------------------------------------------------------- the lenses
 
 
@@ -59,6 +96,12 @@ def _coeffs(dtype: str) -> np.ndarray:
 def _softmax(xp, z):
     e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
     return e / xp.sum(e, axis=1, keepdims=True)
+
+
+def one_hot_argmax(xp, z):
+    """One-hot rows at each row's argmax (the first on ties), in ``z``'s namespace (traceable by JAX)."""
+    k = z.shape[-1]
+    return (xp.argmax(z, axis=-1)[..., None] == xp.arange(k)).astype(z.dtype)
 
 
 def _rows(B, x):
@@ -83,12 +126,17 @@ class GateLayer(Para):
     * ``da = dy (a1 + a3 b)``, ``db = dy (a2 + a3 a)``, and ``dx`` adds the changes of every read of a wire
       (the reverse of copy), as gathers over a fan-out table.
 
+    ``straight_through``: the forward pass computes the hardened gates (one-hot at the argmax) and the
+    reverse pass is the relaxed one's (the straight-through estimator): trained so, the network's
+    outputs are the hardened circuit's, so there is no hardening gap to close.
+
     Computed in feature-major layout (``x.T``) so NumPy's gathers read whole rows; the output is the
     transpose back (a view).
     """
 
-    def __init__(self, n_in: int, ia, ib, init=None, name: str | None = None):
+    def __init__(self, n_in: int, ia, ib, init=None, name: str | None = None, straight_through: bool = False):
         ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+        self.straight_through = bool(straight_through)
         if ia.shape != ib.shape or ia.ndim != 1 or len(ia) == 0:
             raise ShapeError(f"GateLayer: ia and ib must be two non-empty (n_out,) arrays, got {ia.shape}, {ib.shape}")
         for arr in (ia, ib):
@@ -122,7 +170,7 @@ class GateLayer(Para):
         z = p["logits"] if isinstance(p, dict) else p
         xp = backend_of(z).xp
         if hard:
-            return xp.asarray(np.eye(16)[np.argmax(np.asarray(z), axis=1)], dtype=z.dtype)
+            return one_hot_argmax(xp, z)
         return _softmax(xp, z)
 
     def forward(self, p, x, ctx=None, *, hard: bool = False):
@@ -133,13 +181,26 @@ class GateLayer(Para):
         B = backend_of(x)
         xp = B.xp
         w = self.weights(z, hard)
-        al = (w @ self._C(xp, z.dtype)).astype(x.dtype)
-        a0, a1, a2, a3 = al[:, 0:1], al[:, 1:2], al[:, 2:3], al[:, 3:4]
+        C = self._C(xp, z.dtype)
+        al = (w @ C).astype(x.dtype)
+        # straight through: the forward pass runs the hardened gates, the reverse pass the relaxed ones
+        fw = (one_hot_argmax(xp, z) @ C).astype(x.dtype) if self.straight_through and not hard else al
+        a0, a1, a2, a3 = fw[:, 0:1], fw[:, 1:2], fw[:, 2:3], fw[:, 3:4]
         xt = _rows(B, x)
         a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
         b = xt[self.ib]
         yt = a0 + a * (a1 + a3 * b) + a2 * b
         return yt.T, (w, al, a, b)
+
+    @property
+    def n_gates(self) -> int:
+        """Learned gates (one per output)."""
+        return self.n_out
+
+    def hard_gates(self, p) -> list[HardGates]:
+        """The hardened layer: each gate its argmax function, on the same wires."""
+        z = p["logits"] if isinstance(p, dict) else p
+        return [HardGates(self.n_in, self.ia, self.ib, np.argmax(np.asarray(z), axis=1).astype(np.int64))]
 
     def _dparams(self, xp, w, dalpha):
         dw = dalpha @ self._C(xp, dalpha.dtype).T
@@ -204,4 +265,4 @@ class GroupSum(Para):
         return {}, d.reshape(res, self.n)
 
 
-__all__ = ["GateLayer", "GroupSum", "gate_init"]
+__all__ = ["GateLayer", "GroupSum", "HardGates", "gate_init", "one_hot_argmax", "run_hard_gates"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from paralens.boolean.gate_layers import GateLayer, GroupSum
@@ -28,6 +30,8 @@ class GateNetwork:
 
     def __init__(self, n_inputs: int, widths, n_classes: int, seed: int = 0, tau: float = 1.0, init=None,
                  local: tuple | None = None, inputs=None, local_layers: int = 1):
+        if widths is None:  # from_layers
+            return
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"GateNetwork: widths must be positive, got {widths}")
@@ -60,13 +64,53 @@ class GateNetwork:
                 ia, ib = random_wiring(n_in, w, rng)
             self.layers.append(GateLayer(n_in, ia, ib, init=inits[i], name=f"gates({n_in}->{w})"))
             n_in = w
-        self.head = GroupSum(widths[-1], self.n_classes, self.tau)
+        self._finish()
+
+    @classmethod
+    def from_layers(cls, layers, n_classes: int, *, seed: int = 0, tau: float = 1.0) -> GateNetwork:
+        """A network of any relaxed layers, each a parametric lens ``R^n_in -> R^n_out`` with ``n_gates``,
+        ``forward(p, x, hard=...)`` and ``hard_gates(p)`` (its hardened form, a list of
+        :class:`~paralens.boolean.gate_layers.HardGates`): :class:`GateLayer`, a learned-connection layer, a
+        logic-tree convolution, OR pooling.  Each layer reads the one before; the head groups the last's outputs."""
+        layers = list(layers)
+        if not layers:
+            raise ValueError("GateNetwork.from_layers: no layers")
+        for i in range(1, len(layers)):
+            if layers[i].n_in != layers[i - 1].n_out:
+                raise ShapeError(f"GateNetwork.from_layers: layer {i} reads {layers[i].n_in} wires, "
+                                 f"layer {i - 1} gives {layers[i - 1].n_out}")
+        if layers[-1].n_out % n_classes:
+            raise ShapeError(f"GateNetwork: the last width {layers[-1].n_out} is not a multiple of {n_classes} classes")
+        net = cls(layers[0].n_in, None, n_classes)
+        net.n_inputs, net.n_classes, net.seed, net.tau = int(layers[0].n_in), int(n_classes), int(seed), float(tau)
+        net.widths = [int(layer.n_out) for layer in layers]
+        net.local, net.local_layers = None, 0
+        net.layers = layers
+        net._finish()
+        return net
+
+    def straight_through(self) -> GateNetwork:
+        """The same network (same parameter names) with every layer straight through: the forward pass runs
+        the hardened layers, the reverse pass the relaxed ones (each layer's ``straight_through`` flag)."""
+        layers = []
+        for layer in self.layers:
+            if not hasattr(layer, "straight_through"):
+                raise ValueError(f"{layer.label()} has no straight-through form")
+            layer = copy.copy(layer)
+            layer.straight_through = True
+            layers.append(layer)
+        net = GateNetwork.from_layers(layers, self.n_classes, seed=self.seed, tau=self.tau)
+        net.local, net.local_layers = self.local, self.local_layers
+        return net
+
+    def _finish(self):
+        self.head = GroupSum(self.widths[-1], self.n_classes, self.tau)
         self._para = chain(*[layer.named(str(i)) for i, layer in enumerate(self.layers)], self.head)
 
     @property
     def n_gates(self) -> int:
-        """Gates of the network (one per learned two-input gate, difflogic's count)."""
-        return sum(self.widths)
+        """Learned gates of the network (difflogic's count: one per learned two-input gate; a layer says its own)."""
+        return sum(int(layer.n_gates) for layer in self.layers)
 
     def para(self) -> Para:
         """The relaxed network as one parametric lens: layers ``0.logits .. {L-1}.logits``, then the head."""
@@ -82,21 +126,24 @@ class GateNetwork:
     def param_names(self) -> list[str]:
         return list(self._para.params)
 
-    def _layer_params(self, params: dict) -> list:
-        names = self.param_names()
-        if len(names) != len(self.layers):
-            raise ParameterError(f"expected {len(self.layers)} logits arrays, the lens names {names}")
-        try:
-            return [params[n] for n in names]
-        except KeyError as exc:
-            raise ParameterError(f"missing parameter {exc.args[0]!r}; got {sorted(params)}") from None
+    def _layer_params(self, params: dict) -> list[dict]:
+        """Each layer's parameters, without the ``"{i}."`` prefix the chain gives them."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            p = {}
+            for name in layer.params:
+                try:
+                    p[name] = params[f"{i}.{name}"]
+                except KeyError:
+                    raise ParameterError(f"missing parameter {i}.{name!r}; got {sorted(params)}") from None
+            out.append(p)
+        return out
 
     def forward_bits(self, params: dict, x, *, hard: bool = False) -> np.ndarray:
         """The last layer's outputs ``(batch, widths[-1])`` (float), relaxed or with one-hot gates (``hard``)."""
         x = np.asarray(x, dtype=np.float32 if not hard else np.float64)
-        for layer, z in zip(self.layers, self._layer_params(params)):
-            z = np.asarray(z)
-            x, _ = layer.forward({"logits": z.astype(x.dtype)}, x, hard=hard)
+        for layer, p in zip(self.layers, self._layer_params(params)):
+            x, _ = layer.forward({k: np.asarray(v).astype(x.dtype) for k, v in p.items()}, x, hard=hard)
             x = np.asarray(x)
         return x
 
@@ -106,14 +153,21 @@ class GateNetwork:
         outs = [self.forward_bits(params, bits[i: i + batch_size], hard=True) for i in range(0, len(bits), batch_size)]
         return np.rint(np.concatenate(outs)).astype(np.int64) if outs else np.zeros((0, self.widths[-1]), np.int64)
 
+    def hard_gates(self, params: dict) -> list:
+        """The hardened network as fixed-wire two-input gate layers (:class:`~paralens.boolean.gate_layers.HardGates`)."""
+        out = []
+        for layer, p in zip(self.layers, self._layer_params(params)):
+            out.extend(layer.hard_gates(p))
+        return out
+
     def decoder(self):
         from paralens.boolean.encoders import GroupSumDecoder
 
         return GroupSumDecoder(self.n_classes, self.widths[-1] // self.n_classes)
 
     def choices(self, params: dict) -> list[np.ndarray]:
-        """The hardened function index (0..15, :data:`~paralens.circuits.truth.GATE_NAMES`, which is also its code) of every gate, per layer."""
-        return [np.argmax(np.asarray(z), axis=1) for z in self._layer_params(params)]
+        """The hardened function code (0..15, :data:`~paralens.circuits.truth.GATE_NAMES`) of every gate, per hardened layer."""
+        return [h.codes for h in self.hard_gates(params)]
 
 
 __all__ = ["GateNetwork"]
