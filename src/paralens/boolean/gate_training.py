@@ -34,7 +34,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
                        validation: tuple | None = None, progress: bool = False, verbose: bool = False, init=None, local=None,
                        inputs=None, local_layers: int = 1, schedule: str = "constant",
                        network: GateNetwork | None = None,
-                       eval_every: int = 0):
+                       eval_every: int = 0, hard_epochs: int = 0):
     """Train a relaxed gate network on bits, harden it, and measure both.
 
     Args:
@@ -47,6 +47,10 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
       validation: ``(bits, labels)`` held out: reported as ``test`` accuracies (relaxed and hardened).
       progress: one progress bar (on a terminal); verbose: a line per epoch.
       eval_every: also record the hardened validation accuracy every this many epochs (0: only at the end).
+      hard_epochs: the last this many of the ``epochs`` train the straight-through network
+        (:meth:`GateNetwork.straight_through`: hardened forward, relaxed reverse), from where the relaxed
+        epochs left the parameters and the optimiser; so the trained network's outputs are the hardened
+        circuit's and the hardening gap closes.
 
     Returns:
       ``(circuit, info)``: the hardened GF(2) circuit (outputs: the last layer's bits) and a dict with
@@ -60,6 +64,8 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     from paralens.learning.supervised import Learner
     from paralens.training.fit import evaluate, fit
 
+    if not 0 <= int(hard_epochs) <= int(epochs):
+        raise ValueError(f"hard_epochs must be between 0 and epochs ({epochs}), got {hard_epochs}")
     x = _ensure_bits(bits_train, "train_gate_network")
     y = np.asarray(y_train, dtype=np.int64)
     net = network or GateNetwork(x.shape[1], widths, n_classes, seed=seed, tau=tau, init=init, local=local,
@@ -72,6 +78,8 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     else:
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     learner = Learner(net.para(), losses.softmax_cross_entropy(), optimisers.adam(rate))
+    hard_learner = Learner(net.straight_through().para(), losses.softmax_cross_entropy(), optimisers.adam(rate)) \
+        if hard_epochs else None
     val = None
     if validation is not None:
         val = (_ensure_bits(validation[0], "validation"), np.asarray(validation[1], dtype=np.int64))
@@ -87,14 +95,18 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
             print(f"epoch {epochs_done}: hardened validation accuracy {history.epochs[-1]['val_hardened_accuracy']:.4f}")
 
     t0, c0 = time.perf_counter(), time.process_time()
-    state, hist = fit(learner, x, y, epochs=epochs, batch_size=batch_size, seed=seed, backend=backend,
-                      progress=progress, verbose=verbose, n_classes=n_classes,
-                      checkpoint=watch if (val is not None and eval_every) else None,
-                      checkpoint_every=eval_every or None)
+    common = dict(batch_size=batch_size, seed=seed, backend=backend, progress=progress, verbose=verbose,
+                  n_classes=n_classes, checkpoint=watch if (val is not None and eval_every) else None,
+                  checkpoint_every=eval_every or None)
+    soft_epochs = int(epochs) - int(hard_epochs)
+    state, hist = fit(learner, x, y, epochs=soft_epochs, **common) if soft_epochs else (None, None)
+    history_rows = list(hist.epochs) if hist is not None else []
+    if hard_epochs:
+        state, hist = fit(hard_learner, x, y, epochs=int(epochs), state=state, start_epoch=soft_epochs, **common)
+        history_rows += [dict(row, straight_through=True) for row in hist.epochs]
     seconds = time.perf_counter() - t0 - eval_seconds[0]
     cpu_seconds = time.process_time() - c0
     params = {k: np.asarray(v) for k, v in state.params.items()}
-    history_rows = list(hist.epochs)
     circuit = harden(params, net)
     info = {
         "relaxed_train_accuracy": evaluate(learner, params, x, y, n_classes=n_classes)["accuracy"],
@@ -105,6 +117,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "epochs": epochs,
+        "hard_epochs": int(hard_epochs),
         "backend": backend,
         "history": history_rows,
         "params": params,

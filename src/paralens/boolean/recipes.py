@@ -42,6 +42,7 @@ class GatesConfig:
     informative_only: bool = False
     augment_copies: int = 0
     augment_shift: int = 1
+    hard_epochs: int = 0
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> GatesConfig:
@@ -140,7 +141,7 @@ def run_gates(cfg: GatesConfig, *, progress: bool = False, verbose: bool = False
                                        seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
                                        validation=(bte, yte), progress=progress, verbose=verbose, init=init, local=local,
                                        local_layers=cfg.local_layers, schedule=cfg.schedule,
-                                       eval_every=eval_every)
+                                       eval_every=eval_every, hard_epochs=cfg.hard_epochs)
     info["encoder"] = enc
     info["config"] = cfg
     return circuit, info
