@@ -295,7 +295,8 @@ def train_preset(name: str, *, data_dir=None, seed: int = 0, epochs: int | None 
         enc = info["encoder"]
         decoder = GroupSumDecoder(n_classes, circuit.n_outputs // n_classes)
         result.update(relaxed_test_accuracy=info.get("relaxed_test_accuracy"), backend=backend,
-                      train_seconds=info.get("seconds"))
+                      train_seconds=info.get("seconds"), architecture=cfg.architecture,
+                      hardening_gap=info["relaxed_test_accuracy"] - info["hardened_test_accuracy"])
     elif preset.method == "rda-paper":
         # fitted on the whole data set, as the paper normalises (a fixed threshold needs no fitting)
         enc = _encoder(opts["encoder"], np.concatenate([Xtr, Xte]))

@@ -19,7 +19,15 @@ from paralens.data.splits import TEST_FRACTION
 
 @dataclass(frozen=True)
 class GatesConfig:
-    """A complete recipe: data encoding, network and training (see :func:`run_gates`)."""
+    """A complete recipe: data encoding, network and training (see :func:`run_gates`).
+
+    ``architecture`` names the network (:data:`ARCHITECTURES`): ``"gates"``, two-input gate layers on fixed
+    random wiring (difflogic); ``"connections"``, gate layers whose wiring is learned
+    (:mod:`~paralens.boolean.gate_connections`); ``"conv"``, logic-tree convolutions and OR pooling, then gate
+    layers (:mod:`~paralens.boolean.gate_conv`); ``"tables"``, k-input nodes in a smaller basis
+    (:mod:`~paralens.boolean.gate_tables`).  ``extra`` holds the architecture's own options (given to its
+    builder as keywords), and must be empty for ``"gates"``.
+    """
 
     dataset: str
     bits_per_feature: int
@@ -43,6 +51,7 @@ class GatesConfig:
     augment_copies: int = 0
     augment_shift: int = 1
     hard_epochs: int = 0
+    architecture: str = "gates"
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> GatesConfig:
@@ -120,31 +129,73 @@ def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
     return enc.transform(xtr), ytr, enc.transform(xte), yte, enc
 
 
+#: the networks a recipe can name (:attr:`GatesConfig.architecture`)
+ARCHITECTURES = ("gates", "connections", "conv", "tables")
+
+
+def build_network(cfg: GatesConfig, bits_train, n_classes: int):
+    """The relaxed network a recipe trains, for training bits ``bits_train`` (to find the varying bits)."""
+    from paralens.boolean.gate_network import GateNetwork
+
+    if cfg.architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {cfg.architecture!r}: choose one of {', '.join(ARCHITECTURES)}")
+    n_bits = bits_train.shape[1]
+    inputs = None
+    if cfg.informative_only:  # the first layer reads only bits that vary on the training data
+        inputs = np.flatnonzero(bits_train.min(axis=0) != bits_train.max(axis=0))
+    side = int(round(math.sqrt(n_bits // cfg.bits_per_feature)))
+    local = None
+    if cfg.local_radius is not None:
+        local = (cfg.bits_per_feature, side, side, cfg.local_radius)
+    extra = dict(cfg.extra)
+    if cfg.architecture == "gates":
+        if extra:
+            raise ValueError(f"architecture 'gates' takes no extra options, got {sorted(extra)}")
+        init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
+        if cfg.init != "normal":
+            init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
+        return GateNetwork(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, init=init, local=local,
+                           inputs=inputs, local_layers=cfg.local_layers)
+    if cfg.init != "normal" and cfg.architecture != "tables":
+        raise ValueError(f"init {cfg.init!r} is for architectures 'gates' and 'tables', not {cfg.architecture!r}")
+    if cfg.architecture == "connections":
+        from paralens.boolean.gate_connections import connection_network
+
+        return connection_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
+                                  local=local, **extra)
+    if cfg.local_radius is not None:
+        raise ValueError(f"local_radius is for architectures 'gates' and 'connections', not {cfg.architecture!r}")
+    if cfg.architecture == "conv":
+        from paralens.boolean.gate_conv import conv_network
+
+        if side * side * cfg.bits_per_feature != n_bits:
+            raise ValueError(f"architecture 'conv' needs square images; {n_bits} bits are not that")
+        return conv_network(side, side, cfg.bits_per_feature, n_classes, dense=tuple(cfg.widths), seed=cfg.seed,
+                            tau=cfg.tau, **extra)
+    from paralens.boolean.gate_tables import table_network
+
+    return table_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
+                         init=cfg.init, **extra)
+
+
 def run_gates(cfg: GatesConfig, *, progress: bool = False, verbose: bool = False, backend: str | None = None, epochs: int | None = None,
               eval_every: int = 0, integer: bool = False):
     """Load the data, encode it, train and harden by ``cfg``; returns ``(circuit, info)`` (info has ``encoder``).
-    ``integer``: the encoder takes MNIST pixel bytes (see :func:`load_gates_data`)."""
+    ``integer``: the encoder takes MNIST pixel bytes (see :func:`load_gates_data`).  ``epochs`` overrides the
+    recipe's; its last ``cfg.hard_epochs`` (at most all of them) are straight-through epochs."""
     btr, ytr, bte, yte, enc = load_gates_data(cfg, integer=integer)
     n_classes = int(max(ytr.max(), yte.max())) + 1
-    init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
-    if cfg.init != "normal":
-        init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
-    local = None
-    if cfg.local_radius is not None:
-        side = int(round(math.sqrt(btr.shape[1] // cfg.bits_per_feature)))
-        local = (cfg.bits_per_feature, side, side, cfg.local_radius)
-    inputs = None
-    if cfg.informative_only:  # the first layer reads only bits that vary on the training data
-        inputs = np.flatnonzero(btr.min(axis=0) != btr.max(axis=0))
-    circuit, info = train_gate_network(btr, ytr, widths=list(cfg.widths), n_classes=n_classes, inputs=inputs,
-                                       epochs=epochs or cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                       seed=cfg.seed, tau=cfg.tau, backend=backend or cfg.backend,
-                                       validation=(bte, yte), progress=progress, verbose=verbose, init=init, local=local,
-                                       local_layers=cfg.local_layers, schedule=cfg.schedule,
-                                       eval_every=eval_every, hard_epochs=cfg.hard_epochs)
+    net = build_network(cfg, btr, n_classes)
+    epochs = epochs or cfg.epochs
+    circuit, info = train_gate_network(btr, ytr, n_classes=n_classes, network=net, widths=None,
+                                       epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                       seed=cfg.seed, backend=backend or cfg.backend,
+                                       validation=(bte, yte), progress=progress, verbose=verbose,
+                                       schedule=cfg.schedule, eval_every=eval_every,
+                                       hard_epochs=min(cfg.hard_epochs, epochs))
     info["encoder"] = enc
     info["config"] = cfg
     return circuit, info
 
 
-__all__ = ["GatesConfig", "iris_gates_config", "load_gates_data", "mnist_gates_config", "run_gates", "shifted_copies"]
+__all__ = ["ARCHITECTURES", "GatesConfig", "build_network", "iris_gates_config", "load_gates_data", "mnist_gates_config", "run_gates", "shifted_copies"]
