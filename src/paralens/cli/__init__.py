@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="print one predicted label per line (a saved Boolean classifier)")
     pr.add_argument("model_file")
     _model_data_options(pr)
+    pr.add_argument("--backend", choices=["numpy", "jax"], default="numpy",
+                    help="the engine: numpy, the CPU bit-packed kernel (default); jax, the same netlist as a JAX "
+                         "program on JAX's default device (a GPU where there is one; needs paralens[jax])")
     pr.set_defaults(func=cmd_predict)
     _export_parser(sub)
     cp = sub.add_parser("compare", help="Boolean classifiers against real-valued baselines on one data set")

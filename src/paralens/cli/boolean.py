@@ -193,12 +193,17 @@ def evaluate_model(args) -> int:
 
 
 def predict(args) -> int:
-    """One predicted label per line, in the data's own label values."""
+    """One predicted label per line, in the data's own label values; ``--backend jax``: the JAX program
+    (:mod:`paralens.boolean.packed_jax`), the same labels."""
     from paralens.boolean.classifier import CircuitClassifier
+    from paralens.boolean.packed_jax import predict_labels, require_jax
 
+    backend = getattr(args, "backend", "numpy")
+    if backend == "jax":
+        require_jax()  # before reading anything: without JAX, one line naming the install command
     clf = CircuitClassifier.load(args.model_file)
     X, _ = model_data(args, clf, need_labels=False)
-    sys.stdout.write("".join(f"{c}\n" for c in clf.predict_labels(X)))
+    sys.stdout.write("".join(f"{c}\n" for c in predict_labels(clf, X, backend=backend)))
     return 0
 
 
