@@ -22,8 +22,7 @@ class GatesConfig:
     """A complete recipe: data encoding, network and training (see :func:`run_gates`).
 
     ``architecture`` names the network (:data:`ARCHITECTURES`): ``"gates"``, two-input gate layers on fixed
-    random wiring (difflogic); ``"connections"``, gate layers whose wiring is learned
-    (:mod:`~paralens.boolean.gate_connections`); ``"conv"``, logic-tree convolutions and OR pooling, then gate
+    random wiring (difflogic); ``"conv"``, logic-tree convolutions and OR pooling, then gate
     layers (:mod:`~paralens.boolean.gate_conv`); ``"tables"``, k-input nodes in a smaller basis
     (:mod:`~paralens.boolean.gate_tables`).  ``extra`` holds the architecture's own options (given to its
     builder as keywords), and must be empty for ``"gates"``.
@@ -130,7 +129,7 @@ def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
 
 
 #: the networks a recipe can name (:attr:`GatesConfig.architecture`)
-ARCHITECTURES = ("gates", "connections", "conv", "tables")
+ARCHITECTURES = ("gates", "conv", "tables")
 
 
 def build_network(cfg: GatesConfig, bits_train, n_classes: int):
@@ -158,13 +157,8 @@ def build_network(cfg: GatesConfig, bits_train, n_classes: int):
                            inputs=inputs, local_layers=cfg.local_layers)
     if cfg.init != "normal" and cfg.architecture != "tables":
         raise ValueError(f"init {cfg.init!r} is for architectures 'gates' and 'tables', not {cfg.architecture!r}")
-    if cfg.architecture == "connections":
-        from paralens.boolean.gate_connections import connection_network
-
-        return connection_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
-                                  local=local, **extra)
     if cfg.local_radius is not None:
-        raise ValueError(f"local_radius is for architectures 'gates' and 'connections', not {cfg.architecture!r}")
+        raise ValueError(f"local_radius is for architecture 'gates', not {cfg.architecture!r}")
     if cfg.architecture == "conv":
         from paralens.boolean.gate_conv import conv_network
 
