@@ -362,3 +362,22 @@ def test_mnist_gates_accuracy():
     assert info["network_gates"] <= 64_000 and c.n_gates <= 64_000
     assert info["hardened_test_accuracy"] >= 0.95, {k: v for k, v in info.items() if "acc" in k}
     assert info["hardened_test_accuracy"] >= info["relaxed_test_accuracy"] - 0.005
+
+
+def test_recipe_architectures_and_options_that_do_not_apply():
+    """A recipe builds the network it names; an option its network does not use is an error, not ignored."""
+    from paralens.boolean.recipes import build_network
+
+    bits = np.random.default_rng(0).integers(0, 2, (40, 8 * 8 * 2))
+    base = mnist_gates_config().with_(bits_per_feature=2, widths=(40, 20), local_radius=None, informative_only=False)
+    conv = build_network(base.with_(architecture="conv", extra={"blocks": ((4, 2),)}), bits, 10)
+    assert [type(layer).__name__ for layer in conv.layers] == ["TreeConv", "OrPool", "GateLayer", "GateLayer"]
+    tables = build_network(base.with_(architecture="tables", extra={"k": 3}), bits, 10)
+    assert [layer.k for layer in tables.layers] == [3, 3] and tables.widths == [40, 20]
+    for arch, change, msg in [("conv", {"init_scale": 2.0}, "init_scale is for"),
+                              ("conv", {"informative_only": True}, "informative_only is for"),
+                              ("tables", {"local_radius": 1}, "local_radius is for"),
+                              ("gates", {"extra": {"k": 3}}, "takes no extra options"),
+                              ("lstm", {}, "unknown architecture")]:
+        with pytest.raises(ValueError, match=msg):
+            build_network(base.with_(architecture=arch, **change), bits, 10)

@@ -26,7 +26,7 @@ import numpy as np
 
 from paralens.backend import backend_of
 from paralens.boolean.gate_layers import GateLayer, HardGates, _coeffs, _rows, _softmax, gate_init, one_hot_argmax
-from paralens.boolean.gate_wiring import random_wiring
+from paralens.boolean.gate_wiring import gather_table, random_wiring, reverse_gather
 from paralens.categories.para import Para, ParamSpec
 from paralens.categories.types import ArrayType
 from paralens.circuits.truth import CODE_OF, TRUTH
@@ -40,32 +40,6 @@ def _positive(who: str, **values) -> None:
     for k, v in values.items():
         if not isinstance(v, int | np.integer) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{who}: {k} must be a positive integer, got {v!r}")
-
-
-def _gather_table(n_in: int, src: np.ndarray) -> np.ndarray:
-    """``T`` of shape ``(n_in, fan)``: for each wire, the positions in ``src`` that read it, padded with
-    ``len(src)`` (a zero row appended by the caller), so ``dx = sum_j D[T[:, j]]`` is the reverse of the
-    gather ``x[src]`` as gathers (reads of ``src == n_in``, the zero padding, are left out)."""
-    src = np.asarray(src, dtype=np.int64).ravel()
-    real = np.flatnonzero(src < n_in)
-    s = src[real]
-    order = np.argsort(s, kind="stable")
-    s, pos = s[order], real[order]
-    counts = np.bincount(s, minlength=n_in)
-    fan = max(int(counts.max(initial=0)), 1)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    T = np.full((n_in, fan), len(src), dtype=np.int64)
-    T[s, np.arange(len(s)) - starts[s]] = pos
-    return T
-
-
-def _reverse_gather(xp, D, table):
-    """``sum_j D'[table[:, j]]`` with ``D'`` = ``D`` (rows) and a zero row appended."""
-    D = xp.concatenate([D, xp.zeros((1,) + tuple(D.shape[1:]), dtype=D.dtype)], axis=0)
-    out = D[table[:, 0]]
-    for j in range(1, table.shape[1]):
-        out = out + D[table[:, j]]
-    return out
 
 
 def _check_dom(layer, dom):
@@ -189,7 +163,7 @@ class TreeConv(Para):
         inside = (y >= 0) & (y < self.height) & (x >= 0) & (x < self.width)
         self.leaf_index = np.where(inside, (y * self.width + x) * self.channels + c[None], self.n_in).astype(np.int64)
         self.has_padding = bool((~inside).any())
-        self.fan = _gather_table(self.n_in, self.leaf_index)
+        self.fan = gather_table(self.n_in, self.leaf_index)
         self.level_sizes = [self.n_leaves >> (lv + 1) for lv in range(self.depth)]
         self.level_starts = np.concatenate([[0], np.cumsum(self.level_sizes)[:-1]]).astype(int).tolist()
         self.params = {"logits": ParamSpec((self.kernels, self.n_tree, 16), _tree_init(init, self.kernels, self.n_tree))}
@@ -268,7 +242,7 @@ class TreeConv(Para):
         if not need_dx:
             return dlogits, None
         D = dv.reshape(self.n_positions * self.kernels * self.n_leaves, n)
-        return dlogits, _reverse_gather(xp, D, self.fan).T
+        return dlogits, reverse_gather(xp, [D], self.fan).T
 
     def backward(self, res, dy):
         dl, dx = self._backward(res, dy, True)
@@ -337,7 +311,7 @@ class OrPool(Para):
         x = j[None] * s + dx[:, None]
         self.window = ((y * self.width + x) * C + c[None]).astype(np.int64)
         # each wire is in at most one window: dx is one gather of the routed changes (or a zero)
-        self.inverse = _gather_table(self.n_in, self.window)[:, 0]
+        self.inverse = gather_table(self.n_in, self.window)[:, 0]
         self.params = {}
         self.dom, self.cod = ArrayType((self.n_in,)), ArrayType((self.n_out,))
         self.name = name or f"or_pool({self.height}x{self.width}x{C}, {s}x{s})"

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from paralens.backend import backend_of
-from paralens.boolean.gate_wiring import fan_table
+from paralens.boolean.gate_wiring import fan_table, reverse_gather
 from paralens.categories.para import Para, ParamSpec
 from paralens.categories.types import ArrayType
 from paralens.circuits.truth import COEFFS, PASS_A, PASS_B
@@ -221,11 +221,7 @@ class GateLayer(Para):
         db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
         if self.b_inverse is not None:
             return dlogits, (da + db[self.b_inverse]).T
-        D = xp.concatenate([da, db, xp.zeros((1, da.shape[1]), dtype=da.dtype)], axis=0)
-        dxt = D[self.fan[:, 0]]
-        for j in range(1, self.fan.shape[1]):
-            dxt = dxt + D[self.fan[:, j]]
-        return dlogits, dxt.T
+        return dlogits, reverse_gather(xp, [da, db], self.fan).T
 
     def backward(self, res, dy):
         dl, dx = self._backward(res, dy, True)

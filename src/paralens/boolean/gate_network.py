@@ -30,8 +30,6 @@ class GateNetwork:
 
     def __init__(self, n_inputs: int, widths, n_classes: int, seed: int = 0, tau: float = 1.0, init=None,
                  local: tuple | None = None, inputs=None, local_layers: int = 1):
-        if widths is None:  # from_layers
-            return
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"GateNetwork: widths must be positive, got {widths}")
@@ -81,7 +79,7 @@ class GateNetwork:
                                  f"layer {i - 1} gives {layers[i - 1].n_out}")
         if layers[-1].n_out % n_classes:
             raise ShapeError(f"GateNetwork: the last width {layers[-1].n_out} is not a multiple of {n_classes} classes")
-        net = cls(layers[0].n_in, None, n_classes)
+        net = cls.__new__(cls)
         net.n_inputs, net.n_classes, net.seed, net.tau = int(layers[0].n_in), int(n_classes), int(seed), float(tau)
         net.widths = [int(layer.n_out) for layer in layers]
         net.local, net.local_layers = None, 0

@@ -45,6 +45,7 @@ import numpy as np
 
 from paralens.backend import backend_of
 from paralens.boolean.gate_layers import HardGates
+from paralens.boolean.gate_wiring import gather_table, reverse_gather
 from paralens.categories.para import Para, ParamSpec
 from paralens.categories.types import ArrayType
 from paralens.circuits.truth import CODE_OF
@@ -196,22 +197,6 @@ def _tree_reverse(xp, g, X, D, need_dx: bool):
     return xp.sum(G, axis=2), dX
 
 
-def _fan(n_in: int, wiring: np.ndarray) -> np.ndarray:
-    """``T`` ``(n_in, fan)``: the positions in the port-major stack of the reads' changes (read ``(n, i)`` at
-    ``i N + n``; padded with ``k N``, a zero row) that each input receives: ``dx = sum_j D[T[:, j]]``."""
-    N, k = wiring.shape
-    src = wiring.T.ravel()
-    order = np.argsort(src, kind="stable")
-    src_sorted = src[order]
-    counts = np.bincount(src_sorted, minlength=n_in)
-    fan = max(int(counts.max(initial=0)), 1)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(src_sorted)) - starts[src_sorted]
-    T = np.full((n_in, fan), k * N, dtype=np.int64)
-    T[src_sorted, rank] = order
-    return T
-
-
 # ----------------------------------------------------------------------------- hardening
 
 
@@ -350,7 +335,7 @@ class TableLayer(Para):
         self.n_in, self.n_out, self.k = n_in, n_out, int(k)
         self.basis, self.init_kind = basis, init
         self.wiring = wiring
-        self.fan = _fan(n_in, wiring)
+        self.fan = gather_table(n_in, wiring.T)  # reads in port-major order: (node n, port i) at i N + n
         self.straight_through = bool(straight_through)
         self.params = {"table": ParamSpec((n_out, 2 ** k), table_init(k, basis, init, scale=scale,
                                                                       residual_logit=residual_logit))}
@@ -425,11 +410,7 @@ class TableLayer(Para):
             dtable = dcorner @ _H(self.k, dcorner.dtype)
         if not need_dx:
             return dtable, None
-        Z = xp.concatenate(dX + [xp.zeros((1, g.shape[1]), dtype=g.dtype)], axis=0)
-        dxt = Z[self.fan[:, 0]]
-        for j in range(1, self.fan.shape[1]):
-            dxt = dxt + Z[self.fan[:, j]]
-        return dtable, dxt.T
+        return dtable, reverse_gather(xp, dX, self.fan).T
 
     def backward(self, res, dy):
         dt, dx = self._backward(res, dy, True)

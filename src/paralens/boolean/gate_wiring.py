@@ -136,21 +136,37 @@ def local_wiring_next(positions, n_out: int, radius: int, height: int, width: in
     return ia, ib, pos[ia]
 
 
-def fan_table(n_in: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-    """``T`` of shape ``(n_in, fan)``: the positions in ``concat(da, db, 0)`` of the changes each input
-    receives (padded with ``2 n_out``, a zero), so ``dx = sum_j D[T[:, j]]``: the reverse of copy, as gathers."""
-    n_out = len(ia)
-    src = np.concatenate([ia, ib])
-    pos = np.arange(2 * n_out)
-    order = np.argsort(src, kind="stable")
-    src, pos = src[order], pos[order]
-    counts = np.bincount(src, minlength=n_in)
+def gather_table(n_in: int, src) -> np.ndarray:
+    """``T`` of shape ``(n_in, fan)``: for each of ``n_in`` wires, the positions in ``src`` (the wires a layer
+    reads, flattened) that read it, padded with ``len(src)``, so that with the reads' changes ``D`` (one row
+    per position) and a zero row appended, ``dx = sum_j D[T[:, j]]`` (:func:`reverse_gather`): the reverse of
+    the gather ``x[src]``, the copies' changes added, as gathers.  Reads of ``src >= n_in`` (padding) are left out."""
+    src = np.asarray(src, dtype=np.int64).ravel()
+    real = np.flatnonzero(src < n_in)
+    s = src[real]
+    order = np.argsort(s, kind="stable")
+    s, pos = s[order], real[order]
+    counts = np.bincount(s, minlength=n_in)
     fan = max(int(counts.max(initial=0)), 1)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(src)) - starts[src]
-    T = np.full((n_in, fan), 2 * n_out, dtype=np.int64)
-    T[src, rank] = pos
+    T = np.full((n_in, fan), len(src), dtype=np.int64)
+    T[s, np.arange(len(s)) - starts[s]] = pos
     return T
 
 
-__all__ = ["fan_table", "local_wiring", "local_wiring_next", "permutation_wiring", "random_wiring"]
+def fan_table(n_in: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """The :func:`gather_table` of a two-input gate layer: positions in ``concat(da, db)``."""
+    return gather_table(n_in, np.concatenate([ia, ib]))
+
+
+def reverse_gather(xp, parts, table):
+    """``sum_j D[table[:, j]]`` with ``D`` the row blocks ``parts`` stacked and a zero row appended (the
+    reverse of a gather, :func:`gather_table`), in the array namespace ``xp`` (NumPy or traced by JAX)."""
+    D = xp.concatenate(list(parts) + [xp.zeros((1,) + tuple(parts[0].shape[1:]), dtype=parts[0].dtype)], axis=0)
+    out = D[table[:, 0]]
+    for j in range(1, table.shape[1]):
+        out = out + D[table[:, j]]
+    return out
+
+
+__all__ = ["fan_table", "gather_table", "reverse_gather", "local_wiring", "local_wiring_next", "permutation_wiring", "random_wiring"]

@@ -154,25 +154,18 @@ class PackedCircuit:
         hit = self._encodings.get(key)
         if hit is not None and hit[0] is encoder:
             return hit[1]
-        try:
-            comps = encoder.comparators()
-            nf = int(encoder.n_features)
-        except (ValueError, NotImplementedError, AttributeError, TypeError):
+        got = comparator_bits(encoder, self.n_inputs, "PackedCircuit")
+        if got is None:
             return None
-        n = len(comps)
-        if n != self.n_inputs:
-            raise ShapeError(f"PackedCircuit: the encoder gives {n} bits, the circuit takes {self.n_inputs}")
-        f = np.array([c[0] for c in comps], dtype=np.int64).reshape(n)
-        t = np.array([c[1] for c in comps], dtype=np.float64).reshape(n)
-        if n and (f.min() < 0 or f.max() >= nf):
-            return None
+        f, U_bit, nf = got
+        n = len(f)
         order = np.argsort(f, kind="stable")  # the level of each bit among its feature's bits
         starts = np.concatenate([[0], np.cumsum(np.bincount(f, minlength=nf))[:-1]]).astype(np.int64)
         level = np.empty(n, dtype=np.int64)
         level[order] = np.arange(n) - starts[f[order]]
         k = int(level.max()) + 1 if n else 1
         U = np.zeros((k, nf), dtype=np.float64)
-        U[level, f] = np.floor(t) + 1  # x > t  <=>  x >= floor(t) + 1 for integers x
+        U[level, f] = U_bit
         M = np.zeros((k, nf), dtype=bool)
         M[level, f] = U[level, f] <= 255
         bit_of = np.full((k, nf), -1, dtype=np.int64)
@@ -310,6 +303,26 @@ class PackedCircuit:
     @staticmethod
     def _fallback_predict(out, n_classes, m):
         return out.reshape(len(out), n_classes, m).sum(axis=2, dtype=np.int64).argmax(axis=1).astype(np.int64)
+
+
+def comparator_bits(encoder, n_inputs: int, who: str):
+    """An encoder whose bits are comparisons ``x[f] > t`` (its ``comparators()``) as integer tests: ``(f, U, nf)``,
+    bit ``b`` is ``x[f[b]] >= U[b]`` with ``U = floor(t) + 1`` (the same for integer ``x``), ``nf`` the
+    encoder's features; ``None`` for encoders of other bits (one-hot) or not fitted.  The one reading of an
+    encoder that the fused kernels (CPU and JAX) share."""
+    try:
+        comps = encoder.comparators()
+        nf = int(encoder.n_features)
+    except (ValueError, NotImplementedError, AttributeError, TypeError):
+        return None
+    n = len(comps)
+    if n != n_inputs:
+        raise ShapeError(f"{who}: the encoder gives {n} bits, the circuit takes {n_inputs}")
+    f = np.array([c[0] for c in comps], dtype=np.int64).reshape(n)
+    t = np.array([c[1] for c in comps], dtype=np.float64).reshape(n)
+    if n and (f.min() < 0 or f.max() >= nf):
+        return None
+    return f, np.floor(t) + 1, nf
 
 
 def _results(N: int, n_out8: int, mode: int):

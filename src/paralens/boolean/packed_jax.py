@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paralens.boolean.packed import _check_bits
+from paralens.boolean.packed import _check_bits, comparator_bits
 from paralens.boolean.packed_compiler import Compiled, compile_circuit
 from paralens.boolean.packed_kernels import OP_AND, OP_ANDN, OP_COPY, OP_MUX, OP_NAMES, OP_NOT, OP_OR, OP_XOR
 from paralens.errors import ParalensError, ShapeError
@@ -393,19 +393,10 @@ class JaxPackedCircuit:
         hit = self._encodings.get(id(encoder))
         if hit is not None and hit[0] is encoder:
             return hit[1]
-        try:
-            comps = encoder.comparators()
-            nf = int(encoder.n_features)
-        except (ValueError, NotImplementedError, AttributeError, TypeError):
+        got = comparator_bits(encoder, self.n_inputs, "JaxPackedCircuit")
+        if got is None or got[2] != n_columns:
             return None
-        n = len(comps)
-        if n != self.n_inputs:
-            raise ShapeError(f"JaxPackedCircuit: the encoder gives {n} bits, the circuit takes {self.n_inputs}")
-        f = np.array([c[0] for c in comps], dtype=np.int64).reshape(n)
-        t = np.array([c[1] for c in comps], dtype=np.float64).reshape(n)
-        if nf != n_columns or (n and (f.min() < 0 or f.max() >= nf)):
-            return None
-        U = np.floor(t) + 1  # x > t  <=>  x >= floor(t) + 1 for integers x
+        f, U, _ = got
         tables = self._columns_tables(f, np.clip(U, 0, 255), U <= 255)
         if len(self._encodings) > 8:
             self._encodings.clear()

@@ -155,13 +155,16 @@ def build_network(cfg: GatesConfig, bits_train, n_classes: int):
             init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
         return GateNetwork(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, init=init, local=local,
                            inputs=inputs, local_layers=cfg.local_layers)
-    if cfg.init != "normal" and cfg.architecture != "tables":
-        raise ValueError(f"init {cfg.init!r} is for architectures 'gates' and 'tables', not {cfg.architecture!r}")
-    if cfg.local_radius is not None:
-        raise ValueError(f"local_radius is for architecture 'gates', not {cfg.architecture!r}")
+    for name, default in (("local_radius", None), ("local_layers", 1)):
+        if getattr(cfg, name) != default:
+            raise ValueError(f"{name} is for architecture 'gates', not {cfg.architecture!r}")
     if cfg.architecture == "conv":
         from paralens.boolean.gate_conv import conv_network
 
+        for name, default in (("init", "normal"), ("init_scale", 1.0), ("pass_logit", 5.0), ("informative_only", False)):
+            if getattr(cfg, name) != default:
+                raise ValueError(f"{name} is for architectures 'gates' and 'tables', not 'conv' (give its "
+                                 "initialisers in extra)")
         if side * side * cfg.bits_per_feature != n_bits:
             raise ValueError(f"architecture 'conv' needs square images; {n_bits} bits are not that")
         return conv_network(side, side, cfg.bits_per_feature, n_classes, dense=tuple(cfg.widths), seed=cfg.seed,
@@ -169,7 +172,7 @@ def build_network(cfg: GatesConfig, bits_train, n_classes: int):
     from paralens.boolean.gate_tables import table_network
 
     return table_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
-                         init=cfg.init, **extra)
+                         init=cfg.init, scale=cfg.init_scale, residual_logit=cfg.pass_logit, **extra)
 
 
 def run_gates(cfg: GatesConfig, *, progress: bool = False, verbose: bool = False, backend: str | None = None, epochs: int | None = None,
