@@ -1,9 +1,11 @@
 """MNIST test accuracy against gate count, one curve per training method, real baselines as lines.
 
-    python experiments/accuracy_vs_gates.py [--quick]
+    python experiments/accuracy_vs_gates.py [--quick] [--extend]
 
 Curves: relaxed-then-hardened gate networks (:mod:`paralens.boolean.gatenet`,
-the ``mnist-gates`` recipe at several widths) and the vote optimiser on layers of
+the ``mnist-gates`` recipe at several widths), the same with learned connections (the
+``mnist-gates-small`` recipe at several widths) and with logic-tree convolutions (the ``mnist-conv``
+recipe at several widths), all without the shifted copies, and the vote optimiser on layers of
 learned 8-input lookup tables (the ``mnist-vote`` recipe with 16 to 128 tables per class); the
 gate count is the hardened circuit's two-input-gate equivalents.  Horizontal
 lines: logistic regression, an MLP and a small CNN trained by paralens' real
@@ -65,6 +67,40 @@ def _gate_points(widths_list, epochs, seeds, reused):
         got = reused.get(("relaxed gate network", str(list(widths))))
         pts += got if got else _seeded(lambda seed, w=widths: run(w, seed), seeds)
     return pts
+
+
+def _recipe_points(method, config, sizes, epochs, seeds, reused):
+    """Points of a gate-network preset's recipe (``config``: a :mod:`paralens.boolean.recipes` function) at
+    several sizes, without the shifted copies (as the fixed-wiring curve): ``sizes`` are ``(widths, extra)``."""
+    from paralens.boolean import recipes
+    from paralens.boolean.classifier import two_input_equivalents
+
+    def run(widths, extra, seed):
+        base = getattr(recipes, config)()
+        cfg = base.with_(widths=tuple(widths), epochs=epochs, seed=seed, augment_copies=0,
+                         hard_epochs=min(base.hard_epochs, epochs), extra={**base.extra, **extra})
+        t0 = time.perf_counter()
+        circuit, info = recipes.run_gates(cfg)
+        return {"method": method, "widths": list(widths), "extra": {k: str(v) for k, v in extra.items()}, "seed": seed,
+                "gates": two_input_equivalents(circuit), "test_accuracy": info["hardened_test_accuracy"],
+                "relaxed_test_accuracy": info["relaxed_test_accuracy"], "train_seconds": time.perf_counter() - t0}
+
+    pts = []
+    for widths, extra in sizes:
+        got = reused.get((method, str(list(widths))))
+        pts += got if got else _seeded(lambda seed, w=widths, e=extra: run(w, e, seed), seeds)
+    return pts
+
+
+def _kept(path) -> dict:
+    """``--extend``: the points of an earlier results file, by (method, size), so only new curves are trained."""
+    if not path.exists():
+        return {}
+    out = {}
+    for pt in json.loads(path.read_text()).get("points", []):
+        size = pt.get("widths", pt.get("size"))
+        out.setdefault((pt["method"], str(size)), []).append({**pt, "source": pt.get("source", path.name)})
+    return out
 
 
 def _vote_points(sizes, seeds, reused):
@@ -175,18 +211,29 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", default=None, metavar="BOOLEAN_VS_REAL_JSON",
                     help="take the runs boolean_vs_real.py made with the same recipes from this file")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--extend", action="store_true",
+                    help="keep the points of the results file already in --out; train only what it lacks")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = tuple(range(args.seeds if args.seeds is not None else (1 if args.quick else 3)))
     reused = {} if args.quick else _reusable(args.reuse)
+    if args.extend:
+        reused = {**reused, **_kept(out / ("accuracy_vs_gates_quick.json" if args.quick else "accuracy_vs_gates.json"))}
     t0 = time.perf_counter()
     if args.quick:
         widths_list, epochs, vote_sizes = [(200, 200, 200, 200), (400, 400, 400, 400)], 1, [4]
+        conn_sizes = [((200, 200, 200, 200), {})]
+        conv_sizes = [((400, 400), {"blocks": ((4, 2),)})]
     else:
         widths_list, epochs, vote_sizes = [(1000,) * 4, (2000,) * 4, (4000,) * 4, (8000,) * 4, (16000,) * 4], 10, \
             [16, 32, 64, 128]
-    points = _gate_points(widths_list, epochs, seeds, reused) + _vote_points(vote_sizes, seeds, reused)
+        conn_sizes = [((1500, 1500, 1500, 1000), {}), ((3000, 3000, 3000, 2000), {}), ((6000, 6000, 6000, 4000), {})]
+        conv_sizes = [((2000, 2000), {"blocks": ((8, 3), (16, 3))}), ((4000, 4000), {"blocks": ((16, 3), (32, 3))}),
+                      ((8000, 8000), {"blocks": ((32, 3), (64, 3))})]
+    points = (_gate_points(widths_list, epochs, seeds, reused) + _vote_points(vote_sizes, seeds, reused)
+              + _recipe_points("learned connections", "mnist_gates_small_config", conn_sizes, epochs, seeds, reused)
+              + _recipe_points("logic-tree convolutions", "mnist_conv_config", conv_sizes, epochs, seeds, reused))
     rows = _mean(points)
     baselines = _baselines(args.quick, reused)
     png = out / ("accuracy_vs_gates_quick.png" if args.quick else "accuracy_vs_gates.png")

@@ -380,11 +380,12 @@ def conv_network(height: int, width: int, channels: int, n_classes: int, *, bloc
     ``dense`` widths with random wiring (:func:`~paralens.boolean.gate_wiring.random_wiring`); the
     group-sum head of ``n_classes`` over the last layer (its width must be a multiple of ``n_classes``).
 
-    ``init``: the TreeConv logits' initialiser (:func:`gate_init`, default normal); ``dense_init``: the dense
-    layers'.  Returns :meth:`GateNetwork.from_layers(..., n_classes, seed=seed, tau=tau)`.
+    ``init``: the TreeConv logits' initialiser (:func:`gate_init`, or the name of one of its kinds, e.g.
+    ``"residual"``; default normal); ``dense_init``: the dense layers'.  Returns :meth:`GateNetwork.from_layers(..., n_classes, seed=seed, tau=tau)`.
     """
     from paralens.boolean.gate_network import GateNetwork
 
+    init, dense_init = (gate_init(i) if isinstance(i, str) else i for i in (init, dense_init))
     blocks = [tuple(b) for b in blocks]
     for b in blocks:
         if len(b) != 2:
