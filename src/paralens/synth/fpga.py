@@ -143,6 +143,23 @@ def _over(what: str, key: str, need: int, device: Device) -> DoesNotFit:
                       f"{_bigger(key, need, device)}")
 
 
+_PORT_DECL = re.compile(r"^\s*(input|output|inout)\b\s*(?:wire|reg)?\s*(?:\[\s*(\d+)\s*:\s*(\d+)\s*\])?\s*([^;]+);", re.M)
+
+
+def port_pins(verilog, top: str) -> int:
+    """The I/O pins of module ``top`` in ``verilog``: the bits of its ``input``/``output`` declarations
+    (as paralens' exports write them, one declaration a statement)."""
+    text = Path(verilog).read_text()
+    m = re.search(rf"^\s*module\s+{re.escape(top)}\b(.*?)^\s*endmodule", text, flags=re.M | re.S)
+    if m is None:
+        raise ValueError(f"{verilog}: no module {top}")
+    pins = 0
+    for d in _PORT_DECL.finditer(m.group(1)):
+        width = abs(int(d.group(2)) - int(d.group(3))) + 1 if d.group(2) else 1
+        pins += width * len([n for n in d.group(4).split(",") if n.strip()])
+    return pins
+
+
 def check_pins(io_pins: int, device: Device) -> None:
     """:class:`DoesNotFit` when the design has more I/O pins than the package (before any tool runs)."""
     if io_pins > device.io_pins:
@@ -421,30 +438,32 @@ def _publish(work: Path, out_dir: Path, names) -> dict:
     return files
 
 
-def implement(verilog, top: str, device, out_dir, *, clocked: bool, io_pins: int, latency_cycles: int = 0,
+def implement(verilog, top: str, device, out_dir, *, clocked: bool, io_pins: int | None = None, latency_cycles: int = 0,
               cycles_per_sample: int = 1, freq_mhz: float | None = None, seed: int = 1, testbench=None,
               expected: Sequence[str] | None = None, timeout: float = 3600,
-              log: Callable[[str], None] | None = None) -> dict:
+              log: Callable[[str], None] | None = None, about: dict | None = None) -> dict:
     """Synthesise, place and route module ``top`` of ``verilog`` on ``device``, write the bitstream and
     the report into ``out_dir``, and (with ``testbench`` and ``expected``, the lines it must print) check
     the routed netlist in Icarus; returns the report (also ``out_dir/report.json``).
 
-    ``clocked``, ``io_pins``, ``latency_cycles``, ``cycles_per_sample`` are what the exporter knows of the
-    design; ``freq_mhz`` is the clock target of a clocked design (default: the device's), refused for a
+    ``clocked``, ``io_pins`` (default: :func:`port_pins`), ``latency_cycles``, ``cycles_per_sample`` are
+    what the exporter knows of the design; ``freq_mhz`` is the clock target of a clocked design (default: the device's), refused for a
     combinational one.  ``timeout``: seconds for each tool run.  ``log``: called with a line per step.
+    ``about``: entries put first in the report (the model, its form).
     :class:`DoesNotFit` when the pins (before any tool runs) or the cells (before nextpnr) do not fit."""
     import time
 
     device = find_device(device)
     if freq_mhz is not None and not clocked:
         raise ValueError("a clock frequency applies to a clocked design; this one is combinational")
+    io_pins = port_pins(verilog, top) if io_pins is None else int(io_pins)
     check_pins(io_pins, device)
     require_tools(device.family)
     say = log or (lambda _s: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     freq = (freq_mhz or device.default_freq_mhz) if clocked else None
-    res: dict = {"device": device.name, "part": f"{device.part} {device.package}", "family": device.family,
+    res: dict = {**(about or {}), "device": device.name, "part": f"{device.part} {device.package}", "family": device.family,
                  "module": top, "clocked": clocked, "latency_cycles": latency_cycles,
                  "cycles_per_sample": cycles_per_sample, "io_pins": io_pins, "io_pins_available": device.io_pins}
     seconds: dict = {}
@@ -495,5 +514,5 @@ def device_table() -> list[dict]:
 
 __all__ = ["DEVICES", "INSTALL", "ROUTED", "Device", "check_fit", "check_pins", "check_routed", "critical_paths",
            "device_table", "find_device", "find_tool", "for_simulation", "fpga_available", "implement",
-           "missing_tools", "pack", "place_and_route", "placed", "require_tools", "resources", "routed_verilog",
+           "missing_tools", "pack", "place_and_route", "placed", "port_pins", "require_tools", "resources", "routed_verilog",
            "simulation_models", "synthesize", "timing", "wrapper"]
