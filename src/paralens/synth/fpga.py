@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -356,8 +357,6 @@ def routed_verilog(work: Path, top: str, family: str, *, timeout: float) -> dict
 def check_routed(routed_v, models_v, testbench, expected: Sequence[str], *, timeout: float) -> dict:
     """Simulate the routed netlist with the cell models on ``testbench`` (Icarus) and compare its lines
     with ``expected``: ``{"samples", "equal", "first_difference" (row, printed, expected) or None, "seconds"}``."""
-    import time
-
     from paralens.synth.verilog import run_icarus
 
     t0 = time.perf_counter()
@@ -451,8 +450,6 @@ def implement(verilog, top: str, device, out_dir, *, clocked: bool, io_pins: int
     combinational one.  ``timeout``: seconds for each tool run.  ``log``: called with a line per step.
     ``about``: entries put first in the report (the model, its form).
     :class:`DoesNotFit` when the pins (before any tool runs) or the cells (before nextpnr) do not fit."""
-    import time
-
     device = find_device(device)
     if freq_mhz is not None and not clocked:
         raise ValueError("a clock frequency applies to a clocked design; this one is combinational")
