@@ -176,6 +176,7 @@ def _check_report(res: dict, device: str, lines: list[str], testbench) -> None:
         assert len(f.read()) > 10_000
 
 
+@pytest.mark.slow  # ~45 s: Yosys maps the deep combinational classifier (3 s when pipelined)
 @needs_fpga("ice40")
 def test_iris_on_ice40_up5k_combinational(iris, capsys):
     d, model = iris
@@ -244,6 +245,7 @@ def _has_stream_form() -> bool:
     return "form" in inspect.signature(export_verilog).parameters
 
 
+@pytest.mark.hardware
 @pytest.mark.skipif(not _has_stream_form(), reason="export_verilog has no form= yet (the streaming export)")
 @pytest.mark.parametrize("device", ["ice40-up5k", "ecp5-25k"])
 def test_iris_stream_form(iris, capsys, device):
