@@ -136,7 +136,7 @@ def report_lines(res: dict) -> list[str]:
         met = "met" if res["timing_met"] else "NOT met"
         lines += [f"Fmax               {res['fmax_mhz']:.1f} MHz post-route (target {res['target_mhz']:g} MHz, {met})",
                   f"latency            {res['latency_cycles']} cycles ({res['latency_ns']:.1f} ns)",
-                  f"throughput         {_rate(res['samples_per_s'])} ({res['cycles_per_sample']} cycles per sample)",
+                  f"throughput         {_rate(res['samples_per_s'])} ({res['cycles_per_sample']} cycle{'s' if res['cycles_per_sample'] != 1 else ''} per sample)",
                   f"critical path      {path}"]
         io = [p for p in res["critical_paths"] if "<async>" in (p["from"], p["to"])]
         if io:
