@@ -25,8 +25,6 @@ reads are held (the others would be registers without a reader, which synthesis 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from paralens.boolean.classifier import CircuitClassifier, class_head
@@ -34,6 +32,7 @@ from paralens.circuits import generators as G
 from paralens.circuits.syntax import Builder, Circuit
 from paralens.circuits.transform import fold_constants, prune
 from paralens.errors import ShapeError
+from paralens.synth.stream import StreamPlan
 
 
 def read_inputs(c: Circuit) -> np.ndarray:
@@ -142,36 +141,6 @@ def _merge(lo, hi):
 
 
 # -- the plan ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StreamPlan:
-    """The stream form of a classifier (see the module).
-
-    ``lanes`` features per cycle, each lane ``lane_width`` bits (the widest feature); ``n_groups`` cycles
-    per sample; ``slots`` comparators per lane (the most bits any feature has); ``counter_width`` bits of
-    the group counter (0 when one group holds every feature).  ``held``: for each held bit, ``(bit,
-    group, slot)``: encoder bit ``bit`` (the core's input) is written from ``front`` output ``slot`` when
-    group ``group`` arrives.  ``front``: inputs the counter then ``in_data`` (``lanes * lane_width``),
-    outputs ``lanes * slots`` bits (lane ``k``'s slot ``s`` is output ``k * slots + s``); ``control``:
-    inputs the counter and ``in_valid``, outputs the counter's next value, ``done_next`` and one write
-    enable per group; ``core``: the encoder bits in, the class index out."""
-
-    lanes: int
-    lane_width: int
-    n_groups: int
-    slots: int
-    counter_width: int
-    n_bits: int
-    index_width: int
-    held: tuple
-    front: Circuit
-    control: Circuit
-    core: Circuit
-
-    @property
-    def bus_width(self) -> int:
-        return self.lanes * self.lane_width
-
 
 def check_lanes(lanes, n_features: int) -> int:
     if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or not 1 <= int(lanes) <= n_features:
@@ -293,4 +262,4 @@ def stream_words(clf: CircuitClassifier, plan: StreamPlan, X) -> list[int]:
     return words
 
 
-__all__ = ["StreamPlan", "read_inputs", "stream_plan", "stream_words"]
+__all__ = ["check_lanes", "read_inputs", "stream_plan", "stream_words"]
