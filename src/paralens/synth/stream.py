@@ -192,21 +192,19 @@ def write_stream_testbench(plan: StreamPlan, words: Sequence[int], path, *, modu
     mod, bw, C = verilog_identifier(module), plan.bus_width, plan.n_groups
     total = C * bw
     hex_path = _vectors_path(path, tb_name)
-    if len(str(hex_path)) > _PATH_BYTES:
-        raise ValueError(f"the vector file's path {str(hex_path)!r} is longer than {_PATH_BYTES} characters")
     out_ports = [("class_index", plan.index_width)]
     lines = ["`timescale 1ns/1ps", f"module {tb_name};", "    reg clk = 0;", "    reg rst = 0;", "    reg in_valid = 0;",
              f"    reg {_vec(bw)}in_data = 0;", "    wire out_valid;", f"    wire {_vec(plan.index_width)}class_index;",
              f"    {mod} dut(.clk(clk), .rst(rst), .in_valid(in_valid), .in_data(in_data), .out_valid(out_valid), "
              ".class_index(class_index));",
-             f"    reg [{total - 1}:0] tb_vectors[0:{n - 1}];", f"    reg [{total - 1}:0] tb_word;",
+             f"    reg [{total}:0] tb_vectors[0:{n - 1}];", f"    reg [{total - 1}:0] tb_word;",
              f"    reg [{8 * _PATH_BYTES - 1}:0] tb_vectors_file;", "    integer tb_i, tb_j, tb_fd, tb_shown;"]
     lines += _tb_show(True, out_ports, labels)
     lines += ["    task tb_cycle;", "        begin", "            #1 if (out_valid === 1'b1) begin tb_show; "
               "tb_shown = tb_shown + 1; end", "            clk = 1;", "            #1 clk = 0;", "        end", "    endtask"]
-    body = _tb_read_vectors(tb_name, hex_path, n)
+    body = _tb_read_vectors(tb_name, hex_path, n, total)
     body += ["tb_shown = 0;", "rst = 1;", "tb_cycle;", "rst = 0;",
-             f"for (tb_i = 0; tb_i < {n}; tb_i = tb_i + 1) begin", "    tb_word = tb_vectors[tb_i];",
+             f"for (tb_i = 0; tb_i < {n}; tb_i = tb_i + 1) begin", f"    tb_word = tb_vectors[tb_i][{total - 1}:0];",
              f"    for (tb_j = 0; tb_j < {C}; tb_j = tb_j + 1) begin",
              f"        in_valid = 1; in_data = tb_word[tb_j * {bw} +: {bw}];", "        tb_cycle;"]
     if stall:

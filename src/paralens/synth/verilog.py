@@ -268,7 +268,9 @@ def _lit(width: int, v: int) -> str:
 
 #: names the testbench declares besides the ports (a port of one of these names is refused)
 _TB_NAMES = frozenset({"dut", "tb_i", "tb_vectors", "tb_vectors_file", "tb_fd", "tb_show"})
-_PATH_BYTES = 4096  # the longest vector file path (a plusarg's included) the testbench holds
+# the longest vector file path (a plusarg's included) the testbench holds: 8,192 bits, the most Verilator
+# passes to a $display-like task
+_PATH_BYTES = 1024
 
 
 def write_testbench(design, X, path_or_file, *, module_name: str | None = None, word: bool = False,
@@ -317,10 +319,10 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     hex_path = _vectors_path(path_or_file, tb_name) if memory else None
     lines = _tb_declarations(tb_name, tb.mod, tb.clocked, tb.in_ports, tb.out_ports)
     if memory:
-        lines += [f"    reg[{tb.width - 1}:0] tb_vectors[0:{tb.n - 1}];",
+        lines += [f"    reg[{tb.width}:0] tb_vectors[0:{tb.n - 1}];",
                   f"    reg[{8 * _PATH_BYTES - 1}:0] tb_vectors_file;", "    integer tb_i, tb_fd;"]
     lines += _tb_show(word, tb.out_ports, labels)
-    body = _tb_read_vectors(tb_name, hex_path, tb.n) if memory else []
+    body = _tb_read_vectors(tb_name, hex_path, tb.n, tb.width) if memory else []
     if tb.clocked and reset:
         body += ["rst = 1;", "#1 clk = 1;", "#1 clk = 0;", "rst = 0;"]
     body += tb.memory_loop() if memory else tb.inline_rows(vals)
@@ -375,11 +377,11 @@ class _Bench:
         cat = "{" + ", ".join(nm for nm, _ in reversed(self.in_ports)) + "}"
         if self.skip:
             body = [f"for (tb_i = 0; tb_i < {self.cycles}; tb_i = tb_i + 1) begin"]
-            body += ["    " + s for s in self.step([f"if (tb_i < {self.n}) {cat} = tb_vectors[tb_i];"],
+            body += ["    " + s for s in self.step([f"if (tb_i < {self.n}) {cat} = tb_vectors[tb_i][{self.width - 1}:0];"],
                                                    f"tb_i >= {self.skip}")]
         else:
             body = [f"for (tb_i = 0; tb_i < {self.n}; tb_i = tb_i + 1) begin"]
-            body += ["    " + s for s in self.step([f"{cat} = tb_vectors[tb_i];"])]
+            body += ["    " + s for s in self.step([f"{cat} = tb_vectors[tb_i][{self.width - 1}:0];"])]
         return body + ["end"]
 
 
@@ -417,9 +419,11 @@ def _show_body(word: bool, out_ports, labels) -> list[str]:
     return [f"case ({cat})"] + arms + [f'    default: $display("?%0d", {cat});', "endcase"]
 
 
-def _tb_read_vectors(tb_name: str, hex_path: Path, n: int) -> list[str]:
-    """Statements reading the vectors: the file of ``+vectors=PATH``, else ``hex_path``; ``$fatal``
-    when it cannot be opened, or holds fewer than ``n`` rows (its last row is still x)."""
+def _tb_read_vectors(tb_name: str, hex_path: Path, n: int, width: int) -> list[str]:
+    """Statements reading the vectors into ``tb_vectors`` (``n`` words of ``width`` bits, declared one bit
+    wider): the file of ``+vectors=PATH``, else ``hex_path``; ``$fatal`` when it cannot be opened, or
+    holds fewer than ``n`` rows.  The last row's extra top bit is set first and a row read from the file
+    clears it (``$readmemh`` zero-extends), a check that holds in two-state simulators (Verilator) too."""
     lit = verilog_string(str(hex_path), "the vector file's path")
     if len(str(hex_path)) > _PATH_BYTES:
         raise ValueError(f"the vector file's path {str(hex_path)!r} is longer than {_PATH_BYTES} characters")
@@ -428,8 +432,10 @@ def _tb_read_vectors(tb_name: str, hex_path: Path, n: int) -> list[str]:
         'tb_fd = $fopen(tb_vectors_file, "r");',
         f'if (tb_fd == 0) $fatal(1, "{tb_name}: cannot read vectors %0s", tb_vectors_file);',
         "$fclose(tb_fd);",
+        f"tb_vectors[{n - 1}] = 0;",
+        f"tb_vectors[{n - 1}][{width}] = 1'b1;",
         "$readmemh(tb_vectors_file, tb_vectors);",
-        f"if (^tb_vectors[{n - 1}] === 1'bx)",
+        f"if (tb_vectors[{n - 1}][{width}] !== 1'b0)",
         f'    $fatal(1, "{tb_name}: vectors %0s hold fewer than {n} rows", tb_vectors_file);',
     ]
 
