@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -477,23 +478,29 @@ def icarus_available() -> bool:
     return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
 
 
-def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=(), plusargs=()) -> list[str]:
+def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=(), plusargs=(),
+               timings: dict | None = None) -> list[str]:
     """Compile ``verilog_path`` and the testbench with ``iverilog -g2012`` and run it with ``vvp``
     (in the testbench's folder; ``plusargs`` such as ``"+vectors=PATH"`` passed on); returns the
     lines the testbench printed, exactly (``vvp``'s own notices removed).  Raises :class:`ToolNotFound` when Icarus is not
     installed and :class:`ToolFailed` with the tool's output when compilation fails, or when the
     simulation exits non-zero or prints an ``ERROR:`` or ``FATAL:`` line (a ``$fatal``, a vector
-    file ``$readmemh`` could not open)."""
+    file ``$readmemh`` could not open).  ``timings`` (a dict) receives ``compile_seconds`` and
+    ``run_seconds``."""
     if not icarus_available():
         raise ToolNotFound("Icarus Verilog (iverilog, vvp) is not installed: apt-get install iverilog")
     tb_path = Path(tb_path).resolve()
     srcs = [str(Path(verilog_path).resolve()), str(tb_path)] + [str(Path(p).resolve()) for p in extra_files]
     with tempfile.TemporaryDirectory(prefix="paralens_iverilog_") as tmp:
         exe = os.path.join(tmp, "sim.vvp")
+        t0 = time.perf_counter()
         r = _run_tool(["iverilog", "-g2012", "-o", exe] + srcs, timeout)
         if r.returncode != 0:
             raise ToolFailed(f"iverilog failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        t1 = time.perf_counter()
         r = _run_tool(["vvp", "-n", exe, *map(str, plusargs)], timeout, cwd=tb_path.parent)
+        if timings is not None:
+            timings.update(compile_seconds=t1 - t0, run_seconds=time.perf_counter() - t1)
     _check_vvp(r, tb_path)
     return [line for line in r.stdout.splitlines() if not _vvp_notice(line)]
 
@@ -521,9 +528,14 @@ def _check_vvp(r: subprocess.CompletedProcess, tb_path: Path) -> None:
                          f"{'; '.join(bad) or 'no error line'}\n{tail}")
 
 
-def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None) -> np.ndarray:
-    """Export ``design``, simulate it on the rows of ``X`` in Icarus and return the circuit outputs
-    ``(batch, n_outputs)`` (or, with ``word=True``, the printed words ``(batch,)``)."""
+def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None,
+                   simulator: str = "icarus") -> np.ndarray:
+    """Export ``design``, simulate it on the rows of ``X`` in Icarus (or ``simulator="verilator"``,
+    :func:`~paralens.synth.verilator.run_verilator`) and return the circuit outputs ``(batch, n_outputs)``
+    (or, with ``word=True``, the printed words ``(batch,)``)."""
+    from paralens.synth.verilator import check_simulator, run_testbench
+
+    check_simulator(simulator)
     if not design.outputs:
         return np.zeros((np.shape(X)[0], 0), dtype=np.int64)
     ctx = tempfile.TemporaryDirectory(prefix="paralens_icarus_") if workdir is None else contextlib.nullcontext(workdir)
@@ -532,7 +544,7 @@ def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool 
         v, tb = wd / f"{design.name}.v", wd / f"{design.name}_tb.v"
         to_verilog(design, v)
         write_testbench(design, X, tb, word=word, memory=memory)
-        lines = run_icarus(v, tb)
+        lines = run_testbench(v, tb, simulator=simulator)
     X = np.asarray(X)
     if len(lines) != X.shape[0]:
         raise ToolFailed(f"the testbench printed {len(lines)} lines for {X.shape[0]} rows:\n" + "\n".join(lines[:20]))
