@@ -136,10 +136,11 @@ def cost_table(report: dict) -> str:
     for r in report["parts"]:
         luts = f"{r.get('lut6', ''):>9}{r.get('lut4', ''):>9}" if has_luts else ""
         lines.append(f"{r['part']:<13}{r['gates']:>10,}{r['share']:>8.1%}{r['depth']:>7}{luts}")
-    tot = f"{'total':<13}{report['total_gates']:>10,}{1:>8.0%}{'':>7}"
+    lines.append(f"{'total':<13}{report['total_gates']:>10,}{1:>8.0%}")
     if "whole" in report:
-        tot += f"{report['whole']['lut6']:>9}{report['whole']['lut4']:>9}  (whole design)"
-    lines.append(tot)
+        w = report["whole"]
+        lines.append(f"whole design synthesised at once: {w['lut6']} LUT6, {w['lut4']} LUT4, {w['flip_flops']} "
+                     "flip-flops (Yosys)")
     ff = report["flip_flops"]
     if ff["total"]:
         lines.append("flip-flops: " + ", ".join(f"{k} {v}" for k, v in ff.items()))
