@@ -47,8 +47,8 @@ def compare_simulators(clf, X, tmp, *, simulators=("icarus", "verilator"), forms
                        log=print) -> list[dict]:
     """Each form's Verilog and testbench, run by each simulator: seconds, samples/s, equal to predict."""
     from paralens.boolean.hardware import export_verilog
-    from paralens.synth.verilator import run_testbench, verilator_available
-    from paralens.synth.verilog import icarus_available
+    from paralens.synth.verilator import verilator_available
+    from paralens.synth.verilog import icarus_available, run_testbench
 
     have = {"icarus": icarus_available(), "verilator": verilator_available()}
     want = [str(c) for c in clf.predict_labels(X)]

@@ -23,8 +23,8 @@ from paralens.boolean.presets import load_integer_data, train_preset
 from paralens.boolean.stream import stream_plan, stream_words
 from paralens.cli import main
 from paralens.errors import ShapeError
-from paralens.synth.verilator import run_testbench, verilator_available
-from paralens.synth.verilog import ToolFailed, run_icarus
+from paralens.synth.verilator import verilator_available
+from paralens.synth.verilog import ToolFailed, run_icarus, run_testbench
 from support import needs_icarus, needs_yosys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "boolean"))

@@ -268,7 +268,7 @@ def export(args) -> int:
 
 def _simulate(clf, X, verilog: str, args) -> dict:
     """``export --simulate``: the testbench run, its labels against ``predict``'s."""
-    from paralens.synth.verilator import run_testbench
+    from paralens.synth.verilog import run_testbench
 
     t = {}
     lines = run_testbench(verilog, args.testbench, simulator=args.simulate, timings=t)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paralens.synth.netlist import verilog_identifier
 from paralens.synth.verilog import (
     _PATH_BYTES,
     _save_testbench,
@@ -40,7 +41,6 @@ from paralens.synth.verilog import (
     is_clocked,
     verilog_text,
 )
-from paralens.synth.netlist import verilog_identifier
 
 #: the top module's ports besides the bus: clock, reset, in_valid, out_valid
 CONTROL_PINS = 4
@@ -129,6 +129,11 @@ def _vec(w: int) -> str:
     return f"[{w - 1}:0] " if w > 1 else ""
 
 
+def _bit(name: str, i: int, width: int) -> str:
+    """Bit ``i`` of a signal of ``width`` bits (a one-bit signal is not indexed)."""
+    return f"{name}[{i}]" if width > 1 else name
+
+
 def _top(plan: StreamPlan, mod: str, core, latency: int) -> str:
     cw, C, U, P = plan.counter_width, plan.n_groups, len(plan.held), latency
     ports = ["clk", "rst", "in_valid", "in_data", "out_valid", "class_index"]
@@ -150,12 +155,12 @@ def _top(plan: StreamPlan, mod: str, core, latency: int) -> str:
     lines.append(f"    {mod}_core core({', '.join(clocking + ['.bits(bits)', '.class_index(class_index)'])});")
     where = {bit: u for u, (bit, _, _) in enumerate(plan.held)}
     for i in range(plan.n_bits):
-        src = f"held[{where[i]}]" if i in where and U > 1 else "held" if i in where else "1'b0"
-        lines.append(f"    assign bits[{i}] = {src};" if plan.n_bits > 1 else f"    assign bits = {src};")
+        src = _bit("held", where[i], U) if i in where else "1'b0"
+        lines.append(f"    assign {_bit('bits', i, plan.n_bits)} = {src};")
     reset = (["cnt <= 0;"] if cw else []) + ["done <= 0;"] + (["valid_pipe <= 0;"] if P else [])
     step = (["cnt <= cnt_next;"] if cw else []) + ["done <= done_next;"]
     if P:
-        step.append("valid_pipe <= {valid_pipe[%d:0], done};" % (P - 2) if P > 1 else "valid_pipe <= done;")
+        step.append(f"valid_pipe <= {{valid_pipe[{P - 2}:0], done}};" if P > 1 else "valid_pipe <= done;")
     lines += ["    always @(posedge clk) begin", "        if (rst) begin"] + ["            " + s for s in reset] + \
              ["        end else begin"] + ["            " + s for s in step] + ["        end", "    end"]
     if U:
@@ -164,12 +169,10 @@ def _top(plan: StreamPlan, mod: str, core, latency: int) -> str:
         for u, (_, g, s) in enumerate(plan.held):
             by_group.setdefault(g, []).append((u, s))
         for g in sorted(by_group):
-            en = f"we[{g}]" if C > 1 else "we"
-            regs = " ".join(f"{'held[%d]' % u if U > 1 else 'held'} <= {'enc[%d]' % s if plan.front.n_outputs > 1 else 'enc'};"
-                            for u, s in by_group[g])
-            lines.append(f"        if ({en}) begin {regs} end")
+            regs = " ".join(f"{_bit('held', u, U)} <= {_bit('enc', s, plan.front.n_outputs)};" for u, s in by_group[g])
+            lines.append(f"        if ({_bit('we', g, C)}) begin {regs} end")
         lines.append("    end")
-    valid = (f"valid_pipe[{P - 1}]" if P > 1 else "valid_pipe") if P else "done"
+    valid = _bit("valid_pipe", P - 1, P) if P else "done"
     lines += [f"    assign out_valid = {valid};", "endmodule", ""]
     return "\n".join(lines)
 

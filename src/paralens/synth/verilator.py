@@ -5,7 +5,8 @@ and the testbench (``verilator --binary --timing``, Verilator 5: the testbench's
 written), runs the program in the testbench's folder with ``plusargs`` and returns the lines the
 testbench printed, exactly (Verilator's own ``$finish`` notice removed); :class:`ToolNotFound` when
 Verilator 5 is not installed, :class:`ToolFailed` when the build fails or the run exits non-zero or
-prints an ``%Error`` line (a ``$fatal``).  :func:`run_testbench` runs either simulator by name.
+prints an ``%Error`` line (a ``$fatal``).  :func:`paralens.synth.verilog.run_testbench` runs either
+simulator by name.
 
 The testbenches are two-state safe (a short vector file is found without ``x`` values), so the same
 file gives the same lines in both; tested on the parallel and stream forms.
@@ -20,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from paralens.synth.verilog import ToolFailed, ToolNotFound, _run_tool, run_icarus
+from paralens.errors import ToolFailed, ToolNotFound
+from paralens.synth.tools import run_tool
 
-SIMULATORS = ("icarus", "verilator")
 _FINISH = re.compile(r"^- .+:\d+: Verilog \$finish$")
 _ERROR = re.compile(r"^(\[\d+\] )?%Error")
 
@@ -31,7 +32,7 @@ def verilator_version() -> tuple[int, int] | None:
     """Verilator's ``(major, minor)`` version, or None when it is not on the PATH."""
     if shutil.which("verilator") is None:
         return None
-    r = _run_tool(["verilator", "--version"], 60)
+    r = run_tool(["verilator", "--version"], 60)
     m = re.search(r"Verilator (\d+)\.(\d+)", r.stdout)
     return (int(m.group(1)), int(m.group(2))) if m else None
 
@@ -61,7 +62,7 @@ def build_verilator(verilog_path, tb_path, out_dir, *, timeout: float = 1800, ex
     cmd = ["verilator", "--binary", "--timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module",
            _top_module(tb_path), "-Mdir", str(out_dir), "-o", "sim", "-j", str(int(jobs)),
            "-CFLAGS", opt, *srcs]
-    r = _run_tool(cmd, timeout)
+    r = run_tool(cmd, timeout)
     exe = Path(out_dir, "sim")
     if r.returncode != 0 or not exe.exists():
         tail = "\n".join((r.stdout + r.stderr).splitlines()[-30:])
@@ -71,7 +72,7 @@ def build_verilator(verilog_path, tb_path, out_dir, *, timeout: float = 1800, ex
 
 def run_built(exe, tb_path, *, timeout: float = 600, plusargs=()) -> list[str]:
     """Run a program of :func:`build_verilator` in the testbench's folder; the printed lines."""
-    r = _run_tool([str(exe), *map(str, plusargs)], timeout, cwd=Path(tb_path).resolve().parent)
+    r = run_tool([str(exe), *map(str, plusargs)], timeout, cwd=Path(tb_path).resolve().parent)
     out = r.stdout + r.stderr
     bad = [s.strip() for s in out.splitlines() if _ERROR.match(s.strip())]
     if r.returncode != 0 or bad:
@@ -96,18 +97,5 @@ def run_verilator(verilog_path, tb_path, *, timeout: float = 1800, extra_files=(
     return lines
 
 
-def check_simulator(simulator: str) -> str:
-    if simulator not in SIMULATORS:
-        raise ValueError(f"simulator is one of {', '.join(SIMULATORS)}, not {simulator!r}")
-    return simulator
-
-
-def run_testbench(verilog_path, tb_path, *, simulator: str = "icarus", **kw) -> list[str]:
-    """:func:`~paralens.synth.verilog.run_icarus` or :func:`run_verilator` by name (``"icarus"``,
-    ``"verilator"``); the lines the testbench printed."""
-    run = run_verilator if check_simulator(simulator) == "verilator" else run_icarus
-    return run(verilog_path, tb_path, **kw)
-
-
-__all__ = ["SIMULATORS", "build_verilator", "run_built", "run_testbench", "run_verilator", "verilator_available",
+__all__ = ["build_verilator", "run_built", "run_verilator", "verilator_available",
            "verilator_version"]

@@ -35,6 +35,7 @@ import numpy as np
 from paralens.errors import ToolFailed, ToolNotFound  # noqa: F401 - importable from here too
 from paralens.files import FileWriteError, atomic_open, atomic_write
 from paralens.synth.netlist import VOCABULARY, PortLayout, gf2_netlist, minterms, verilog_identifier
+from paralens.synth.tools import run_tool
 
 
 @contextlib.contextmanager
@@ -494,22 +495,15 @@ def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=(), p
     with tempfile.TemporaryDirectory(prefix="paralens_iverilog_") as tmp:
         exe = os.path.join(tmp, "sim.vvp")
         t0 = time.perf_counter()
-        r = _run_tool(["iverilog", "-g2012", "-o", exe] + srcs, timeout)
+        r = run_tool(["iverilog", "-g2012", "-o", exe] + srcs, timeout)
         if r.returncode != 0:
             raise ToolFailed(f"iverilog failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         t1 = time.perf_counter()
-        r = _run_tool(["vvp", "-n", exe, *map(str, plusargs)], timeout, cwd=tb_path.parent)
+        r = run_tool(["vvp", "-n", exe, *map(str, plusargs)], timeout, cwd=tb_path.parent)
         if timings is not None:
             timings.update(compile_seconds=t1 - t0, run_seconds=time.perf_counter() - t1)
     _check_vvp(r, tb_path)
     return [line for line in r.stdout.splitlines() if not _vvp_notice(line)]
-
-
-def _run_tool(cmd: list[str], timeout: float, cwd=None) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
 
 
 def _vvp_notice(line: str) -> bool:
@@ -528,13 +522,30 @@ def _check_vvp(r: subprocess.CompletedProcess, tb_path: Path) -> None:
                          f"{'; '.join(bad) or 'no error line'}\n{tail}")
 
 
+SIMULATORS = ("icarus", "verilator")
+
+
+def check_simulator(simulator: str) -> str:
+    """``simulator`` when it is one of :data:`SIMULATORS`, else a :class:`ValueError` naming them."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator is one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    return simulator
+
+
+def run_testbench(verilog_path, tb_path, *, simulator: str = "icarus", **kw) -> list[str]:
+    """:func:`run_icarus` or :func:`~paralens.synth.verilator.run_verilator` by name (``"icarus"``,
+    ``"verilator"``), with the same options; the lines the testbench printed."""
+    from paralens.synth.verilator import run_verilator
+
+    run = run_verilator if check_simulator(simulator) == "verilator" else run_icarus
+    return run(verilog_path, tb_path, **kw)
+
+
 def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None,
                    simulator: str = "icarus") -> np.ndarray:
     """Export ``design``, simulate it on the rows of ``X`` in Icarus (or ``simulator="verilator"``,
     :func:`~paralens.synth.verilator.run_verilator`) and return the circuit outputs ``(batch, n_outputs)``
     (or, with ``word=True``, the printed words ``(batch,)``)."""
-    from paralens.synth.verilator import check_simulator, run_testbench
-
     check_simulator(simulator)
     if not design.outputs:
         return np.zeros((np.shape(X)[0], 0), dtype=np.int64)
