@@ -249,3 +249,12 @@ def test_an_mnist_gate_classifier_streams_its_whole_test_split(tmp_path):
     r = export_verilog(clf, v, form="stream", testbench=tb, X=X)
     assert r["io_pins"] == 16 and r["cycles_per_sample"] == 784 and r["latency_cycles"] == 1
     assert run_icarus(v, tb, timeout=3600) == [str(c) for c in clf.predict_labels(X)]
+
+
+def test_cli_stats_of_the_stream_form_without_yosys(iris, tmp_path, capsys):
+    _, path, _ = iris
+    code = main(["export", str(path), "--verilog", str(tmp_path / "s.v"), "--form", "stream", "--lanes", "2",
+                 "--stats", "--no-yosys", "--cost", "--json"])
+    r = json.loads(capsys.readouterr().out)
+    assert code == 0 and r["formal_equivalence"] == "skipped" and "pyrtl_nets" not in r
+    assert r["cost"]["form"] == "stream" and r["cost"]["lanes"] == 2 and r["cycles_per_sample"] == 2
