@@ -5,7 +5,10 @@
   :class:`~paralens.boolean.inputs.FeatureFormat` says; one output ``class_index``.
 * :func:`verilog_header`: the comment lines at the top of the Verilog: each port with its feature,
   width and scale, the class index -> label table, the figures (gates, depth, latency).
-* :func:`export_verilog`: the Verilog, and optionally a testbench printing one label per row.
+* :func:`export_verilog`: the Verilog, and optionally a testbench printing one label per row, in the
+  ``parallel`` form (one port per feature; combinational, or pipelined) or the ``stream`` form (the
+  features over a narrow bus, ``lanes`` per cycle, with ``in_valid`` / ``out_valid``:
+  :mod:`paralens.boolean.stream`, header from :func:`stream_header`).
 * :func:`reference_verilog` and :func:`formal_check`: an **independent** behavioural model of what
   ``predict`` computes, written from the classifier's description, not from its circuit: the encoder's
   comparisons as Verilog ``>`` and ``==`` on the raw port integers at their real widths (signed where
