@@ -1,6 +1,7 @@
 """A saved Boolean classifier as hardware, end to end: build, Verilog, simulation, synthesis, proof.
 
     python benchmarks/bench_hardware.py MODEL.plc [--json] [--no-yosys] [--simulator auto|fast|compiled]
+                                        [--hdl-simulators icarus,verilator] [--forms parallel,stream] [--lanes 1]
     python benchmarks/bench_hardware.py --train-mnist [--epochs 1]    # trains mnist-gates first
 
 Times each stage of delivering a classifier (e.g. ``mnist-gates``) as hardware, on its whole test
@@ -13,6 +14,10 @@ split, and checks every stage's predictions against ``CircuitClassifier.predict`
 * ``software``: the circuit interpreted (``circuit.evaluate``) and the classifier's packed kernel;
 * ``pyrtl_simulation``: PyRTL's simulator on every test sample (:func:`~paralens.synth.simulate`);
 * ``icarus``: the testbench written, compiled with ``iverilog -g2012`` and run with ``vvp``;
+* ``simulators``: Icarus and Verilator side by side on the same exported Verilog and testbench
+  (:func:`~paralens.boolean.hardware.export_verilog`), for each form (``parallel``, and ``stream``
+  with ``--lanes`` features per cycle): compile seconds, run seconds, samples per second, and whether
+  the printed labels equal ``predict_labels``;
 * ``yosys`` (when installed): cells, LUT6 and LUT4 (:func:`~paralens.synth.synth_stats`, effort
   chosen by size), and the formal equivalence check of the PyRTL Verilog against paralens' own
   gate-level Verilog (:func:`~paralens.synth.equivalence_check`).
@@ -38,7 +43,37 @@ def _timed(f, *a, **k):
     return r, time.perf_counter() - t0
 
 
-def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -> dict:
+def compare_simulators(clf, X, tmp, *, simulators=("icarus", "verilator"), forms=("parallel", "stream"), lanes=1,
+                       log=print) -> list[dict]:
+    """Each form's Verilog and testbench, run by each simulator: seconds, samples/s, equal to predict."""
+    from paralens.boolean.hardware import export_verilog
+    from paralens.synth.verilator import verilator_available
+    from paralens.synth.verilog import icarus_available, run_testbench
+
+    have = {"icarus": icarus_available(), "verilator": verilator_available()}
+    want = [str(c) for c in clf.predict_labels(X)]
+    rows = []
+    for form in forms:
+        v, tb = Path(tmp, f"{form}.v"), Path(tmp, f"{form}_tb.v")
+        kw = {"lanes": lanes} if form == "stream" else {}
+        fig = export_verilog(clf, v, form=form, testbench=tb, X=X, **kw)
+        for sim in simulators:
+            if not have[sim]:
+                log(f"{sim}: not installed, skipped")
+                continue
+            t = {}
+            lines = run_testbench(v, tb, simulator=sim, timeout=7200, timings=t)
+            row = {"form": form, "simulator": sim, "samples": len(X), "equal": lines == want,
+                   "cycles_per_sample": fig["cycles_per_sample"], "io_pins": fig["io_pins"], **t,
+                   "samples_per_second": len(X) / t["run_seconds"]}
+            rows.append(row)
+            log(f"{form:8s} {sim:9s}: compile {t['compile_seconds']:7.1f} s, run {t['run_seconds']:7.1f} s, "
+                f"{row['samples_per_second']:9.0f} samples/s, equal to predict: {row['equal']}")
+    return rows
+
+
+def run(model_path, *, yosys: bool = True, simulator: str = "auto", simulators=("icarus", "verilator"),
+        forms=("parallel", "stream"), lanes: int = 1, log=print) -> dict:
     import numpy as np
 
     from paralens.boolean.classifier import CircuitClassifier, class_from_bits, classifier_circuit
@@ -78,6 +113,7 @@ def run(model_path, *, yosys: bool = True, simulator: str = "auto", log=print) -
             same = got == [int(c) for c in want]
             res["icarus"] = {"testbench_seconds": t_tb, "seconds": t, "equal": same}
             log(f"Icarus (iverilog + vvp) on {len(X)} samples: {t:.1f} s, equal to predict: {same}")
+        res["simulators"] = compare_simulators(clf, X, tmp, simulators=simulators, forms=forms, lanes=lanes, log=log)
         if yosys and yosys_available():
             effort = abc_effort(circuit.n_gates)
             st = synth_stats(v, top, effort=effort, timeout=3600)
@@ -99,6 +135,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--no-yosys", action="store_true")
     ap.add_argument("--simulator", default="auto", choices=["auto", "fast", "compiled"])
+    ap.add_argument("--hdl-simulators", default="icarus,verilator", help="Verilog simulators to compare")
+    ap.add_argument("--forms", default="parallel,stream", help="forms of the exported Verilog to simulate")
+    ap.add_argument("--lanes", type=int, default=1, help="features per cycle of the stream form")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not args.model and not args.train_mnist:
@@ -114,10 +153,12 @@ def main(argv=None) -> int:
             if cli(["train", "--model", "mnist-gates", "--epochs", str(args.epochs), "--save", path, "--no-progress"]):
                 return 1
             log(f"trained mnist-gates ({args.epochs} epoch(s)) in {time.perf_counter() - t0:.0f} s")
-        res = run(path, yosys=not args.no_yosys, simulator=args.simulator, log=log)
+        res = run(path, yosys=not args.no_yosys, simulator=args.simulator, log=log, lanes=args.lanes,
+                  simulators=tuple(args.hdl_simulators.split(",")), forms=tuple(args.forms.split(",")))
     if args.json:
         print(json.dumps(res, indent=1))
     ok = res["pyrtl_simulation"]["equal"] and res.get("icarus", {}).get("equal", True) and \
+        all(r["equal"] for r in res["simulators"]) and \
         res.get("formal", {}).get("proved", True)
     return 0 if ok else 1
 

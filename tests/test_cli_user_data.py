@@ -121,6 +121,27 @@ def test_icarus_prints_exactly_what_predict_prints(capsys, request, tmp_path, wh
     assert _icarus_labels(tmp_path, v, tb) == predicted.split() and len(predicted.split()) == n
 
 
+@needs_icarus
+@pytest.mark.hardware
+@pytest.mark.parametrize("which, target, lanes", [("wine", "cultivar", "1"), ("integers", "level", "2")])
+def test_the_stream_form_prints_exactly_what_predict_prints(capsys, request, tmp_path, which, target, lanes):
+    """Features of different widths and signs share the stream form's bus."""
+    import json
+
+    d, path = request.getfixturevalue(which)
+    model, _ = trained(capsys, d, path, target, f"{which}_s")
+    test_csv, n = _test_split_csv(tmp_path, path, target)
+    code, predicted, err = run(capsys, ["predict", model, "--data", test_csv])
+    assert code == 0, err
+    v, tb = str(tmp_path / "s.v"), str(tmp_path / "stb.v")
+    code, out, err = run(capsys, ["export", model, "--verilog", v, "--testbench", tb, "--data", test_csv,
+                                  "--form", "stream", "--lanes", lanes, "--simulate", "icarus", "--json"])
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["simulation_equal"] and res["lanes"] == int(lanes)
+    assert _icarus_labels(tmp_path, v, tb) == predicted.split() and len(predicted.split()) == n
+
+
 def test_integer_ports_have_their_real_width_and_sign(capsys, integers):
     from paralens.boolean.classifier import CircuitClassifier
 

@@ -187,7 +187,7 @@ def test_cli_export_without_pipeline_is_combinational(iris, tmp_path, capsys):
     _, path, _, _ = iris
     assert main(["export", str(path), "--verilog", str(tmp_path / "c.v"), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert "latency_cycles" not in r and "formal_equivalence" not in r
+    assert r["latency_cycles"] == 0 and r["clocked"] is False and "formal_equivalence" not in r
     text = (tmp_path / "c.v").read_text()
     assert "input rst" not in text and not re.search(r"\bclk\b", text)  # combinational: no clock
 

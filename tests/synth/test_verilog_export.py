@@ -146,7 +146,7 @@ def test_the_vector_file_path_is_absolute_and_overridable(small, tmp_path, monke
     assert os.path.isabs(hex_path) and f'tb_vectors_file = "{hex_path}";' in text
     assert '$value$plusargs("vectors=%s", tb_vectors_file)' in text
     assert re.search(r'\$fatal\(1, "rel: cannot read vectors %0s", tb_vectors_file\)', text)
-    assert "^tb_vectors[4] === 1'bx" in text and len((tmp_path / "rel_vectors.hex").read_text().split()) == 5
+    assert re.search(r"tb_vectors\[4\]\[\d+\] !== 1'b0", text) and len((tmp_path / "rel_vectors.hex").read_text().split()) == 5
 
 
 def test_memory_needs_a_path_and_ports_may_not_take_the_testbench_names(small):

@@ -354,6 +354,25 @@ def _encoder_bits(b: Builder, clf: CircuitClassifier, ports: list[list[np.ndarra
     return out
 
 
+def _port_builder(clf: CircuitClassifier) -> tuple[Builder, list[list[np.ndarray]]]:
+    """A builder whose inputs are the features' port integers (``width`` wires each, LSB first), and those wires."""
+    widths = clf.inputs.widths
+    b = Builder(clf.circuit.field, sum(widths))
+    starts = np.cumsum([0] + widths)
+    return b, [[np.array([starts[f] + j]) for j in range(w)] for f, w in enumerate(widths)]
+
+
+def encoder_circuit(clf: CircuitClassifier, bits=None) -> Circuit:
+    """The encoder alone as a GF(2) circuit: the port integers in (as :func:`classifier_circuit` takes
+    them), the encoder's bits ``bits`` out (indices into :meth:`bit_tests`; default all of them), each a
+    comparator as in :func:`classifier_circuit`."""
+    b, ports = _port_builder(clf)
+    enc_bits = _encoder_bits(b, clf, ports)
+    keep = range(len(enc_bits)) if bits is None else [int(i) for i in bits]
+    out = np.array([enc_bits[i] for i in keep], dtype=np.int64)
+    return prune(fold_constants(b.build(out, name=f"{clf.name}_encoder")))
+
+
 def classifier_circuit(clf: CircuitClassifier) -> Circuit:
     """The whole classifier as one GF(2) circuit: for each feature its port integer (``width`` wires,
     LSB first, two's complement where signed; :meth:`InputFormat.port_bits`), the encoder as comparators
@@ -364,22 +383,25 @@ def classifier_circuit(clf: CircuitClassifier) -> Circuit:
     It computes exactly ``clf.predict`` on every port integer (tested exhaustively on small ports and
     against an independent behavioural model by a Yosys proof), so anything made of it does too.
     """
-    widths = clf.inputs.widths
-    b = Builder(clf.circuit.field, sum(widths))
-    starts = np.cumsum([0] + widths)
-    ports = [[np.array([starts[f] + j]) for j in range(w)] for f, w in enumerate(widths)]
+    b, ports = _port_builder(clf)
     enc_bits = _encoder_bits(b, clf, ports)
     net = b.inline(clf.circuit, [np.array([e]) for e in enc_bits])
-    out = np.array([o[0] for o in net])
-    d = clf.decoder
-    groups = out.reshape(d.n_classes, d.bits_per_class)
+    best_idx = class_head(b, clf.decoder, np.array([o[0] for o in net]))
+    c = b.build(np.concatenate(best_idx), name=clf.name)
+    return prune(fold_constants(c))
+
+
+def class_head(b: Builder, decoder: GroupSumDecoder, out: np.ndarray) -> list[np.ndarray]:
+    """The class head on the network's output wires ``out`` (one per output bit): the count of ones in
+    each class's group (a carry-save popcount) and the argmax over the counts (ties to the lower class);
+    returns the class index bits (LSB first, ``ceil(log2 n_classes)`` of them, at least one)."""
+    d = decoder
+    groups = np.asarray(out).reshape(d.n_classes, d.bits_per_class)
     counts = carry_save_popcount(b, groups) if d.bits_per_class > 1 else [groups[:, 0]]
     nums = [[bit[c: c + 1] for bit in counts] for c in range(d.n_classes)]
     idx_bits = max(1, (d.n_classes - 1).bit_length())
     idx = [[b.const([(c >> j) & 1])[0:1] for j in range(idx_bits)] for c in range(d.n_classes)]
-    best_idx = argmax_tree(b, nums, idx)
-    c = b.build(np.concatenate(best_idx), name=clf.name)
-    return prune(fold_constants(c))
+    return argmax_tree(b, nums, idx)
 
 
 def class_from_bits(bits: np.ndarray) -> np.ndarray:

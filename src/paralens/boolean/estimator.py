@@ -222,10 +222,13 @@ class BooleanClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return classifier_design(self.model_, pipeline=pipeline)
 
-    def to_verilog(self, path, testbench=None, X=None, *, pipeline: int | None = None) -> dict:
+    def to_verilog(self, path, testbench=None, X=None, *, pipeline: int | None = None, form: str = "parallel",
+                   lanes: int | None = None) -> dict:
         """Write the classifier as Verilog (a header says what each port means); with ``testbench`` and
         ``X`` also a testbench that feeds every row of ``X`` and prints one label per line, exactly what
-        :meth:`predict` returns.  Returns the figures (gates, depth, latency, files)."""
+        :meth:`predict` returns.  ``form="stream"``: the features over a bus, ``lanes`` per cycle
+        (:func:`paralens.boolean.hardware.export_verilog`).  Returns the figures (gates, depth, latency,
+        pins, files)."""
         from paralens.boolean.hardware import export_verilog
 
         check_is_fitted(self)
@@ -233,7 +236,7 @@ class BooleanClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("to_verilog: a testbench needs the rows X to feed it, and X needs a testbench path")
         if X is not None:
             X = self._checked_X(X)
-        return export_verilog(self.model_, path, testbench=testbench, X=X, pipeline=pipeline)
+        return export_verilog(self.model_, path, testbench=testbench, X=X, pipeline=pipeline, form=form, lanes=lanes)
 
     # -- scikit-learn plumbing -------------------------------------------------------------------------
     def __sklearn_tags__(self):

@@ -221,10 +221,20 @@ def _export_parser(sub) -> None:
     x.add_argument("--blif", default=None, help="write the whole classifier circuit as BLIF here")
     x.add_argument("--pipeline", type=int_range(1, 10**6, "logic levels per stage"), default=None, metavar="K",
                    help="a register stage every K logic levels (a clocked design; reports latency_cycles)")
+    x.add_argument("--form", default="parallel", choices=["parallel", "stream"],
+                   help="parallel: one port per feature (default); stream: the features over a bus, --lanes per "
+                        "cycle, with in_valid / out_valid (reports io_pins, latency_cycles, cycles_per_sample)")
+    x.add_argument("--lanes", type=int_range(1, 10**6, "features per cycle"), default=None, metavar="N",
+                   help="features per cycle of --form stream (default 1)")
+    x.add_argument("--simulate", default=None, choices=["icarus", "verilator"],
+                   help="run the --testbench in this simulator and check its labels against predict")
+    x.add_argument("--cost", action="store_true",
+                   help="the cost split into encoder, network and class head (and the stream form's registers): "
+                        "two-input gates, and with Yosys LUT6 / LUT4 of each part")
     x.add_argument("--stats", action="store_true",
                    help="PyRTL and (if present) Yosys figures, and a Yosys proof that the Verilog computes what "
                         "an independent model of predict computes")
-    x.add_argument("--no-yosys", action="store_true", help="--stats without Yosys even where it is installed")
+    x.add_argument("--no-yosys", action="store_true", help="--stats / --cost without Yosys even where it is installed")
     x.add_argument("--no-formal", action="store_true", help="--stats without the formal check")
     x.add_argument("--yosys-effort", default=None, choices=["auto", "default", "fast"],
                    help="ABC scripts for the cell and LUT counts (auto: fast above 8,000 gates)")

