@@ -398,13 +398,13 @@ def synthesize(work: Path, top: str, device: Device, *, timeout: float) -> dict:
 def place_and_route(work: Path, device: Device, *, freq_mhz: float | None, seed: int, timeout: float) -> dict:
     """nextpnr on ``work/synth.json``: ``routed.json``, ``nextpnr_report.json`` and the packer's input;
     ``freq_mhz`` None for a combinational design.  :class:`DoesNotFit` when nextpnr finds the device full."""
-    from paralens.synth.yosys import run_tool
+    from paralens.synth.yosys import run_timed
 
     args = [*device.nextpnr_args, "--json", "synth.json", "--write", "routed.json", "--report", "nextpnr_report.json",
             "--seed", str(seed), "--timing-allow-fail", *_PNR_OUT[device.family]]
     if freq_mhz is not None:
         args += ["--freq", f"{freq_mhz:g}"]
-    r = run_tool(find_tool(_PNR[device.family]) + args, work, timeout=timeout, what=_PNR[device.family])
+    r = run_timed(find_tool(_PNR[device.family]) + args, work, timeout=timeout, what=_PNR[device.family])
     (work / "nextpnr.log").write_text(r["log"])
     if r["returncode"] != 0 or not (work / "nextpnr_report.json").exists():
         m = _NEXTPNR_FULL.search(r["log"])
@@ -418,10 +418,10 @@ def place_and_route(work: Path, device: Device, *, freq_mhz: float | None, seed:
 
 def pack(work: Path, device: Device, *, timeout: float) -> dict:
     """The bitstream: ``ecppack design.config design.bit`` or ``icepack design.asc design.bin``."""
-    from paralens.synth.yosys import run_tool
+    from paralens.synth.yosys import run_timed
 
     src, out = _PNR_OUT[device.family][1], _BITSTREAM[device.family]
-    r = run_tool(find_tool(_PACK[device.family]) + [src, out], work, timeout=timeout, what=_PACK[device.family])
+    r = run_timed(find_tool(_PACK[device.family]) + [src, out], work, timeout=timeout, what=_PACK[device.family])
     if r["returncode"] != 0 or not (work / out).exists():
         raise ToolFailed(f"{_PACK[device.family]} failed ({r['returncode']}):\n{_tail(r['log'])}")
     return {"seconds": r["seconds"], "bytes": (work / out).stat().st_size}

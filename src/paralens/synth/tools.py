@@ -7,9 +7,11 @@ import subprocess
 from paralens.errors import ToolFailed
 
 
-def run_tool(cmd: list[str], timeout: float, cwd=None) -> subprocess.CompletedProcess:
-    """Run ``cmd`` capturing its text output; :class:`ToolFailed` when it runs past ``timeout`` seconds."""
+def run_tool(cmd: list[str], timeout: float, cwd=None, *, what: str | None = None,
+             hint: str = "") -> subprocess.CompletedProcess:
+    """Run ``cmd`` (in ``cwd``) capturing its text output; :class:`ToolFailed` when it runs past ``timeout``
+    seconds, saying ``what`` (default the program) did not finish, and ``hint``, what to do about it."""
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{cmd[0]} did not finish within {timeout:.0f} s") from None
+        raise ToolFailed(f"{what or cmd[0]} did not finish within {timeout:.0f} s{hint}") from None

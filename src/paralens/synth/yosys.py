@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from paralens.synth.tools import run_tool
 from paralens.synth.verilog import ToolFailed, ToolNotFound
 
 
@@ -53,15 +54,12 @@ def _reader(path: str) -> str:
     return "read_blif" if str(path).lower().endswith(".blif") else "read_verilog"
 
 
-def run_tool(cmd: list[str], folder, *, timeout: float, what: str, hint: str = "") -> dict:
+def run_timed(cmd: list[str], folder, *, timeout: float, what: str, hint: str = "") -> dict:
     """Run ``cmd`` in ``folder`` (a YoWASP tool sees only relative paths there: name every file relative
     to it); returns ``{"returncode", "log" (stdout then stderr), "seconds"}``.  :class:`ToolFailed` after
     ``timeout`` seconds, saying ``what`` did not finish (and ``hint``, what to do about it)."""
     t0 = time.perf_counter()
-    try:
-        r = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{what} did not finish within {timeout:.0f} s{hint}") from None
+    r = run_tool(cmd, timeout, folder, what=what, hint=hint)
     return {"returncode": r.returncode, "log": r.stdout + r.stderr, "seconds": time.perf_counter() - t0}
 
 
@@ -77,7 +75,7 @@ def run_yosys(script: str, files: dict, *, outputs=(), timeout: float = 900, fol
         for name, src in files.items():
             shutil.copyfile(src, os.path.join(tmp, name))
         Path(tmp, "script.ys").write_text(script)
-        res = run_tool(cmd + ["-s", "script.ys"], tmp, timeout=timeout, what="Yosys",
+        res = run_timed(cmd + ["-s", "script.ys"], tmp, timeout=timeout, what="Yosys",
                        hint=" (raise the timeout, or skip Yosys with --no-yosys)" if folder is None else "")
         for name in outputs:
             p = Path(tmp, name)
