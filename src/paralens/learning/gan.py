@@ -70,7 +70,7 @@ def pair_scores() -> Lens:
     """The lens ``L x L -> L^2`` (``L = R^1``): the two tracks' scores side by side, ``(batch, 2)``."""
 
     def fn(a):
-        return np.concatenate([a[0], a[1]], axis=-1)
+        return backend_of(a[0]).xp.concatenate([a[0], a[1]], axis=-1)
 
     def rev(a, dy):
         return dy[:, :1], dy[:, 1:]
@@ -99,7 +99,8 @@ def clip_weights(c: float) -> Optimiser:
         raise ValueError(f"clip_weights: c must be above 0, got {c}")
 
     def update(updates, params):
-        return {n: np.clip(params[n] + u, -c, c) - params[n] for n, u in updates.items()}
+        xp = backend_of(params).xp
+        return {n: xp.clip(params[n] + u, -c, c) - params[n] for n, u in updates.items()}
 
     return stateless("clip_weights", update, c=c)
 
