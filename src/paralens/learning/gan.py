@@ -51,10 +51,10 @@ from paralens.categories.functor import Map, R
 from paralens.categories.lens import Lens
 from paralens.categories.para import Para
 from paralens.categories.types import ArrayType, Product
+from paralens.errors import ParalensError
 from paralens.learning import losses
 from paralens.learning.dreaming import ascent
 from paralens.learning.learning_rates import LearningRate, unit
-from paralens.errors import ParalensError
 from paralens.learning.optimisers import Optimiser, adam, chain, rmsprop
 from paralens.learning.optimisers.base import stateless
 
