@@ -255,9 +255,10 @@ def test_the_compiled_jax_step_equals_the_numpy_step(lam):
     np.testing.assert_allclose(h_jax["wasserstein"], h_np["wasserstein"], rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_gan_command_writes_samples_a_checkpoint_and_a_verdict(tmp_path, capsys):
     """``paralens gan`` for one epoch on the bundled digits, judged by mnist-cnn trained 3 epochs here
-    (about 20 s): the PNG, the checkpoint, the JSON report."""
+    (86 s measured on a loaded two-core machine, hence slow): the PNG, the checkpoint, the JSON report."""
     import argparse
     import json
 
