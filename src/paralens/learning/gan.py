@@ -32,8 +32,8 @@ library), so :func:`penalty_put` takes it from the critic's own lens by the *com
 put of the critic at ``x_hat + i h u`` gives, by the symmetry of mixed partial derivatives,
 ``Im R[d]_Q(q, x_hat + i h u, 1) / h = grad_q <grad_x d(q, x_hat), u> + O(h^2)``, exact to rounding
 for ``h = 1e-10`` (no difference of nearby values is taken).  It works on NumPy and JAX arrays alike,
-for critics whose maps extend to complex inputs as their formulas do (linear, bias, convolution,
-ReLU, leaky ReLU, tanh, identity: the branches of the piecewise maps follow the real part, as their
+for critics whose maps extend to complex inputs as their formulas do (tested: linear, bias, ReLU,
+leaky ReLU, tanh, identity; the branches of the piecewise maps follow the real part, as their
 almost-everywhere derivatives); :meth:`GAN.init` checks that on the critic (a sigmoid, whose
 formula takes ``|x|``, is refused).
 """
