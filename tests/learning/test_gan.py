@@ -210,7 +210,8 @@ def test_the_penalty_put_equals_finite_differences_on_numpy():
 
 
 def test_a_critic_without_a_complex_extension_is_refused():
-    check_complex_step(dense(2, 4, "leaky_relu") >> dense(4, 1, "identity"))
+    for act in ("leaky_relu", "relu", "tanh"):
+        check_complex_step(dense(2, 4, act) >> dense(4, 4, act) >> dense(4, 1, "identity"))
     with pytest.raises(ParalensError, match="complex step"):
         check_complex_step(dense(2, 4, "sigmoid") >> dense(4, 1, "identity"))
     with pytest.raises(ParalensError, match="complex step"):
