@@ -11,7 +11,7 @@ histogram of its classes, and the same share on 1,000 real training digits.
 The generator ``R^64 -> R^784`` and the critic ``R^784 -> R`` are dense networks closed as the GAN lens
 of :mod:`paralens.learning.gan`; an epoch is as many critic batches as the data has batches.  Without
 ``--gradient-penalty``: RMSprop on both, the critic's weights clipped to ``[-c, c]`` (Arjovsky et al.);
-with it: WGAN-GP, Adam(lr, b1 0, b2 0.9) on both (Gulrajani et al.), no clipping.
+with it: WGAN-GP, Adam(lr, b1 0, b2 0.9) on both (Gulrajani et al.; lr 3e-4 by default), no clipping.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from paralens.cli.common import (
 )
 
 LATENT, HIDDEN, PIXELS = 64, 256, 784
-DEFAULTS = {"epochs": 5, "batch_size": 64, "n_critic": 5, "lr": 5e-4, "gp_lr": 1e-4, "clip": 0.01, "samples": 64}
+DEFAULTS = {"epochs": 5, "batch_size": 64, "n_critic": 5, "lr": 5e-4, "gp_lr": 3e-4, "clip": 0.01, "samples": 64}
 JUDGE = {"preset": "mnist-cnn", "epochs": 10, "samples": 1000, "confidence": 0.9}
 PENALTY = float_where(lambda v: np.isfinite(v) and v > 0, "a finite number above 0")
 
