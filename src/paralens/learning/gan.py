@@ -22,6 +22,20 @@ so the critic ascends ``E d(fake) - E d(real)`` (the Wasserstein estimate of Arj
 2017, Theorem 3, with the critic's sign flipped) and the generator descends ``E d(fake)``.
 Weight clipping (WGAN): the critic's optimiser ends with :func:`clip_weights` (``[-c, c]``);
 ``n_critic`` critic puts per generator put, the factor that does not move kept by the identity.
+
+Gradient penalty (WGAN-GP, Gulrajani et al. 2017), ``GAN(..., gradient_penalty=lam)``: the critic's
+loss gains ``-lam (|grad_x d(q, x_hat)| - 1)^2`` per sample at ``x_hat = e x_real + (1 - e) g(p, z)``,
+``e ~ U[0, 1]``, and its weights are not clipped.  Its change to the critic's parameters needs the
+mixed second derivative ``grad_q <grad_x d(q, x_hat), u>`` (``u`` the penalty's change of the input
+gradient).  paralens's reverse derivatives are first order (and JAX's autodiff is not used by the
+library), so :func:`penalty_put` takes it from the critic's own lens by the *complex step*: one more
+put of the critic at ``x_hat + i h u`` gives, by the symmetry of mixed partial derivatives,
+``Im R[d]_Q(q, x_hat + i h u, 1) / h = grad_q <grad_x d(q, x_hat), u> + O(h^2)``, exact to rounding
+for ``h = 1e-10`` (no difference of nearby values is taken).  It works on NumPy and JAX arrays alike,
+for critics whose maps extend to complex inputs as their formulas do (tested: linear, bias, ReLU,
+leaky ReLU, tanh, identity; the branches of the piecewise maps follow the real part, as their
+almost-everywhere derivatives); :meth:`GAN.init` checks that on the critic (a sigmoid, whose
+formula takes ``|x|``, is refused).
 """
 
 from __future__ import annotations
@@ -32,27 +46,31 @@ from typing import NamedTuple
 
 import numpy as np
 
+from paralens.backend import backend_of
 from paralens.categories.functor import Map, R
 from paralens.categories.lens import Lens
 from paralens.categories.para import Para
 from paralens.categories.types import ArrayType, Product
+from paralens.errors import ParalensError
 from paralens.learning import losses
 from paralens.learning.dreaming import ascent
 from paralens.learning.learning_rates import LearningRate, unit
-from paralens.learning.optimisers import Optimiser, chain, rmsprop
+from paralens.learning.optimisers import Optimiser, adam, chain, rmsprop
 from paralens.learning.optimisers.base import stateless
 
 GEN, CRITIC = "gen", "critic"
 """The prefixes of the generator's (P) and the critic's (Q) parameters in the composite."""
 LABEL = (1.0, -1.0)
 """The constant label ``(y_fake, y_real)`` of the dot-product loss (Ex 8.19)."""
+STEP = 1e-10
+"""The complex step ``h`` of :func:`penalty_put` (its error is ``O(h^2)``: below rounding in float32)."""
 
 
 def pair_scores() -> Lens:
     """The lens ``L x L -> L^2`` (``L = R^1``): the two tracks' scores side by side, ``(batch, 2)``."""
 
     def fn(a):
-        return np.concatenate([a[0], a[1]], axis=-1)
+        return backend_of(a[0]).xp.concatenate([a[0], a[1]], axis=-1)
 
     def rev(a, dy):
         return dy[:, :1], dy[:, 1:]
@@ -81,7 +99,8 @@ def clip_weights(c: float) -> Optimiser:
         raise ValueError(f"clip_weights: c must be above 0, got {c}")
 
     def update(updates, params):
-        return {n: np.clip(params[n] + u, -c, c) - params[n] for n, u in updates.items()}
+        xp = backend_of(params).xp
+        return {n: xp.clip(params[n] + u, -c, c) - params[n] for n, u in updates.items()}
 
     return stateless("clip_weights", update, c=c)
 
@@ -156,25 +175,42 @@ class GAN:
       optimiser: a :class:`DescentAscent`; the default is the original WGAN's
         (RMSprop 5e-5 both, the critic's weights clipped to ``[-0.01, 0.01]``).
       learning_rate: the learning-rate lens (default the unit: optimisers carry the step size).
+      gradient_penalty: ``lam`` of WGAN-GP (``None`` or 0: none, weight clipping instead).  With a
+        penalty the default optimiser is Gulrajani et al.'s, Adam(1e-4, b1 0, b2 0.9) on both factors,
+        and a given one must not clip the critic's weights.
     """
 
     generator: Para
     critic: Para
     optimiser: DescentAscent | None = None
     learning_rate: LearningRate | None = None
+    gradient_penalty: float | None = None
 
     def __post_init__(self):
+        lam = self.gradient_penalty
+        if lam is not None and not (np.isfinite(lam) and lam >= 0):
+            raise ValueError(f"gradient_penalty must be a finite number >= 0 (or None), got {lam}")
         if self.optimiser is None:
-            object.__setattr__(self, "optimiser", DescentAscent(rmsprop(5e-5), wgan_critic_optimiser()))
+            object.__setattr__(self, "optimiser", wgan_gp_optimiser() if lam else
+                               DescentAscent(rmsprop(5e-5), wgan_critic_optimiser()))
+        elif lam and clips(self.optimiser.ascend):
+            raise ValueError(f"gradient_penalty={lam} replaces weight clipping, but the critic's optimiser "
+                             f"{self.optimiser.ascend.name} clips its weights")
         if self.learning_rate is None:
             object.__setattr__(self, "learning_rate", unit())
         object.__setattr__(self, "model", gan_composite(self.generator, self.critic))
         object.__setattr__(self, "loss", losses.dot(2, reduction="mean"))
 
-    def init(self, seed: int, dtype: str = "float32") -> GANState:
-        """Fresh parameters ``P x Q`` from ``seed`` with the tensor's and the learning rate's states."""
-        params = self.model.init(seed, dtype=dtype)
-        return GANState(params, self.optimiser.init(params), self.learning_rate.init(), 0)
+    def init(self, seed: int, dtype: str = "float32", backend="numpy") -> GANState:
+        """Fresh parameters ``P x Q`` from ``seed`` with the tensor's and the learning rate's states.
+
+        With a gradient penalty, first checks that the critic admits the complex step (:func:`check_complex_step`).
+        """
+        if self.gradient_penalty:
+            check_complex_step(self.critic, seed)
+        params = self.model.init(seed, dtype=dtype, backend=backend)
+        step = backend_of(params).asarray(0, dtype="int32") if backend == "jax" else 0
+        return GANState(params, self.optimiser.init(params), self.learning_rate.init(), step)
 
     def sample(self, params: dict, z):
         """The generator's get: ``g(p, z)``."""
@@ -182,33 +218,129 @@ class GAN:
 
     def critic_scores(self, params: dict, x):
         """The critic's get ``d(q, x)``, shape ``(batch,)``."""
-        q = {n.split(".", 1)[1]: v for n, v in split(params)[CRITIC].items()}
-        return np.asarray(self.critic.get(q, x))[:, 0]
+        return np.asarray(self.critic.get(factor(params, CRITIC), x))[:, 0]
+
+
+def factor(params: dict, which: str) -> dict:
+    """The parameters of the generator (``which = GEN``) or the critic (``CRITIC``) under their own names."""
+    return {n.split(".", 1)[1]: v for n, v in split(params)[which].items()}
 
 
 def generator_get(generator: Para, params: dict, z):
     """``g(p, z)`` from the composite's parameters (the ``gen.*`` factor)."""
-    return generator.get({n.split(".", 1)[1]: v for n, v in split(params)[GEN].items()}, z)
+    return generator.get(factor(params, GEN), z)
 
 
-def gan_step(gan: GAN, state: GANState, z, x, moving: Iterable[str] = (GEN, CRITIC)):
+def wgan_gp_optimiser(lr: float = 1e-4, b1: float = 0.0, b2: float = 0.9) -> DescentAscent:
+    """Gulrajani et al.'s descent-ascent for WGAN-GP: Adam(lr, b1, b2) descending on P and ascending on Q."""
+    return DescentAscent(adam(lr, b1, b2), ascent(adam(lr, b1, b2)))
+
+
+def clips(optimiser: Optimiser) -> bool:
+    """Whether ``optimiser`` is or ends in :func:`clip_weights` (a :func:`chain` records its parts' names)."""
+    return optimiser.name == "clip_weights" or "clip_weights" in optimiser.hyperparams.get("parts", ())
+
+
+def _per_sample(v, x):
+    """``v`` of shape ``(batch,)`` shaped to broadcast against ``x`` ``(batch, ...)``."""
+    return v.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def input_gradient(critic: Para, q: dict, x):
+    """``R[d]_X(q, x, 1)``: the critic's put on its input, each score's gradient at its sample."""
+    scores, r = critic.forward(q, x)
+    return critic.backward(r, backend_of(x).xp.ones_like(scores))[1]
+
+
+def penalty_put(critic: Para, q: dict, x_hat, g, lam: float, dl) -> dict:
+    """The change to ``q`` of the gradient penalty ``lam (|g| - 1)^2`` per sample, ``g = R[d]_X(q, x_hat, 1)``.
+
+    ``dl`` ``(batch,)`` is the change of each sample's penalty (the learning rate's output, over the
+    batch for a mean).  The penalty's change of the input gradient is ``u = dl 2 lam (|g| - 1) g / |g|``
+    and its change of ``q``, ``grad_q <g(q), u>``, is the imaginary part of the critic's put at
+    ``x_hat + i h u`` over ``h`` (the complex step, :data:`STEP`; see the module).
+    """
+    xp = backend_of(x_hat).xp
+    norm = grad_norm(g)
+    u = _per_sample(dl * 2 * lam * (norm - 1) / norm, g) * g
+    scores, r = critic.forward(q, x_hat + (1j * STEP) * u)
+    dq = critic.backward_params(r, xp.ones_like(scores))
+    return {n: (xp.imag(v) / STEP).astype(q[n].dtype) for n, v in dq.items()}
+
+
+def grad_norm(g):
+    """``|g|`` per sample, ``(batch,)`` (with ``1e-12`` under the root: finite where ``g = 0``)."""
+    xp = backend_of(g).xp
+    return xp.sqrt(xp.sum((g * g).reshape(g.shape[0], -1), axis=1) + 1e-12)
+
+
+def check_complex_step(critic: Para, seed: int = 0, tol: float = 1e-5) -> None:
+    """Refuse a critic whose maps do not extend to complex inputs as their formulas (see the module).
+
+    At float64 parameters from ``seed`` and one random input ``x`` and direction ``u``, the complex step
+    ``Im R[d]_Q(q, x + i h u, 1) / h`` must agree with the central difference of ``R[d]_Q(q, -, 1)``
+    along ``u`` within ``tol`` (relative to the largest entry).
+    """
+    shape = getattr(critic.dom, "shape", None)
+    if shape is None:
+        raise ParalensError(f"the gradient penalty needs the critic's input shape; {critic.label()} has none")
+    rng = np.random.default_rng(seed)
+    q = critic.init(seed, dtype="float64")
+    x, u = rng.standard_normal((2, 1) + tuple(shape))
+
+    def put_q(a):
+        scores, r = critic.forward(q, a)
+        return critic.backward_params(r, np.ones_like(scores))
+
+    step = {n: np.imag(v) / STEP for n, v in put_q(x + 1j * STEP * u).items()}
+    h = 1e-6
+    hi, lo = put_q(x + h * u), put_q(x - h * u)
+    scale = max(1.0, *(float(np.abs(v).max()) for v in step.values()))
+    worst = max(float(np.abs(step[n] - (hi[n] - lo[n]) / (2 * h)).max()) for n in step) / scale
+    if not worst <= tol:
+        raise ParalensError(f"the gradient penalty's complex step does not hold for the critic {critic.label()} "
+                            f"(off by {worst:.2g}): use maps that extend to complex inputs (no sigmoid)")
+
+
+def gan_step(gan: GAN, state: GANState, z, x, moving: Iterable[str] = (GEN, CRITIC), mix=None):
     """The put of the closed GAN lens: ``(state, z, x) -> (state', metrics)``.
 
     ``moving`` names the factors whose optimiser runs (:data:`GEN`, :data:`CRITIC` or both: simultaneous
     descent-ascent).  ``metrics["wasserstein"]`` is the batch's mean loss ``E d(fake) - E d(real)``,
     the critic's estimate of the Wasserstein distance; ``"generator"`` is ``E d(fake)``.
+    With a gradient penalty and the critic moving, ``mix`` ``(batch,)`` in ``[0, 1]`` places the
+    interpolated points ``mix x + (1 - mix) g(z)``; ``metrics`` then also holds the batch's mean
+    ``"penalty"`` and ``"grad_norm"`` (``|grad_x d|`` there).  Runs on NumPy or JAX arrays (jit-able).
     """
     if len(z) != len(x):
         raise ValueError(f"gan_step: {len(z)} latent samples but {len(x)} real ones (the tracks pair them)")
-    label = np.broadcast_to(np.asarray(LABEL, dtype=x.dtype), (len(x), 2))
+    moving = tuple(moving)
+    penalised = bool(gan.gradient_penalty) and CRITIC in moving
+    if penalised and mix is None:
+        raise ValueError("gan_step: the gradient penalty needs mix, the interpolation weights (batch,)")
+    xp = backend_of(x).xp
+    label = xp.broadcast_to(xp.asarray(LABEL, dtype=x.dtype), (len(x), 2))
     p_bar = gan.optimiser.get(state.opt_state, state.params)
     scores, r_model = gan.model.forward(p_bar, (z, x))
     values, r_loss = gan.loss.forward({"label": label}, scores)
-    dl, lr_state = gan.learning_rate.put(state.lr_state, values)
+    metrics = {"wasserstein": xp.mean(values), "generator": xp.mean(scores[:, 0])}
+    if penalised:
+        q, lam = factor(p_bar, CRITIC), gan.gradient_penalty
+        w = _per_sample(mix.astype(x.dtype), x)
+        x_hat = w * x + (1 - w) * generator_get(gan.generator, p_bar, z)
+        g = input_gradient(gan.critic, q, x_hat)
+        norm = grad_norm(g)
+        penalty = lam * (norm - 1) ** 2
+        dl, lr_state = gan.learning_rate.put(state.lr_state, values - penalty)
+        dq = penalty_put(gan.critic, q, x_hat, g, lam, dl / len(x))
+        metrics.update(penalty=xp.mean(penalty), grad_norm=xp.mean(norm))
+    else:
+        dl, lr_state = gan.learning_rate.put(state.lr_state, values)
     _, dscores = gan.loss.backward(r_loss, dl / len(x))
     grads = gan.model.backward_params(r_model, dscores)
+    if penalised:  # the critic maximises the loss minus the penalty
+        grads = {**grads, **{f"{CRITIC}.{n}": grads[f"{CRITIC}.{n}"] - v for n, v in dq.items()}}
     opt_state, params = gan.optimiser.put(state.opt_state, state.params, grads, moving)
-    metrics = {"wasserstein": float(np.mean(values)), "generator": float(np.mean(scores[:, 0]))}
     return GANState(params, opt_state, lr_state, state.step + 1), metrics
 
 
@@ -225,25 +357,37 @@ def wgan_schedule(n_critic: int) -> Callable[[int], tuple[str, ...]]:
 
 
 def fit_gan(gan: GAN, state: GANState, data: np.ndarray, latent_dim: int, *, steps: int, batch_size: int = 64,
-            n_critic: int = 5, seed: int = 0, progress: Callable[[dict], None] | None = None):
+            n_critic: int = 5, seed: int = 0, progress: Callable[[dict], None] | None = None,
+            step_fn: Callable | None = None):
     """``steps`` puts of :func:`gan_step` on batches of ``data`` and standard normal latents; ``(state, history)``.
 
     ``history`` holds ``"wasserstein"``, the estimate at each critic step (the loss the critic
-    maximises), and ``"generator"``, ``E d(fake)`` at each generator step (the loss it minimises).
-    ``progress(metrics)`` is called after each step.
+    maximises), and ``"generator"``, ``E d(fake)`` at each generator step (the loss it minimises);
+    with a gradient penalty also ``"penalty"`` and ``"grad_norm"`` at each critic step.
+    ``progress(metrics)`` is called after each step.  Batches, latents and interpolation weights come
+    from ``seed`` on the host (the same on every backend) and are put on the backend of
+    ``state.params``; ``step_fn(state, z, x, moving, mix)`` replaces :func:`gan_step` (e.g. the
+    compiled step of :func:`paralens.training.compile.compile_gan_step`).
     """
     rng = np.random.default_rng(seed)
     moves = wgan_schedule(n_critic)
-    w, g = [], []
+    B = backend_of(state.params)
+    data_on = B.asarray(data)
+    step = step_fn or (lambda s, z, x, moving, mix: gan_step(gan, s, z, x, moving, mix))
+    hist: dict[str, list] = {"wasserstein": [], "generator": [], "penalty": [], "grad_norm": []}
     for k in range(int(steps)):
-        x = data[rng.integers(0, len(data), batch_size)]
+        idx = rng.integers(0, len(data), batch_size)
         z = rng.standard_normal((batch_size, latent_dim)).astype(data.dtype)
+        mix = rng.random(batch_size).astype(data.dtype) if gan.gradient_penalty else None
         moving = moves(k)
-        state, m = gan_step(gan, state, z, x, moving)
-        if CRITIC in moving:
-            w.append(m["wasserstein"])
+        state, m = step(state, B.asarray(z), data_on[B.asarray(idx)] if B.name == "jax" else data_on[idx],
+                        moving, None if mix is None else B.asarray(mix))
+        m = {n: float(v) for n, v in m.items()}
+        for n in ("wasserstein", "penalty", "grad_norm") if CRITIC in moving else ():
+            if n in m:
+                hist[n].append(m[n])
         if GEN in moving:
-            g.append(m["generator"])
+            hist["generator"].append(m["generator"])
         if progress is not None:
             progress(m)
-    return state, {"wasserstein": np.array(w), "generator": np.array(g)}
+    return state, {n: np.array(v) for n, v in hist.items() if v or n in ("wasserstein", "generator")}

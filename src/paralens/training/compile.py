@@ -38,7 +38,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from paralens.learning.supervised import train_step
 
-__all__ = ["compile_epoch", "compile_train_step", "data_parallel_train_step", "device_copy", "make_mesh", "replicate"]
+__all__ = ["compile_epoch", "compile_gan_step", "compile_train_step", "data_parallel_train_step", "device_copy", "make_mesh", "replicate"]
 
 
 def _train_step(*args):
@@ -212,3 +212,18 @@ def data_parallel_train_step(learner, mesh: Mesh | None = None, *, donate: bool 
 
     step.mesh = mesh
     return step
+
+
+# -- the GAN lens ------------------------------------------------------------------------------------
+
+
+def compile_gan_step(gan, donate: bool = True):
+    """The put of the closed GAN lens (:func:`paralens.learning.gan.gan_step`), jitted:
+    ``step(state, z, x, moving, mix) -> (state, metrics)``, one program per ``moving`` (a static tuple
+    of factor names), the state's buffers donated unless ``donate=False``."""
+    from paralens.learning.gan import gan_step
+
+    def step(state, z, x, moving, mix=None):
+        return gan_step(gan, state, z, x, moving, mix)
+
+    return jax.jit(step, static_argnums=(3,), donate_argnums=(0,) if donate else ())
