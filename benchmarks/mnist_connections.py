@@ -7,7 +7,8 @@ epochs and architecture below; the relaxations compared are the softmax mix of t
 straight-through epochs.  Prints one JSON line per setting (hardened and relaxed test accuracy, the gap,
 circuit gates, training seconds) and writes them all to ``--out``.
 
-    python benchmarks/mnist_connections.py --only fixed,mix,st [--epochs 8] [--out results.json]
+    python benchmarks/mnist_connections.py --only fixed,mix,st [--epochs 8] [--widths 2000,2000,2000,2000]
+        [--tau 10] [--candidates 8] [--out results.json]
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from paralens.files import atomic_open
 WIDTHS = (2000, 2000, 2000, 2000)
 
 
-def settings(epochs: int, tau: float, k: int) -> dict:
-    base = mnist_gates_config().with_(widths=WIDTHS, tau=tau, epochs=epochs)
+def settings(epochs: int, tau: float, k: int, widths=WIDTHS) -> dict:
+    base = mnist_gates_config().with_(widths=tuple(widths), tau=tau, epochs=epochs)
     conn = base.with_(architecture="connections", candidates=k)
     return {
         "fixed": base,
@@ -44,9 +45,10 @@ def main(argv=None):
     ap.add_argument("--tau", type=float, default=10.0)
     ap.add_argument("--candidates", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="gates per layer, comma-separated")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    table = settings(args.epochs, args.tau, args.candidates)
+    table = settings(args.epochs, args.tau, args.candidates, [int(w) for w in args.widths.split(",")])
     names = [s for s in args.only.split(",") if s]
     unknown = [s for s in names if s not in table]
     if unknown:

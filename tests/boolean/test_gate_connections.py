@@ -243,7 +243,8 @@ def test_recipe_connections_on_iris():
     net = info["network"]
     assert [type(layer).__name__ for layer in net.layers] == ["ConnectionLayer", "ConnectionLayer"]
     assert [layer.k for layer in net.layers] == [4, 4] and net.layers[0].temperature == 0.5
-    # measured: 96.7% hardened test (29 of 30 flowers); the fixed-wire preset gets 93-100% on this split
+    # measured: 90% hardened test (27 of 30), 100% and 100% with seeds 1, 2 (split_seed = seed); the fixed-wire
+    # recipe with 60 epochs: 90%, 100%, 96.7%
     assert info["hardened_test_accuracy"] >= 0.85, {k: v for k, v in info.items() if "acc" in k}
     bits_te = info["encoder"].transform(np.asarray(_iris_test(cfg)))
     assert circuit_accuracy(c, info["decoder"], bits_te, _iris_test(cfg, labels=True)) == info["hardened_test_accuracy"]
