@@ -8,7 +8,7 @@ straight-through epochs.  Prints one JSON line per setting (hardened and relaxed
 circuit gates, training seconds) and writes them all to ``--out``.
 
     python benchmarks/mnist_connections.py --only fixed,mix,st [--epochs 8] [--widths 2000,2000,2000,2000]
-        [--tau 10] [--candidates 8] [--out results.json]
+        [--tau 10] [--candidates 8] [--copies 2] [--out results.json]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from paralens.files import atomic_open
 WIDTHS = (2000, 2000, 2000, 2000)
 
 
-def settings(epochs: int, tau: float, k: int, widths=WIDTHS) -> dict:
-    base = mnist_gates_config().with_(widths=tuple(widths), tau=tau, epochs=epochs)
+def settings(epochs: int, tau: float, k: int, widths=WIDTHS, copies: int = 2) -> dict:
+    base = mnist_gates_config().with_(widths=tuple(widths), tau=tau, epochs=epochs, augment_copies=copies)
     conn = base.with_(architecture="connections", candidates=k)
     return {
         "fixed": base,
@@ -45,10 +45,11 @@ def main(argv=None):
     ap.add_argument("--tau", type=float, default=10.0)
     ap.add_argument("--candidates", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--copies", type=int, default=2, help="shifted copies of the training digits")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="gates per layer, comma-separated")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    table = settings(args.epochs, args.tau, args.candidates, [int(w) for w in args.widths.split(",")])
+    table = settings(args.epochs, args.tau, args.candidates, [int(w) for w in args.widths.split(",")], args.copies)
     names = [s for s in args.only.split(",") if s]
     unknown = [s for s in names if s not in table]
     if unknown:
@@ -59,7 +60,7 @@ def main(argv=None):
         circuit, info = run_gates(cfg, verbose=True)
         row = {"setting": name, "architecture": cfg.architecture, "widths": list(cfg.widths), "tau": cfg.tau,
                "epochs": cfg.epochs, "hard_epochs": cfg.hard_epochs, "candidates": cfg.candidates,
-               "extra": cfg.extra, "seed": cfg.seed,
+               "extra": cfg.extra, "seed": cfg.seed, "copies": cfg.augment_copies,
                "hardened_test": info["hardened_test_accuracy"], "relaxed_test": info["relaxed_test_accuracy"],
                "gap": info["relaxed_test_accuracy"] - info["hardened_test_accuracy"],
                "hardened_train": info["hardened_train_accuracy"], "gates": circuit.n_gates,
