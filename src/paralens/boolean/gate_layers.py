@@ -112,6 +112,44 @@ def _rows(B, x):
     return xt
 
 
+def gate_mixture(xp, z, dtype, *, hard: bool = False, straight_through: bool = False):
+    """The gates of logits ``z`` (``(n, 16)``) as polynomial coefficients: ``(w, al, fw)``.
+
+    ``w``: the mixture weights (softmax of ``z``, or one-hot at the argmax with ``hard``); ``al = w @ COEFFS``
+    (``(n, 4)``, of ``dtype``), the coefficients ``(a0..a3)`` of ``y = a0 + a1 a + a2 b + a3 ab`` the reverse
+    pass differentiates; ``fw`` those the forward pass computes: ``al``, or the hardened gates' with
+    ``straight_through`` (hardened forward, relaxed reverse).  The one reading of a relaxed two-input gate,
+    shared by every layer of such gates (:class:`GateLayer`, the learned-connection layer)."""
+    w = one_hot_argmax(xp, z) if hard else _softmax(xp, z)
+    C = _coeffs(str(np.dtype(z.dtype)))
+    al = (w @ C).astype(dtype)
+    fw = (one_hot_argmax(xp, z) @ C).astype(dtype) if straight_through and not hard else al
+    return w, al, fw
+
+
+def gate_apply(fw, a, b):
+    """Gates of coefficients ``fw`` (``(n, 4)``) on inputs ``a``, ``b`` (``(n, batch)``, feature-major)."""
+    return fw[:, 0:1] + a * (fw[:, 1:2] + fw[:, 3:4] * b) + fw[:, 2:3] * b
+
+
+def gate_reverse(xp, w, al, a, b, dyt, need_dx: bool = True):
+    """The reverse derivative of :func:`gate_apply` at coefficients ``al`` and of the softmax behind them:
+    ``(dlogits (n, 16), da, db)`` for the change ``dyt`` (``(n, batch)``) of the outputs (``da``, ``db``
+    ``None`` unless ``need_dx``).
+
+    ``dalpha = sum_batch dy * (1, a, b, ab)``, ``dw = dalpha @ COEFFS^T``, ``dlogits = w * (dw - <w, dw>)``;
+    ``da = dy (a1 + a3 b)``, ``db = dy (a2 + a3 a)``."""
+    t = dyt * a
+    dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
+                       xp.sum(t * b, axis=1)], axis=1)
+    w = w.astype(dalpha.dtype)
+    dw = dalpha @ _coeffs(str(np.dtype(dalpha.dtype))).T
+    dlogits = w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
+    if not need_dx:
+        return dlogits, None, None
+    return dlogits, dyt * (al[:, 1:2] + al[:, 3:4] * b), dyt * (al[:, 2:3] + al[:, 3:4] * a)
+
+
 class GateLayer(Para):
     """A layer of ``n_out`` relaxed two-input gates with fixed wiring, a parametric lens ``R^n_in -> R^n_out``.
 
@@ -160,11 +198,6 @@ class GateLayer(Para):
             raise CompositionError(f"{self.label()} cannot take input {dom}: its domain is {self.dom}")
         return self.cod
 
-    @staticmethod
-    def _C(xp, dtype):
-        """``COEFFS`` as a NumPy constant of ``dtype`` (a constant inside a compiled step, too)."""
-        return _coeffs(str(np.dtype(dtype)))
-
     def weights(self, p, hard: bool = False):
         """The mixture weights ``(n_out, 16)``: ``softmax(logits)``, or one-hot at the argmax with ``hard``."""
         z = p["logits"] if isinstance(p, dict) else p
@@ -179,18 +212,11 @@ class GateLayer(Para):
         except KeyError:
             raise ParameterError(f"{self.label()} needs parameter 'logits'; got {sorted(p)}") from None
         B = backend_of(x)
-        xp = B.xp
-        w = self.weights(z, hard)
-        C = self._C(xp, z.dtype)
-        al = (w @ C).astype(x.dtype)
-        # straight through: the forward pass runs the hardened gates, the reverse pass the relaxed ones
-        fw = (one_hot_argmax(xp, z) @ C).astype(x.dtype) if self.straight_through and not hard else al
-        a0, a1, a2, a3 = fw[:, 0:1], fw[:, 1:2], fw[:, 2:3], fw[:, 3:4]
+        w, al, fw = gate_mixture(B.xp, z, x.dtype, hard=hard, straight_through=self.straight_through)
         xt = _rows(B, x)
         a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
         b = xt[self.ib]
-        yt = a0 + a * (a1 + a3 * b) + a2 * b
-        return yt.T, (w, al, a, b)
+        return gate_apply(fw, a, b).T, (w, al, a, b)
 
     @property
     def n_gates(self) -> int:
@@ -202,23 +228,13 @@ class GateLayer(Para):
         z = p["logits"] if isinstance(p, dict) else p
         return [HardGates(self.n_in, self.ia, self.ib, np.argmax(np.asarray(z), axis=1).astype(np.int64))]
 
-    def _dparams(self, xp, w, dalpha):
-        dw = dalpha @ self._C(xp, dalpha.dtype).T
-        return w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
-
     def _backward(self, res, dy, need_dx: bool):
         w, al, a, b = res
         B = backend_of(dy)
         xp = B.xp
-        dyt = _rows(B, dy)
-        t = dyt * a
-        dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
-                           xp.sum(t * b, axis=1)], axis=1)
-        dlogits = self._dparams(xp, w.astype(dalpha.dtype), dalpha)
+        dlogits, da, db = gate_reverse(xp, w, al, a, b, _rows(B, dy), need_dx)
         if not need_dx:
             return dlogits, None
-        da = dyt * (al[:, 1:2] + al[:, 3:4] * b)
-        db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
         if self.b_inverse is not None:
             return dlogits, (da + db[self.b_inverse]).T
         return dlogits, reverse_gather(xp, [da, db], self.fan).T
@@ -261,4 +277,5 @@ class GroupSum(Para):
         return {}, d.reshape(res, self.n)
 
 
-__all__ = ["GateLayer", "GroupSum", "HardGates", "gate_init", "one_hot_argmax", "run_hard_gates"]
+__all__ = ["GateLayer", "GroupSum", "HardGates", "gate_apply", "gate_init", "gate_mixture", "gate_reverse", "one_hot_argmax",
+           "run_hard_gates"]

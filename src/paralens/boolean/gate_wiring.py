@@ -2,7 +2,8 @@
 
 :func:`random_wiring` (balanced fan-outs, no gate reading one wire twice), :func:`permutation_wiring`
 (a layer as wide as the one before: every wire read exactly twice), :func:`local_wiring` and
-:func:`local_wiring_next` (gates reading nearby pixels), and :func:`fan_table` (the reverse of the
+:func:`local_wiring_next` (gates reading nearby pixels), :func:`local_candidates` (the candidate wires of
+a learned-connection layer on an image), and :func:`fan_table` (the reverse of the
 wiring: which reads each wire feeds, for the layers' reverse derivatives).
 """
 
@@ -136,6 +137,40 @@ def local_wiring_next(positions, n_out: int, radius: int, height: int, width: in
     return ia, ib, pos[ia]
 
 
+def local_candidates(channels: int, height: int, width: int, n_out: int, n_cand: int, radius: int,
+                     rng: np.random.Generator, bits=None) -> np.ndarray:
+    """``(n_out, n_cand)`` distinct input bits per gate, all within ``radius`` rows and columns of the gate's
+    pixel, on images whose bits are ``(pixel, channel)`` (pixel-major, as :func:`local_wiring`).
+
+    The gates' pixels run through balanced random orders of the pixels with a bit in ``bits`` (the bits the
+    candidates should be, e.g. those that vary in the training data; default all), so every such pixel has a
+    gate when ``n_out`` is at least their number; each gate's candidates are a random choice without
+    replacement among the bits of ``bits`` in its window, topped up with the window's other bits where
+    those are too few.  The candidate sets of a learned-connection layer on an image."""
+    n_pix = height * width
+    if radius < 0:
+        raise ValueError(f"local_candidates: radius must be >= 0, got {radius}")
+    allowed = np.ones(channels * n_pix, dtype=bool) if bits is None else np.zeros(channels * n_pix, dtype=bool)
+    if bits is not None:
+        allowed[np.asarray(bits, dtype=np.int64)] = True
+    pix = np.flatnonzero(allowed.reshape(n_pix, channels).any(axis=1))
+    if len(pix) == 0:
+        raise ValueError("local_candidates: no input bits to choose from")
+    reps = -(-n_out // len(pix))
+    p = pix[np.concatenate([rng.permutation(len(pix)) for _ in range(reps)])[:n_out]]
+    d = np.arange(-radius, radius + 1)
+    dy, dx, c = (a.ravel() for a in np.meshgrid(d, d, np.arange(channels), indexing="ij"))
+    r2, c2 = p[:, None] // width + dy[None], p[:, None] % width + dx[None]
+    inside = (r2 >= 0) & (r2 < height) & (c2 >= 0) & (c2 < width)
+    bit = np.where(inside, (r2 * width + c2) * channels + c[None], 0)
+    # random keys: allowed bits of the window first, then its other bits; bits outside the image never
+    key = rng.random(bit.shape) + np.where(allowed[bit], 0.0, 1.0) + np.where(inside, 0.0, np.inf)
+    if (np.isfinite(key).sum(axis=1) < n_cand).any():
+        raise ValueError(f"local_candidates: a window of radius {radius} holds fewer than {n_cand} bits")
+    pick = np.argsort(key, axis=1, kind="stable")[:, :n_cand]
+    return np.take_along_axis(bit, pick, axis=1).astype(np.int64)
+
+
 def gather_table(n_in: int, src) -> np.ndarray:
     """``T`` of shape ``(n_in, fan)``: for each of ``n_in`` wires, the positions in ``src`` (the wires a layer
     reads, flattened) that read it, padded with ``len(src)``, so that with the reads' changes ``D`` (one row
@@ -169,4 +204,4 @@ def reverse_gather(xp, parts, table):
     return out
 
 
-__all__ = ["fan_table", "gather_table", "reverse_gather", "local_wiring", "local_wiring_next", "permutation_wiring", "random_wiring"]
+__all__ = ["fan_table", "gather_table", "reverse_gather", "local_candidates", "local_wiring", "local_wiring_next", "permutation_wiring", "random_wiring"]

@@ -24,8 +24,9 @@ class GatesConfig:
     ``architecture`` names the network (:data:`ARCHITECTURES`): ``"gates"``, two-input gate layers on fixed
     random wiring (difflogic); ``"conv"``, logic-tree convolutions and OR pooling, then gate
     layers (:mod:`~paralens.boolean.gate_conv`); ``"tables"``, k-input nodes in a smaller basis
-    (:mod:`~paralens.boolean.gate_tables`); ``"connections"``, two-input gates whose wires are learned among
-    candidates (:mod:`~paralens.boolean.gate_connections`).  ``extra`` holds the architecture's own options (given to its
+    (:mod:`~paralens.boolean.gate_tables`); ``"connections"``, two-input gates whose wiring is learned among
+    ``candidates`` wires per input (:mod:`~paralens.boolean.gate_connections`; ``local_radius``: the first
+    layer's candidates lie near a pixel).  ``extra`` holds the architecture's own options (given to its
     builder as keywords), and must be empty for ``"gates"``.
     """
 
@@ -52,6 +53,7 @@ class GatesConfig:
     augment_shift: int = 1
     hard_epochs: int = 0
     architecture: str = "gates"
+    candidates: int | None = None
     extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> GatesConfig:
@@ -111,7 +113,7 @@ def mnist_gates_small_config() -> GatesConfig:
     return GatesConfig(dataset="mnist", bits_per_feature=3, encoder_method="uniform", widths=(6000, 6000, 6000, 4000),
                        tau=15.0, epochs=10, batch_size=100, lr=0.1, schedule="cosine", informative_only=True,
                        augment_copies=2, augment_shift=1, hard_epochs=2, backend="jax", seed=0,
-                       architecture="connections", extra={"candidates": 8})
+                       architecture="connections", candidates=8)
 
 
 def shifted_copies(x, y, copies: int, shift: int, seed: int = 0, side: int = 28):
@@ -162,6 +164,15 @@ def load_gates_data(cfg: GatesConfig, *, integer: bool = False):
 ARCHITECTURES = ("gates", "conv", "tables", "connections")
 
 
+def _gate_inits(cfg: GatesConfig):
+    """The two-input gate layers' logits initialisers of a recipe: ``cfg.init`` (a first layer of another kind
+    than ``"normal"`` starts normal, so it mixes its inputs)."""
+    init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
+    if cfg.init != "normal":
+        init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
+    return init
+
+
 def build_network(cfg: GatesConfig, bits_train, n_classes: int):
     """The relaxed network a recipe trains, for training bits ``bits_train`` (to find the varying bits)."""
     from paralens.boolean.gate_network import GateNetwork
@@ -177,33 +188,43 @@ def build_network(cfg: GatesConfig, bits_train, n_classes: int):
     if cfg.local_radius is not None:
         local = (cfg.bits_per_feature, side, side, cfg.local_radius)
     extra = dict(cfg.extra)
+    if cfg.candidates is not None and cfg.architecture != "connections":
+        raise ValueError(f"candidates is for architecture 'connections', not {cfg.architecture!r}")
+    if cfg.architecture == "connections":
+        from paralens.boolean.gate_connections import connections_network
+
+        if cfg.local_layers != 1:
+            raise ValueError("local_layers is for architecture 'gates', not 'connections' (local_radius sets the "
+                             "first layer's candidate windows)")
+        if "candidates" in extra:
+            raise ValueError("give architecture 'connections' its candidates as GatesConfig.candidates, not in extra")
+        unknown = sorted(set(extra) - {"temperature", "straight_through", "wire_scale"})
+        if unknown:
+            raise ValueError(f"architecture 'connections' takes extra options temperature, straight_through and "
+                             f"wire_scale, not {unknown}")
+        k = 8 if cfg.candidates is None else cfg.candidates
+        return connections_network(n_bits, list(cfg.widths), n_classes, candidates=k, seed=cfg.seed, tau=cfg.tau,
+                                   init=_gate_inits(cfg), inputs=inputs, local=local, **extra)
     if cfg.architecture == "gates":
         if extra:
             raise ValueError(f"architecture 'gates' takes no extra options, got {sorted(extra)}")
-        init = gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit)
-        if cfg.init != "normal":
-            init = [gate_init("normal", scale=cfg.init_scale)] + [init] * (len(cfg.widths) - 1)
-        return GateNetwork(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, init=init, local=local,
+        return GateNetwork(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, init=_gate_inits(cfg), local=local,
                            inputs=inputs, local_layers=cfg.local_layers)
-    for name, default in (("local_radius", None), ("local_layers", 1)):
+    for name, default, owners in (("local_radius", None, "architectures 'gates' and 'connections'"),
+                                  ("local_layers", 1, "architecture 'gates'")):
         if getattr(cfg, name) != default:
-            raise ValueError(f"{name} is for architecture 'gates', not {cfg.architecture!r}")
+            raise ValueError(f"{name} is for {owners}, not {cfg.architecture!r}")
     if cfg.architecture == "conv":
         from paralens.boolean.gate_conv import conv_network
 
         for name, default in (("init", "normal"), ("init_scale", 1.0), ("pass_logit", 5.0), ("informative_only", False)):
             if getattr(cfg, name) != default:
-                raise ValueError(f"{name} is for architectures 'gates' and 'tables', not 'conv' (give its "
-                                 "initialisers in extra)")
+                raise ValueError(f"{name} is for architectures 'gates', 'tables' and 'connections', not 'conv' "
+                                 "(give its initialisers in extra)")
         if side * side * cfg.bits_per_feature != n_bits:
             raise ValueError(f"architecture 'conv' needs square images; {n_bits} bits are not that")
         return conv_network(side, side, cfg.bits_per_feature, n_classes, dense=tuple(cfg.widths), seed=cfg.seed,
                             tau=cfg.tau, **extra)
-    if cfg.architecture == "connections":
-        from paralens.boolean.gate_connections import connections_network
-
-        return connections_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
-                                   init=gate_init(cfg.init, scale=cfg.init_scale, pass_logit=cfg.pass_logit), **extra)
     from paralens.boolean.gate_tables import table_network
 
     return table_network(n_bits, list(cfg.widths), n_classes, seed=cfg.seed, tau=cfg.tau, inputs=inputs,
