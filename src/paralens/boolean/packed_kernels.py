@@ -55,9 +55,10 @@ def _compile_kernels():
             _NUMBA["k"] = None
         else:
             g = globals()
+            g["_wide"] = _make_wide()
             ns = {}
             for name in _KERNELS:
-                g[name] = numba.njit(nogil=True, cache=True)(g[name])
+                g[name] = numba.njit(nogil=True, cache=True, boundscheck=False)(g[name])
                 ns[name.removeprefix("_k_")] = g[name]
             from types import SimpleNamespace
 
@@ -135,6 +136,104 @@ def _k_allocate(a, b, c, out, last, slot, n_slots):
                         break
                 heap[j] = x
     return n_slots
+
+
+def _k_push(stack, top, p, i):
+    stack[p, top[p]] = i
+    top[p] += 1
+
+
+def _k_frees(i, opnd, nop, uses, pinned):
+    """How many of instruction ``i``'s operands it reads last (their slots are freed after it)."""
+    p = 0
+    for q in range(nop[i]):
+        v = opnd[i, q]
+        if uses[v] == 1 and not pinned[v]:
+            p += 1
+    return p
+
+
+def _k_pop(stack, top, done, prio):
+    """The ready instruction that frees the most slots (the latest made ready among equals), or -1."""
+    for p in range(3, -1, -1):
+        while top[p] > 0:
+            top[p] -= 1
+            i = stack[p, top[p]]
+            if not done[i] and prio[i] == p:
+                return i
+    return -1
+
+
+def _k_schedule(op, opnd, nop, out, n_values, pinned, chunk, order):
+    """A list schedule of the instructions for cache: greedily, the ready instructions that free the most
+    slots, ``chunk`` at a time (all ready together, so independent), each chunk sorted by opcode (runs of one
+    opcode for the kernel); ``opnd[i, :nop[i]]`` are instruction ``i``'s distinct operands.  Writes ``order``."""
+    n = len(out)
+    producer = np.full(n_values, -1, dtype=np.int64)
+    uses = np.zeros(n_values, dtype=np.int64)
+    for i in range(n):
+        producer[out[i]] = i
+        for q in range(nop[i]):
+            uses[opnd[i, q]] += 1
+    start = np.zeros(n_values + 1, dtype=np.int64)
+    for v in range(n_values):
+        start[v + 1] = start[v] + uses[v]
+    fill = start[:-1].copy()
+    readers = np.empty(start[n_values], dtype=np.int64)
+    waiting = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        for q in range(nop[i]):
+            v = opnd[i, q]
+            readers[fill[v]] = i
+            fill[v] += 1
+            if producer[v] >= 0:
+                waiting[i] += 1
+    done = np.zeros(n, dtype=np.bool_)
+    prio = np.zeros(n, dtype=np.int64)
+    stack = np.empty((4, 4 * n + 4), dtype=np.int64)
+    top = np.zeros(4, dtype=np.int64)
+    for i in range(n):
+        if waiting[i] == 0:
+            prio[i] = _k_frees(i, opnd, nop, uses, pinned)
+            _k_push(stack, top, prio[i], i)
+    sel = np.empty(max(chunk, 1), dtype=np.int64)
+    n_done = 0
+    while n_done < n:
+        k = 0
+        while k < chunk:
+            i = _k_pop(stack, top, done, prio)
+            if i < 0:
+                break
+            done[i] = True
+            sel[k] = i
+            k += 1
+        for x in range(1, k):  # by opcode (insertion sort, stable)
+            y = sel[x]
+            j = x - 1
+            while j >= 0 and op[sel[j]] > op[y]:
+                sel[j + 1] = sel[j]
+                j -= 1
+            sel[j + 1] = y
+        for x in range(k):
+            i = sel[x]
+            order[n_done] = i
+            n_done += 1
+            for q in range(nop[i]):
+                v = opnd[i, q]
+                uses[v] -= 1
+                if uses[v] == 1 and not pinned[v]:  # its last reader now frees it
+                    for t in range(start[v], start[v + 1]):
+                        j = readers[t]
+                        if not done[j] and waiting[j] == 0:
+                            prio[j] += 1
+                            _k_push(stack, top, prio[j], j)
+            o = out[i]
+            for t in range(start[o], start[o + 1]):
+                j = readers[t]
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    prio[j] = _k_frees(j, opnd, nop, uses, pinned)
+                    _k_push(stack, top, prio[j], j)
 
 
 def _k_transpose8(v0, v1, v2, v3, v4, v5, v6, v7):
@@ -235,61 +334,83 @@ def _k_scatter_block(T_all, col_slot8, V, nw):
                     row[w] = T_all[w, c, g]
 
 
-def _k_program(V, runs, instr):
-    """Run the instructions on all words of the slots ``V`` (runs of one opcode: one branch per run)."""
-    W = V.shape[1]
+def _make_wide():
+    """``_wide(V, a, b, c, z, op, proto)``: ``V[z:z+W] = op(V[a:a+W], V[b:b+W], V[c:c+W])`` as one operation on a
+    ``<W x i64>`` vector (``W = len(proto)``, the words of a block; ``op`` a literal opcode), so that one gate
+    is one load per operand, one vector instruction and one store at the machine's full vector width (LLVM
+    lowers ``<8 x i64>`` to one AVX-512 register, or two AVX2 ones), whatever numba's vectorisers do."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _wide(typingctx, V, a, b, c, z, op, proto):
+        if not (isinstance(op, types.IntegerLiteral) and isinstance(proto, types.UniTuple)):
+            return None
+        W, code = proto.count, op.literal_value
+        sig = types.void(V, a, b, c, z, op, proto)
+
+        def codegen(context, builder, signature, args):
+            data = context.make_array(signature.args[0])(context, builder, args[0]).data
+            vt = ir.VectorType(ir.IntType(64), W)
+
+            def word(k):  # the vector at element offset args[k]
+                return builder.bitcast(builder.gep(data, [args[k]]), vt.as_pointer())
+
+            x = builder.load(word(1), align=8)
+            ones = ir.Constant(vt, [ir.Constant(ir.IntType(64), -1)] * W)
+            if code == OP_NOT:
+                r = builder.xor(x, ones)
+            elif code == OP_COPY:
+                r = x
+            else:
+                y = builder.load(word(2), align=8)
+                if code == OP_AND:
+                    r = builder.and_(x, y)
+                elif code == OP_ANDN:
+                    r = builder.and_(x, builder.xor(y, ones))
+                elif code == OP_XOR:
+                    r = builder.xor(x, y)
+                elif code == OP_OR:
+                    r = builder.or_(x, y)
+                else:  # mux(s, x, y) = y if s else x; here x is the select, y and c the data
+                    d = builder.load(word(3), align=8)
+                    r = builder.xor(y, builder.and_(builder.xor(y, d), x))
+            builder.store(r, word(4), align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _wide
+
+
+def _k_run(V, instr, s, e, W, op, proto):
+    """Instructions ``s .. e - 1`` of opcode ``op`` (a literal) on the flat slots ``V`` (``W`` words a slot)."""
+    for i in range(s, e):
+        _wide(V, np.intp(instr[i, 0]) * W, np.intp(instr[i, 1]) * W, np.intp(instr[i, 2]) * W,
+              np.intp(instr[i, 3]) * W, op, proto)
+
+
+def _k_program(V, runs, instr, proto):
+    """Run the instructions on the slots ``V`` (flat: slot ``s`` is ``V[s * W: (s + 1) * W]``, ``W = len(proto)``),
+    a run of one opcode at a time (one branch per run)."""
+    W = len(proto)
     for r in range(runs.shape[0]):
-        op = runs[r, 0]
-        s = runs[r, 1]
-        e = runs[r, 2]
-        if op == 0:  # and
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                y = V[instr[i, 1]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w] & y[w]
-        elif op == 1:  # a and not b
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                y = V[instr[i, 1]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w] & ~y[w]
-        elif op == 2:  # xor
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                y = V[instr[i, 1]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w] ^ y[w]
-        elif op == 3:  # or
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                y = V[instr[i, 1]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w] | y[w]
-        elif op == 4:  # not
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = ~x[w]
-        elif op == 5:  # mux(s, x, y) = y if s else x
-            for i in range(s, e):
-                sel = V[instr[i, 0]]
-                x = V[instr[i, 1]]
-                y = V[instr[i, 2]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w] ^ ((x[w] ^ y[w]) & sel[w])
-        else:  # copy
-            for i in range(s, e):
-                x = V[instr[i, 0]]
-                z = V[instr[i, 3]]
-                for w in range(W):
-                    z[w] = x[w]
+        op, s, e = runs[r, 0], runs[r, 1], runs[r, 2]
+        if op == 0:
+            _k_run(V, instr, s, e, W, 0, proto)
+        elif op == 1:
+            _k_run(V, instr, s, e, W, 1, proto)
+        elif op == 2:
+            _k_run(V, instr, s, e, W, 2, proto)
+        elif op == 3:
+            _k_run(V, instr, s, e, W, 3, proto)
+        elif op == 4:
+            _k_run(V, instr, s, e, W, 4, proto)
+        elif op == 5:
+            _k_run(V, instr, s, e, W, 5, proto)
+        else:
+            _k_run(V, instr, s, e, W, 6, proto)
 
 
 def _k_unpack(V, out_first, out_neg, n_out8, resv, row0, nrows, w):
@@ -492,9 +613,9 @@ def _k_pack_words(X64, N, col8, out):
                         row[w0 + w] = T_all[w, c, g]
 
 
-_KERNELS = ("_k_dead_code", "_k_allocate", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
+_KERNELS = ("_k_dead_code", "_k_allocate", "_k_push", "_k_frees", "_k_pop", "_k_schedule", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
             "_k_scatter_block",
-            "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block",
+            "_k_run", "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block",
             "_k_pack_words")
 
 
