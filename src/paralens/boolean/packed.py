@@ -258,14 +258,9 @@ class PackedCircuit:
             V = _aligned_slots(n_slots, W)  # slot 0 stays 0: the constant
             flat = V.reshape(-1)
             pack = _pack_scratch(col_slot8.shape[1], W)
-            head = _head_scratch(L, nb, W) if mode == 1 else ()
-            for blk in range(b0, b1):
-                K.pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, *pack, V)
-                K.program(flat, p.runs, p.instr, proto)
-                if mode == 0:
-                    K.unpack_block(V, p.out_first, out_neg, n_out8, words, blk, N)
-                else:
-                    K.head(V, p.out_first, out_neg, n_classes, m, *head, pred, blk * 64 * W, N)
+            head = _head_scratch(L if mode == 1 else 1, nb if mode == 1 else 1, W)
+            K.blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, *pack, V, flat, p.runs, p.instr,
+                     proto, mode, p.out_first, out_neg, n_out8, words, n_classes, m, *head, pred)
 
         return work
 

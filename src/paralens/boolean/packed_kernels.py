@@ -55,7 +55,7 @@ def _compile_kernels():
             _NUMBA["k"] = None
         else:
             g = globals()
-            g["_wide"] = _make_wide()
+            g["_wide"], g["_ge_or"] = _make_wide(), _make_ge_or()
             ns = {}
             for name in _KERNELS:
                 g[name] = numba.njit(nogil=True, cache=True, boundscheck=False)(g[name])
@@ -278,15 +278,22 @@ def _k_accumulate_row(row, r, acc):
         a[g] |= row[g] << k
 
 
-def _k_encode_row(x, U, M, nf8, tmp):
-    """One row of features as bytes: ``tmp[j * nf8 + i] = x[i] >= U[j, i]`` and ``M[j, i]``."""
+def _k_encode_row(x, U, M, nf8, acc, r):
+    """One row ``r`` of features into the accumulators' bytes: bit ``r % 8`` of ``acc[r // 8, j * nf8 + i]`` is
+    ``x[i] >= U[j, i]`` and ``M[j, i]`` (64 features at a time, :func:`_make_ge_or`; the rest one by one)."""
     k, nf = U.shape
+    a = acc[r >> 3]
+    bit = np.uint8(1 << (r & 7))
+    n64 = nf - nf % 64
     for j in range(k):
+        for i in range(0, n64, 64):
+            _ge_or(a, j * nf8 + i, x, i, U, j * nf + i, M, bit)
         u = U[j]
         mk = M[j]
-        o = tmp[j * nf8: j * nf8 + nf]
-        for i in range(nf):
-            o[i] = np.uint8(x[i] >= u[i]) & mk[i]
+        o = j * nf8
+        for i in range(n64, nf):
+            if x[i] >= u[i] and mk[i]:
+                a[o + i] |= bit
 
 
 def _k_transpose_all(acc, T):
@@ -382,6 +389,41 @@ def _make_wide():
         return sig, codegen
 
     return _wide
+
+
+def _make_ge_or():
+    """``_ge_or(acc, ao, x, xo, U, uo, M, bit)``: ``acc[ao + t] |= bit`` where ``x[xo + t] >= U[uo + t]`` and
+    ``M[uo + t]``, for ``t < 64`` (flat offsets, bytes): 64 comparisons as one ``<64 x i8>`` vector operation
+    (AVX-512BW: one compare into a mask register)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _ge_or(typingctx, acc, ao, x, xo, U, uo, M, bit):
+        sig = types.void(acc, ao, x, xo, U, uo, M, bit)
+
+        def codegen(context, builder, signature, args):
+            vt = ir.VectorType(ir.IntType(8), 64)
+
+            def vec(k, off):
+                data = context.make_array(signature.args[k])(context, builder, args[k]).data
+                return builder.bitcast(builder.gep(data, [args[off]]), vt.as_pointer())
+
+            xv = builder.load(vec(2, 3), align=1)
+            uv = builder.load(vec(4, 5), align=1)
+            mv = builder.load(vec(6, 5), align=1)
+            b = context.cast(builder, args[7], signature.args[7], types.uint8)
+            splat = builder.insert_element(ir.Constant(vt, None), b, ir.Constant(ir.IntType(32), 0))
+            splat = builder.shuffle_vector(splat, ir.Constant(vt, None), ir.Constant(ir.VectorType(ir.IntType(32), 64), [0] * 64))
+            hit = builder.select(builder.icmp_unsigned(">=", xv, uv), splat, ir.Constant(vt, [0] * 64))
+            pa = vec(0, 1)
+            builder.store(builder.or_(builder.load(pa, align=1), builder.and_(hit, mv)), pa, align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _ge_or
 
 
 def _k_run(V, instr, s, e, W, op, proto):
@@ -558,7 +600,7 @@ def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, 
                 for w in range(W):
                     row[w] = src[c0 + w]
         return
-    tmpv = tmp.view(np.uint64)
+    acc8 = acc.view(np.uint8)
     row0 = blk * 64 * W
     nw = 0
     for w in range(W):
@@ -571,8 +613,7 @@ def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, 
             if source == 0:
                 _k_accumulate_row(X64[r0 + r], r, acc)
             else:
-                _k_encode_row(X8[r0 + r], U, M, nf8, tmp)
-                _k_accumulate_row(tmpv, r, acc)
+                _k_encode_row(X8[r0 + r], U, M, nf8, acc8, r)
         _k_transpose_all(acc, T_all[w])
     _k_scatter_block(T_all, col_slot8, V, nw)
 
@@ -585,6 +626,20 @@ def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
         if r0 >= N:
             break
         _k_unpack(V, out_first, out_neg, n_out8, out_words, r0, min(64, N - r0), w)
+
+
+def _k_blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, acc, T_all, tmp, V, flat, runs, instr,
+              proto, mode, out_first, out_neg, n_out8, out_words, n_classes, m, P, best, idx, hacc, carry, gt, pred):
+    """Blocks ``b0 .. b1 - 1``, each packed (:func:`_k_pack_block`), run (:func:`_k_program`) and unpacked into
+    ``out_words`` (``mode`` 0) or decoded into classes in ``pred`` (:func:`_k_head`): one call per thread."""
+    W = V.shape[1]
+    for blk in range(b0, b1):
+        _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V)
+        _k_program(flat, runs, instr, proto)
+        if mode == 0:
+            _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N)
+        else:
+            _k_head(V, out_first, out_neg, n_classes, m, P, best, idx, hacc, carry, gt, pred, blk * 64 * W, N)
 
 
 def _k_pack_words(X64, N, col8, out):
@@ -615,7 +670,7 @@ def _k_pack_words(X64, N, col8, out):
 
 _KERNELS = ("_k_dead_code", "_k_allocate", "_k_push", "_k_frees", "_k_pop", "_k_schedule", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
             "_k_scatter_block",
-            "_k_run", "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block",
+            "_k_run", "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block", "_k_blocks",
             "_k_pack_words")
 
 
