@@ -416,9 +416,10 @@ def _make_ge_or():
             b = context.cast(builder, args[7], signature.args[7], types.uint8)
             splat = builder.insert_element(ir.Constant(vt, None), b, ir.Constant(ir.IntType(32), 0))
             splat = builder.shuffle_vector(splat, ir.Constant(vt, None), ir.Constant(ir.VectorType(ir.IntType(32), 64), [0] * 64))
-            hit = builder.select(builder.icmp_unsigned(">=", xv, uv), splat, ir.Constant(vt, [0] * 64))
+            zero = ir.Constant(vt, [0] * 64)
+            cond = builder.and_(builder.icmp_unsigned(">=", xv, uv), builder.icmp_unsigned("!=", mv, zero))
             pa = vec(0, 1)
-            builder.store(builder.or_(builder.load(pa, align=1), builder.and_(hit, mv)), pa, align=1)
+            builder.store(builder.or_(builder.load(pa, align=1), builder.select(cond, splat, zero)), pa, align=1)
             return context.get_dummy_value()
 
         return sig, codegen
