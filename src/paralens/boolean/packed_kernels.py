@@ -33,6 +33,7 @@ OP_NAMES = ("and", "andn", "xor", "or", "not", "mux", "copy")
 
 _NUMBA: dict = {}
 _LOCK = threading.Lock()
+_wide = _ge_or = None  # the vector intrinsics: made with numba by numba_kernels() (_make_wide, _make_ge_or)
 
 
 def numba_kernels():
