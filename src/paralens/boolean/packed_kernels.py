@@ -33,7 +33,7 @@ OP_NAMES = ("and", "andn", "xor", "or", "not", "mux", "copy")
 
 _NUMBA: dict = {}
 _LOCK = threading.Lock()
-_wide = _ge_or = None  # the vector intrinsics: made with numba by numba_kernels() (_make_wide, _make_ge_or)
+_wide = _ge_or = _hs16 = _half = None  # the vector intrinsics, made with numba by numba_kernels() (_make_*)
 
 
 def numba_kernels():
@@ -57,6 +57,7 @@ def _compile_kernels():
         else:
             g = globals()
             g["_wide"], g["_ge_or"] = _make_wide(), _make_ge_or()
+            g["_hs16"], g["_half"] = _make_counters()
             ns = {}
             for name in _KERNELS:
                 g[name] = numba.njit(nogil=True, cache=True, boundscheck=False)(g[name])
@@ -428,6 +429,93 @@ def _make_ge_or():
     return _ge_or
 
 
+def _make_counters():
+    """``_hs16(V, vo, neg, no, acc, carry, proto)``: one Harley-Seal step on vectors of ``W = len(proto)`` words:
+    the 16 slots at ``V[vo + k W]`` (xor ``neg[no + k]``) into the counters ``acc`` (ones, twos, fours, eights:
+    ``4 W`` words), the sixteens into ``carry``; ``_half(P, po, C, proto)``: ``P[po:po + W], C = P ^ C, P & C``
+    (a half adder: the carry moves up one plane).  All in vector registers (15 carry-save adders for 16 rows)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    def _csa(b, x, y, z):
+        u = b.xor(x, y)
+        return b.or_(b.and_(x, y), b.and_(u, z)), b.xor(u, z)
+
+
+    @intrinsic
+    def _hs16(typingctx, V, vo, neg, no, acc, carry, proto):
+        """One Harley-Seal step: the 16 slots at V[vo + k W] (xor neg[no + k]) into the counters acc (ones, twos,
+        fours, eights: 4 W words) and the sixteens into carry (W words)."""
+        if not isinstance(proto, types.UniTuple):
+            return None
+        W = proto.count
+        sig = types.void(V, vo, neg, no, acc, carry, proto)
+
+        def codegen(context, builder, signature, args):
+            i64 = ir.IntType(64)
+            vt = ir.VectorType(i64, W)
+            def data(k):
+                return context.make_array(signature.args[k])(context, builder, args[k]).data
+            Vd, nd, ad, cd = data(0), data(2), data(4), data(5)
+            def vptr(base, off):
+                return builder.bitcast(builder.gep(base, [off]), vt.as_pointer())
+            def splat(x):
+                v = builder.insert_element(ir.Constant(vt, None), x, ir.Constant(ir.IntType(32), 0))
+                return builder.shuffle_vector(v, ir.Constant(vt, None), ir.Constant(ir.VectorType(ir.IntType(32), W), [0] * W))
+            g = []
+            for k in range(16):
+                row = builder.load(vptr(Vd, builder.add(args[1], ir.Constant(i64, k * W))), align=8)
+                ng = builder.load(builder.gep(nd, [builder.add(args[3], ir.Constant(i64, k))]))
+                g.append(builder.xor(row, splat(ng)))
+            accs = [vptr(ad, ir.Constant(i64, j * W)) for j in range(4)]
+            o, tw, fo, ei = (builder.load(p, align=8) for p in accs)
+            twA, o = _csa(builder, o, g[0], g[1])
+            twB, o = _csa(builder, o, g[2], g[3])
+            foA, tw = _csa(builder, tw, twA, twB)
+            twA, o = _csa(builder, o, g[4], g[5])
+            twB, o = _csa(builder, o, g[6], g[7])
+            foB, tw = _csa(builder, tw, twA, twB)
+            eiA, fo = _csa(builder, fo, foA, foB)
+            twA, o = _csa(builder, o, g[8], g[9])
+            twB, o = _csa(builder, o, g[10], g[11])
+            foA, tw = _csa(builder, tw, twA, twB)
+            twA, o = _csa(builder, o, g[12], g[13])
+            twB, o = _csa(builder, o, g[14], g[15])
+            foB, tw = _csa(builder, tw, twA, twB)
+            eiB, fo = _csa(builder, fo, foA, foB)
+            six, ei = _csa(builder, ei, eiA, eiB)
+            for p, v in zip(accs, (o, tw, fo, ei)):
+                builder.store(v, p, align=8)
+            builder.store(six, vptr(cd, ir.Constant(i64, 0)), align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+
+    @intrinsic
+    def _half(typingctx, P, po, C, proto):
+        """P[po: po + W], C[:W] = P ^ C, P & C (a half adder on vectors: the carry moves up one plane)."""
+        W = proto.count
+        sig = types.void(P, po, C, proto)
+
+        def codegen(context, builder, signature, args):
+            vt = ir.VectorType(ir.IntType(64), W)
+            pd = context.make_array(signature.args[0])(context, builder, args[0]).data
+            cd = context.make_array(signature.args[2])(context, builder, args[2]).data
+            pp = builder.bitcast(builder.gep(pd, [args[1]]), vt.as_pointer())
+            cp = builder.bitcast(cd, vt.as_pointer())
+            p, c = builder.load(pp, align=8), builder.load(cp, align=8)
+            builder.store(builder.xor(p, c), pp, align=8)
+            builder.store(builder.and_(p, c), cp, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+
+    return _hs16, _half
+
+
 def _k_run(V, instr, s, e, W, op, proto):
     """Instructions ``s .. e - 1`` of opcode ``op`` (a literal) on the flat slots ``V`` (``W`` words a slot)."""
     for i in range(s, e):
@@ -479,64 +567,24 @@ def _k_unpack(V, out_first, out_neg, n_out8, resv, row0, nrows, w):
                     resv[row0 + r, g] = (vj >> np.uint64(k)) & _BYTE_LSB
 
 
-def _k_ripple(P, lo, carry):
-    """Add the words ``carry`` at bit ``lo`` of the bit-sliced counters ``P`` (planes x words); ``carry`` is consumed."""
-    W = carry.shape[0]
-    for j in range(lo, P.shape[0]):
-        p = P[j]
-        for w in range(W):
-            t = p[w] & carry[w]
-            p[w] ^= carry[w]
-            carry[w] = t
-
-
-def _k_csa(a, b, c):
-    """A carry-save adder on words: ``(high, low)`` with ``a + b + c = 2 high + low`` bitwise."""
-    u = a ^ b
-    return (a & b) | (u & c), u ^ c
-
-
-def _k_count(V, first, out_neg, base, m, P, acc, carry):
+def _k_count(V, first, out_neg, base, m, P, acc, carry, proto):
     """Bit-sliced counts ``P`` (planes, LSB first) of the ones of outputs ``base .. base + m - 1`` (slots
-    ``first + base ..``), per sample."""
-    W = V.shape[1]
+    ``first + base ..``), per sample: 16 outputs at a time through the vector Harley-Seal step, the rest one
+    by one; ``W = len(proto)`` words a slot."""
+    W = len(proto)
+    flat = V.reshape(V.size)
+    Pf = P.reshape(P.size)
+    L = P.shape[0]
     P[:] = 0
     full = m // 16
     if full:
         acc[:] = 0
+        accf = acc.reshape(acc.size)
         for q in range(full):
             b = base + 16 * q
-            G = V[first + b: first + b + 16]
-            # the 16 negation words read once per block (read inside the word loop: 2.5 times slower)
-            n0, n1, n2, n3 = out_neg[b], out_neg[b + 1], out_neg[b + 2], out_neg[b + 3]
-            n4, n5, n6, n7 = out_neg[b + 4], out_neg[b + 5], out_neg[b + 6], out_neg[b + 7]
-            n8, n9, n10, n11 = out_neg[b + 8], out_neg[b + 9], out_neg[b + 10], out_neg[b + 11]
-            n12, n13, n14, n15 = out_neg[b + 12], out_neg[b + 13], out_neg[b + 14], out_neg[b + 15]
-            for w in range(W):  # Harley-Seal: 15 carry-save adders for 16 words
-                o = acc[0, w]
-                tw = acc[1, w]
-                fo = acc[2, w]
-                ei = acc[3, w]
-                twA, o = _k_csa(o, G[0, w] ^ n0, G[1, w] ^ n1)
-                twB, o = _k_csa(o, G[2, w] ^ n2, G[3, w] ^ n3)
-                foA, tw = _k_csa(tw, twA, twB)
-                twA, o = _k_csa(o, G[4, w] ^ n4, G[5, w] ^ n5)
-                twB, o = _k_csa(o, G[6, w] ^ n6, G[7, w] ^ n7)
-                foB, tw = _k_csa(tw, twA, twB)
-                eiA, fo = _k_csa(fo, foA, foB)
-                twA, o = _k_csa(o, G[8, w] ^ n8, G[9, w] ^ n9)
-                twB, o = _k_csa(o, G[10, w] ^ n10, G[11, w] ^ n11)
-                foA, tw = _k_csa(tw, twA, twB)
-                twA, o = _k_csa(o, G[12, w] ^ n12, G[13, w] ^ n13)
-                twB, o = _k_csa(o, G[14, w] ^ n14, G[15, w] ^ n15)
-                foB, tw = _k_csa(tw, twA, twB)
-                eiB, fo = _k_csa(fo, foA, foB)
-                carry[w], ei = _k_csa(ei, eiA, eiB)
-                acc[0, w] = o
-                acc[1, w] = tw
-                acc[2, w] = fo
-                acc[3, w] = ei
-            _k_ripple(P, 4, carry)
+            _hs16(flat, (first + b) * W, out_neg, b, accf, carry, proto)
+            for j in range(4, L):
+                _half(Pf, j * W, carry, proto)
         for j in range(4):  # ones + 2 twos + 4 fours + 8 eights + 16 (planes 4..): already a binary number
             P[j, :] = acc[j]
     for t in range(16 * full, m):
@@ -544,16 +592,17 @@ def _k_count(V, first, out_neg, base, m, P, acc, carry):
         ng = out_neg[base + t]
         for w in range(W):
             carry[w] = row[w] ^ ng
-        _k_ripple(P, 0, carry)
+        for j in range(L):
+            _half(Pf, j * W, carry, proto)
 
 
-def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N):
+def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred, row0, N, proto):
     """The class of every sample of the block: most ones in its group, ties to the lowest class (bit-sliced)."""
     W = V.shape[1]
     L = P.shape[0]
     nb = idx.shape[0]
     for c in range(n_classes):
-        _k_count(V, first, out_neg, c * m, m, P, acc, carry)
+        _k_count(V, first, out_neg, c * m, m, P, acc, carry, proto)
         if c == 0:
             best[:] = P
             idx[:] = 0
@@ -641,7 +690,7 @@ def _k_blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, acc, T
         if mode == 0:
             _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N)
         else:
-            _k_head(V, out_first, out_neg, n_classes, m, P, best, idx, hacc, carry, gt, pred, blk * 64 * W, N)
+            _k_head(V, out_first, out_neg, n_classes, m, P, best, idx, hacc, carry, gt, pred, blk * 64 * W, N, proto)
 
 
 def _k_pack_words(X64, N, col8, out):
@@ -672,7 +721,7 @@ def _k_pack_words(X64, N, col8, out):
 
 _KERNELS = ("_k_dead_code", "_k_allocate", "_k_push", "_k_frees", "_k_pop", "_k_schedule", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
             "_k_scatter_block",
-            "_k_run", "_k_program", "_k_unpack", "_k_ripple", "_k_csa", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block", "_k_blocks",
+            "_k_run", "_k_program", "_k_unpack", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block", "_k_blocks",
             "_k_pack_words")
 
 
