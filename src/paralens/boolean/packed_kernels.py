@@ -15,7 +15,16 @@ or the *class head* counts the ones of each class's group as a bit-sliced counte
 strictly greater: ties go to the lowest class) and writes the class of every sample: no per-sample
 popcount and no ``(N, n_outputs)`` array.
 
-The compiler's two loops (dead code, slot allocation) are kernels too.  The opcodes of the
+Vector width: a slot holds the block's ``W`` words (8 by default: 512 samples), and the hot steps are small
+LLVM intrinsics over ``<W x i64>`` (or ``<64 x i8>``) vectors, so that they use the whole vector registers
+(AVX-512 where there is one, AVX2 otherwise) whatever numba's vectorisers decide: a gate is one load per
+operand, one operation and one store (:func:`_make_wide`); the encoder compares 64 features of a row at once
+(:func:`_make_ge_or`); the class head's Harley-Seal step and carries stay in vector registers
+(:func:`_make_counters`).  Measured on the 48,000-gate MNIST network, one core of this machine: the gates
+alone 5.2-7.0 M samples/s (2.5 M with numba's own loops over the words, which stayed scalar), the class
+head 30 ns a sample (96 before).
+
+The compiler's loops (dead code, the cache schedule, slot allocation) are kernels too.  The opcodes of the
 instruction set are :data:`OP_NAMES`.
 """
 
@@ -282,7 +291,7 @@ def _k_accumulate_row(row, r, acc):
 
 def _k_encode_row(x, U, M, nf8, acc, r):
     """One row ``r`` of features into the accumulators' bytes: bit ``r % 8`` of ``acc[r // 8, j * nf8 + i]`` is
-    ``x[i] >= U[j, i]`` and ``M[j, i]`` (64 features at a time, :func:`_make_ge_or`; the rest one by one)."""
+    ``x[i] >= U[j, i]`` and ``M[j, i]`` (64 features at a time, :func:`_make_ge_or`; fewer than 64 one by one)."""
     k, nf = U.shape
     a = acc[r >> 3]
     bit = np.uint8(1 << (r & 7))
@@ -290,12 +299,15 @@ def _k_encode_row(x, U, M, nf8, acc, r):
     for j in range(k):
         for i in range(0, n64, 64):
             _ge_or(a, j * nf8 + i, x, i, U, j * nf + i, M, bit)
-        u = U[j]
-        mk = M[j]
-        o = j * nf8
-        for i in range(n64, nf):
-            if x[i] >= u[i] and mk[i]:
-                a[o + i] |= bit
+        if n64 != nf and nf >= 64:  # the rest: the last 64 features again (or-ing a bit twice changes nothing)
+            _ge_or(a, j * nf8 + nf - 64, x, nf - 64, U, j * nf + nf - 64, M, bit)
+        elif n64 != nf:
+            u = U[j]
+            mk = M[j]
+            o = j * nf8
+            for i in range(nf):
+                if x[i] >= u[i] and mk[i]:
+                    a[o + i] |= bit
 
 
 def _k_transpose_all(acc, T):
