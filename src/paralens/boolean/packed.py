@@ -254,12 +254,14 @@ class PackedCircuit:
         U, M, nf8, col_slot, col_slot8 = _columns(p, enc)
         L, nb = max(1, m.bit_length()), max(1, (n_classes - 1).bit_length())
 
+        cs8 = np.where(col_slot8 < 0, n_slots, col_slot8).astype(np.int32)  # slot n_slots: spare, for no column
+
         def work(b0, b1):
-            V = _aligned_slots(n_slots, W)  # slot 0 stays 0: the constant
+            V = _aligned_slots(n_slots + 1, W)  # slot 0 stays 0: the constant
             flat = V.reshape(-1)
-            pack = _pack_scratch(col_slot8.shape[1], W)
+            acc = np.zeros((8, col_slot8.shape[1]), dtype=np.uint64)  # rows r % 8 of 64 rows, or-ed by bytes
             head = _head_scratch(L if mode == 1 else 1, nb if mode == 1 else 1, W)
-            K.blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, *pack, V, flat, p.runs, p.instr,
+            K.blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, cs8, acc, V, flat, p.runs, p.instr,
                      proto, mode, p.out_first, out_neg, n_out8, words, n_classes, m, *head, pred)
 
         return work
@@ -390,11 +392,6 @@ def _columns(p: Compiled, enc: _Encoding | None):
     col_slot8 = np.full(8 * G, -1, dtype=np.int32)
     col_slot8[: len(col_slot)] = col_slot
     return U, M, nf8, col_slot, np.ascontiguousarray(col_slot8.reshape(G, 8).T)
-
-
-def _pack_scratch(G: int, W: int):
-    """One thread's scratch for packing a block of ``W`` words from ``G`` groups of 8 columns."""
-    return np.zeros((8, G), dtype=np.uint64), np.zeros((W, 8, G), dtype=np.uint64), np.zeros(G * 8, dtype=np.uint8)
 
 
 def _head_scratch(L: int, nb: int, W: int):

@@ -343,16 +343,23 @@ def _k_transpose_all(acc, T):
         T7[g] = ((s6 >> _U8) & _LO8) | (s7 & _HI8)
 
 
-def _k_scatter_block(T_all, col_slot8, V, nw):
-    """The block's words ``T_all[w, c, g]`` (``w < nw``) into the slot rows of their columns (whole rows)."""
-    for c in range(8):
-        cs = col_slot8[c]
-        for g in range(T_all.shape[2]):
-            s = cs[g]
-            if s >= 0:
-                row = V[s]
-                for w in range(nw):
-                    row[w] = T_all[w, c, g]
+def _k_transpose_slots(acc, col_slot8, V, w):
+    """Word ``w`` of every column from the accumulated ``acc[j, g]`` (:func:`_k_transpose8`, one per 8 columns),
+    stored straight into the slots ``V[col_slot8[c, g], w]`` of column ``8 g + c`` (columns without a slot
+    write to a spare slot): no intermediate array of the block's words."""
+    a0, a1, a2, a3, a4, a5, a6, a7 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+    c0, c1, c2, c3 = col_slot8[0], col_slot8[1], col_slot8[2], col_slot8[3]
+    c4, c5, c6, c7 = col_slot8[4], col_slot8[5], col_slot8[6], col_slot8[7]
+    for g in range(acc.shape[1]):
+        r = _k_transpose8(a0[g], a1[g], a2[g], a3[g], a4[g], a5[g], a6[g], a7[g])
+        V[c0[g], w] = r[0]
+        V[c1[g], w] = r[1]
+        V[c2[g], w] = r[2]
+        V[c3[g], w] = r[3]
+        V[c4[g], w] = r[4]
+        V[c5[g], w] = r[5]
+        V[c6[g], w] = r[6]
+        V[c7[g], w] = r[7]
 
 
 def _make_wide():
@@ -647,13 +654,13 @@ def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred,
             pred[r + s] = v
 
 
-def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V):
+def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V):
     """Block ``blk`` (samples ``64 W blk ..``) of the inputs into the input slots of ``V``.
 
     ``source`` 0: bits, ``X64`` = ``(N, n_inputs / 8)`` words of 8 bytes (0/1); 1: ``X8`` ``(N, n_features)``
     bytes, encoded by ``U``, ``M``; 2: ``X64`` = ``(n_inputs, n_words)`` words already packed (whole blocks)."""
     W = V.shape[1]
-    if source == 2:
+    if source == 2:  # (col_slot8: the slot of column 8 g + c as [c, g], a spare slot where there is none)
         c0 = blk * W
         for i in range(len(col_slot)):
             s = col_slot[i]
@@ -665,20 +672,17 @@ def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, 
         return
     acc8 = acc.view(np.uint8)
     row0 = blk * 64 * W
-    nw = 0
     for w in range(W):
         r0 = row0 + 64 * w
         if r0 >= N:
             break
-        nw += 1
         acc[:] = 0
         for r in range(min(64, N - r0)):
             if source == 0:
                 _k_accumulate_row(X64[r0 + r], r, acc)
             else:
                 _k_encode_row(X8[r0 + r], U, M, nf8, acc8, r)
-        _k_transpose_all(acc, T_all[w])
-    _k_scatter_block(T_all, col_slot8, V, nw)
+        _k_transpose_slots(acc, col_slot8, V, w)
 
 
 def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
@@ -691,13 +695,13 @@ def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
         _k_unpack(V, out_first, out_neg, n_out8, out_words, r0, min(64, N - r0), w)
 
 
-def _k_blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, acc, T_all, tmp, V, flat, runs, instr,
+def _k_blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, acc, V, flat, runs, instr,
               proto, mode, out_first, out_neg, n_out8, out_words, n_classes, m, P, best, idx, hacc, carry, gt, pred):
     """Blocks ``b0 .. b1 - 1``, each packed (:func:`_k_pack_block`), run (:func:`_k_program`) and unpacked into
     ``out_words`` (``mode`` 0) or decoded into classes in ``pred`` (:func:`_k_head`): one call per thread."""
     W = V.shape[1]
     for blk in range(b0, b1):
-        _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, T_all, tmp, V)
+        _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V)
         _k_program(flat, runs, instr, proto)
         if mode == 0:
             _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N)
@@ -732,7 +736,7 @@ def _k_pack_words(X64, N, col8, out):
 
 
 _KERNELS = ("_k_dead_code", "_k_allocate", "_k_push", "_k_frees", "_k_pop", "_k_schedule", "_k_transpose8", "_k_accumulate_row", "_k_encode_row", "_k_transpose_all",
-            "_k_scatter_block",
+            "_k_transpose_slots",
             "_k_run", "_k_program", "_k_unpack", "_k_count", "_k_head", "_k_pack_block", "_k_unpack_block", "_k_blocks",
             "_k_pack_words")
 
