@@ -255,6 +255,7 @@ class PackedCircuit:
         L, nb = max(1, m.bit_length()), max(1, (n_classes - 1).bit_length())
 
         cs8 = np.where(col_slot8 < 0, n_slots, col_slot8).astype(np.int32)  # slot n_slots: spare, for no column
+        levels = (np.uint8(0),) * len(U)  # the encoder's levels, as a type: the encoder is compiled for them
 
         def work(b0, b1):
             V = _aligned_slots(n_slots + 1, W)  # slot 0 stays 0: the constant
@@ -262,7 +263,7 @@ class PackedCircuit:
             acc = np.zeros((8, col_slot8.shape[1]), dtype=np.uint64)  # rows r % 8 of 64 rows, or-ed by bytes
             head = _head_scratch(L if mode == 1 else 1, nb if mode == 1 else 1, W)
             K.blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, cs8, acc, V, flat, p.runs, p.instr,
-                     proto, mode, p.out_first, out_neg, n_out8, words, n_classes, m, *head, pred)
+                     proto, levels, mode, p.out_first, out_neg, n_out8, words, n_classes, m, *head, pred)
 
         return work
 

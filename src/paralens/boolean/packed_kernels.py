@@ -42,7 +42,7 @@ OP_NAMES = ("and", "andn", "xor", "or", "not", "mux", "copy")
 
 _NUMBA: dict = {}
 _LOCK = threading.Lock()
-_wide = _ge_or = _hs16 = _half = None  # the vector intrinsics, made with numba by numba_kernels() (_make_*)
+_wide = _ge_or = _hs16 = _half = _enc64 = None  # the vector intrinsics, made with numba by numba_kernels() (_make_*)
 
 
 def numba_kernels():
@@ -67,6 +67,7 @@ def _compile_kernels():
             g = globals()
             g["_wide"], g["_ge_or"] = _make_wide(), _make_ge_or()
             g["_hs16"], g["_half"] = _make_counters()
+            g["_enc64"] = _make_encode64()
             ns = {}
             for name in _KERNELS:
                 g[name] = numba.njit(nogil=True, cache=True, boundscheck=False)(g[name])
@@ -448,6 +449,62 @@ def _make_ge_or():
     return _ge_or
 
 
+def _make_encode64():
+    """``_enc64(acc, X8, r0, i, U, M, levels)``: 64 rows ``r0 ..`` of features ``i .. i + 63`` of ``X8`` encoded by
+    ``k = len(levels)`` levels of thresholds: byte ``j * nf8 + i + t`` of ``acc[g]`` (``nf8 = acc.shape[1] * 8 //
+    k``) gets bit ``r`` of the comparisons ``X8[r0 + 8 g + r, i + t] >= U[j, i + t]`` (and ``M[j, i + t]``).  The
+    ``8 k`` accumulators stay in vector registers for the 64 rows and are stored once (not or-ed: the bytes of
+    a chunk are written by it alone, so overlapping chunks store the same values)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _enc64(typingctx, acc, X8, r0, i, U, M, levels):
+        if not isinstance(levels, types.UniTuple):
+            return None
+        k = levels.count
+        sig = types.void(acc, X8, r0, i, U, M, levels)
+
+        def codegen(context, builder, signature, args):
+            i8, i64 = ir.IntType(8), ir.IntType(64)
+            vt = ir.VectorType(i8, 64)
+            arrs = [context.make_array(signature.args[n])(context, builder, args[n]) for n in (0, 1, 4, 5)]
+            accd, xd, ud, md = (a.data for a in arrs)
+            acc_row = builder.mul(builder.extract_value(arrs[0].shape, 1), ir.Constant(i64, 8))  # bytes a row
+            nf = builder.extract_value(arrs[1].shape, 1)
+            nf8 = builder.udiv(acc_row, ir.Constant(i64, k))
+            accb = builder.bitcast(accd, i8.as_pointer())
+
+            def vec(base, off):
+                return builder.bitcast(builder.gep(base, [off]), vt.as_pointer())
+
+            zero = ir.Constant(vt, [0] * 64)
+            uv, mv = [], []
+            for j in range(k):
+                off = builder.add(builder.mul(ir.Constant(i64, j), nf), args[3])
+                uv.append(builder.load(vec(ud, off), align=1))
+                mv.append(builder.icmp_unsigned("!=", builder.load(vec(md, off), align=1), zero))
+            a = [[zero] * 8 for _ in range(k)]
+            for r in range(64):
+                row = builder.add(args[2], ir.Constant(i64, r))
+                xv = builder.load(vec(xd, builder.add(builder.mul(row, nf), args[3])), align=1)
+                bit = ir.Constant(vt, [1 << (r & 7)] * 64)
+                for j in range(k):
+                    hit = builder.and_(builder.icmp_unsigned(">=", xv, uv[j]), mv[j])
+                    a[j][r >> 3] = builder.or_(a[j][r >> 3], builder.select(hit, bit, zero))
+            for j in range(k):
+                col = builder.add(builder.mul(ir.Constant(i64, j), nf8), args[3])
+                for g in range(8):
+                    off = builder.add(builder.mul(ir.Constant(i64, g), acc_row), col)
+                    builder.store(a[j][g], vec(accb, off), align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _enc64
+
+
 def _make_counters():
     """``_hs16(V, vo, neg, no, acc, carry, proto)``: one Harley-Seal step on vectors of ``W = len(proto)`` words:
     the 16 slots at ``V[vo + k W]`` (xor ``neg[no + k]``) into the counters ``acc`` (ones, twos, fours, eights:
@@ -654,11 +711,12 @@ def _k_head(V, first, out_neg, n_classes, m, P, best, idx, acc, carry, gt, pred,
             pred[r + s] = v
 
 
-def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V):
+def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V, levels):
     """Block ``blk`` (samples ``64 W blk ..``) of the inputs into the input slots of ``V``.
 
     ``source`` 0: bits, ``X64`` = ``(N, n_inputs / 8)`` words of 8 bytes (0/1); 1: ``X8`` ``(N, n_features)``
-    bytes, encoded by ``U``, ``M``; 2: ``X64`` = ``(n_inputs, n_words)`` words already packed (whole blocks)."""
+    bytes, encoded by ``U``, ``M`` (``levels``: a tuple of ``len(U)`` zeros, the levels as a type for
+    :func:`_make_encode64`); 2: ``X64`` = ``(n_inputs, n_words)`` words already packed (whole blocks)."""
     W = V.shape[1]
     if source == 2:  # (col_slot8: the slot of column 8 g + c as [c, g], a spare slot where there is none)
         c0 = blk * W
@@ -671,17 +729,24 @@ def _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, 
                     row[w] = src[c0 + w]
         return
     acc8 = acc.view(np.uint8)
+    nf = X8.shape[1]
     row0 = blk * 64 * W
     for w in range(W):
         r0 = row0 + 64 * w
         if r0 >= N:
             break
-        acc[:] = 0
-        for r in range(min(64, N - r0)):
-            if source == 0:
-                _k_accumulate_row(X64[r0 + r], r, acc)
-            else:
-                _k_encode_row(X8[r0 + r], U, M, nf8, acc8, r)
+        if source == 1 and r0 + 64 <= N and nf >= 64:  # 64 whole rows: 64 features at a time, in registers
+            for i in range(0, nf - 63, 64):
+                _enc64(acc, X8, r0, i, U, M, levels)
+            if nf % 64:
+                _enc64(acc, X8, r0, nf - 64, U, M, levels)
+        else:
+            acc[:] = 0
+            for r in range(min(64, N - r0)):
+                if source == 0:
+                    _k_accumulate_row(X64[r0 + r], r, acc)
+                else:
+                    _k_encode_row(X8[r0 + r], U, M, nf8, acc8, r)
         _k_transpose_slots(acc, col_slot8, V, w)
 
 
@@ -696,12 +761,12 @@ def _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N):
 
 
 def _k_blocks(b0, b1, source, N, X8, X64, U, M, nf8, col_slot, col_slot8, acc, V, flat, runs, instr,
-              proto, mode, out_first, out_neg, n_out8, out_words, n_classes, m, P, best, idx, hacc, carry, gt, pred):
+              proto, levels, mode, out_first, out_neg, n_out8, out_words, n_classes, m, P, best, idx, hacc, carry, gt, pred):
     """Blocks ``b0 .. b1 - 1``, each packed (:func:`_k_pack_block`), run (:func:`_k_program`) and unpacked into
     ``out_words`` (``mode`` 0) or decoded into classes in ``pred`` (:func:`_k_head`): one call per thread."""
     W = V.shape[1]
     for blk in range(b0, b1):
-        _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V)
+        _k_pack_block(source, N, X8, X64, U, M, nf8, col_slot, col_slot8, blk, acc, V, levels)
         _k_program(flat, runs, instr, proto)
         if mode == 0:
             _k_unpack_block(V, out_first, out_neg, n_out8, out_words, blk, N)
