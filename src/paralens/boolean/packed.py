@@ -2,7 +2,7 @@
 
 :class:`PackedCircuit` compiles a GF(2) :class:`~paralens.circuits.Circuit` once into a flat
 program over an array of *slots*, then runs it over blocks of samples: a block holds
-``block_words`` words of 64 samples each (2,048 samples for the default 32 words), every
+``block_words`` words of 64 samples each (512 samples for the default 8 words), every
 instruction is one bitwise operation on the block's words of two (or three) slots, and the block's
 inputs are packed, and its outputs decoded, while they are in cache.
 
