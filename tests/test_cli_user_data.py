@@ -77,6 +77,13 @@ def test_train_evaluate_predict_on_wine(capsys, wine):
     code, out, _ = run(capsys, ["predict", model, "--data", path])
     labels = out.split()
     assert code == 0 and len(labels) == 178 and set(labels) <= {"barolo", "grignolino", "barbera"}
+    for n in ("1", "3"):  # the kernel in n threads: the same labels
+        code, out_n, _ = run(capsys, ["predict", model, "--data", path, "--threads", n])
+        assert code == 0 and out_n.split() == labels
+    code, _, err = run(capsys, ["predict", model, "--data", path, "--threads", "0"])
+    assert code != 0 and "--threads" in err
+    code, _, err = run(capsys, ["predict", model, "--data", path, "--threads", "2", "--backend", "jax"])
+    assert code != 0 and "--threads" in err
     want = read_table(path, "cultivar").y
     code, out, _ = run(capsys, ["evaluate", model, "--data", path, "--json"])
     import json

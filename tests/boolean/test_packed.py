@@ -101,11 +101,13 @@ def test_block_sizes_and_threads(block_words, threads):
 
 @pytest.mark.parametrize("encoder", [ThermometerEncoder(3, method="uniform"), ThermometerEncoder(5),
                                      ThresholdEncoder()])
-def test_fused_encoding_of_bytes(encoder):
+@pytest.mark.parametrize("n_features", [13, 64, 100])
+def test_fused_encoding_of_bytes(encoder, n_features):
     """uint8 features are encoded inside the kernel: the same bits as ``encoder.transform``, also for
-    thresholds below 0 and at or above 255 (constant bits) and constant features."""
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, (3000, 13)).astype(np.uint8)
+    thresholds below 0 and at or above 255 (constant bits) and constant features; fewer than 64 features (row
+    by row) and 64 or more (64 rows x 64 features in registers, the last chunk overlapping)."""
+    rng = np.random.default_rng(n_features)
+    X = rng.integers(0, 256, (3000, n_features)).astype(np.uint8)
     X[:, 0] = 0
     X[:, 1] = 255
     enc = encoder.fit(X[:1000])

@@ -204,18 +204,21 @@ class CircuitClassifier:
         return all(f.kind == "number" and f.decimals == 0 and not f.signed and f.width <= 8
                    for f in self.inputs.features)
 
-    def predict(self, X, *, packed: bool | None = None) -> np.ndarray:
+    def predict(self, X, *, packed: bool | None = None, threads: int | None = None) -> np.ndarray:
         """Class indices for raw features ``X`` (rows = samples); :meth:`predict_labels` gives the labels.
 
-        ``packed`` (default for 256 samples or more): the fused bit-packed kernel, which counts the class
+        ``packed`` (default for 256 samples or more, or when ``threads`` is given): the fused bit-packed kernel, which counts the class
         groups and takes the argmax itself (and encodes byte features itself, for threshold and
-        thermometer encoders); ``False``: the NumPy interpreter on one byte per bit and the decoder.  Both
-        give the same classes."""
+        thermometer encoders), in ``threads`` threads (``None``: every core; ``1``: one); ``False``: the
+        NumPy interpreter on one byte per bit and the decoder.  All give the same classes."""
         d = self.decoder
-        if packed is None:
-            packed = (len(X) if np.ndim(X) == 2 else 1) >= 256
+        if packed is None:  # a thread count asks for the kernel
+            packed = threads is not None or (len(X) if np.ndim(X) == 2 else 1) >= 256
+        if not packed and threads is not None:
+            raise ValueError(f"{self.name}: threads={threads!r} is for the packed kernel; packed=False runs the "
+                             "NumPy interpreter in this thread")
         if packed:
-            kernel, bytes_in = self.packed_circuit(), self._byte_ports()
+            kernel, bytes_in = self.packed_circuit().with_threads(threads), self._byte_ports()
             if not (bytes_in and isinstance(X, np.ndarray) and X.dtype == np.uint8):  # bytes go in as they are
                 q = self.integers(X)
                 if not bytes_in:
@@ -225,9 +228,9 @@ class CircuitClassifier:
         out = self.output_bits(X, packed=False)
         return np.asarray(d.predict(out), dtype=np.int64)
 
-    def predict_labels(self, X, *, packed: bool | None = None) -> np.ndarray:
-        """The class labels (``classes``) of raw features ``X``."""
-        return np.asarray(self.classes)[self.predict(X, packed=packed)]
+    def predict_labels(self, X, *, packed: bool | None = None, threads: int | None = None) -> np.ndarray:
+        """The class labels (``classes``) of raw features ``X`` (``packed``, ``threads``: :meth:`predict`)."""
+        return np.asarray(self.classes)[self.predict(X, packed=packed, threads=threads)]
 
     def scores(self, X) -> np.ndarray:
         """``(n, n_classes)``: each class's count of ones in its group of output bits."""

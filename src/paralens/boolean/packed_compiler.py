@@ -19,6 +19,10 @@
 * **Outputs** (:func:`place_outputs`): the outputs get consecutive slots in output order (the class
   head reads each class's group as a block of rows; inputs, constants and repeated outputs are
   copied there).
+* **Schedule** (:func:`schedule`): a list schedule for the cache: greedily the ready instructions that
+  free the most slots (read a value for the last time), 64 at a time, each 64 sorted by opcode.  Values are
+  then read soon after they are written (in the first level of cache more often); measured on the MNIST
+  network of 48,000 gates, 8 words a block: 7.0 M samples/s for the gates against 6.5 M in layer order.
 * **Slots** (:func:`allocate_slots`): any other value lives in a slot from its definition to its last
   read; freed slots are reused lowest first, so a layered network needs about two layers of slots
   (``slots * block_words * 8`` bytes a block: :attr:`PackedCircuit.stats
@@ -288,8 +292,35 @@ def place_outputs(code: Code, outs: np.ndarray, n_values: int) -> tuple[Code, np
     return code, out_val, n_values
 
 
+SCHEDULE_CHUNK = 64  #: instructions chosen together by :func:`schedule` (a run of one opcode is a quarter of it)
+
+
+def schedule(code: Code, out_val: np.ndarray, zero: int, n_values: int, chunk: int = SCHEDULE_CHUNK) -> Code:
+    """Pass 4: the instructions in a cache-friendly order (:func:`~paralens.boolean.packed_kernels` ``schedule``):
+    ready instructions that read values for the last time first, ``chunk`` at a time, each chunk sorted by
+    opcode.  Any order of a chunk is valid: its instructions were all ready together."""
+    n = len(code.op)
+    if n == 0:
+        return code
+    ops = np.stack([code.a, code.b, code.c], axis=1)
+    dup_b = ops[:, 1] == ops[:, 0]
+    dup_c = (ops[:, 2] == ops[:, 0]) | (ops[:, 2] == ops[:, 1])
+    opnd = np.full((n, 3), -1, dtype=np.int64)  # distinct operands first
+    keep = np.stack([np.ones(n, bool), ~dup_b, ~dup_c], axis=1)
+    nop = keep.sum(axis=1).astype(np.int64)
+    pos = np.cumsum(keep, axis=1) - 1
+    rows = np.repeat(np.arange(n), 3).reshape(n, 3)
+    opnd[rows[keep], pos[keep]] = ops[keep]
+    pinned = np.zeros(n_values, dtype=np.bool_)
+    pinned[out_val] = True
+    pinned[zero] = True
+    order = np.empty(n, dtype=np.int64)
+    numba_kernels().schedule(code.op, opnd, nop, code.out, n_values, pinned, int(chunk), order)
+    return code.select(order)
+
+
 def allocate_slots(code: Code, out_val: np.ndarray, n_in: int, zero: int, n_values: int):
-    """Pass 4: a slot per value: 0 the constant 0, then the inputs that are read, then the outputs in order,
+    """Pass 5: a slot per value: 0 the constant 0, then the inputs that are read, then the outputs in order,
     then every other value from its definition to its last read (freed slots reused lowest first).  Returns
     ``(slot, out_first, n_slots)``: the slot of each value (-1: an input never read) and the outputs' first
     slot."""
@@ -311,7 +342,7 @@ def allocate_slots(code: Code, out_val: np.ndarray, n_in: int, zero: int, n_valu
 
 
 def opcode_runs(op: np.ndarray) -> np.ndarray:
-    """Pass 5: ``(n_runs, 3)``: ``(opcode, start, end)`` of each run of one opcode (one branch per run)."""
+    """Pass 6: ``(n_runs, 3)``: ``(opcode, start, end)`` of each run of one opcode (one branch per run)."""
     if not len(op):
         return np.zeros((0, 3), dtype=np.int64)
     cut = np.flatnonzero(np.diff(op)) + 1
@@ -347,7 +378,7 @@ class Compiled:
 
 def compile_circuit(circuit) -> Compiled:
     """The kernel's program of a GF(2) circuit: :func:`lower`, :func:`drop_dead`, :func:`place_outputs`,
-    :func:`allocate_slots`, :func:`opcode_runs`."""
+    :func:`schedule`, :func:`allocate_slots`, :func:`opcode_runs`."""
     F = circuit.field
     if not getattr(F, "is_binary", False):
         raise ValueError(f"PackedCircuit: GF(2) circuits only, got one over {F.name}")
@@ -358,6 +389,7 @@ def compile_circuit(circuit) -> Compiled:
     outs = np.where(ob < 0, zero, ob)
     code = drop_dead(code, n_values, outs)
     code, out_val, n_values = place_outputs(code, outs, n_values)
+    code = schedule(code, out_val, zero, n_values)
     slot, out_first, n_slots = allocate_slots(code, out_val, n_in, zero, n_values)
     n_out = len(outs)
     instr = np.stack([slot[x] for x in (code.a, code.b, code.c, code.out)], axis=1).astype(np.int32) \
@@ -369,5 +401,5 @@ def compile_circuit(circuit) -> Compiled:
                     runs=opcode_runs(code.op))
 
 
-__all__ = ["Code", "Compiled", "allocate_slots", "compile_circuit", "drop_dead", "lower", "opcode_runs",
-           "place_outputs"]
+__all__ = ["Code", "Compiled", "SCHEDULE_CHUNK", "allocate_slots", "compile_circuit", "drop_dead", "lower",
+           "opcode_runs", "place_outputs", "schedule"]

@@ -531,17 +531,20 @@ class JaxPackedClassifier:
         return np.asarray(self.clf.classes)[self.predict(X)]
 
 
-def predict(clf, X, *, backend: str = "numpy") -> np.ndarray:
-    """``clf``'s class indices of ``X`` on ``backend``: ``"numpy"`` (``clf.predict``: the CPU kernel) or
-    ``"jax"`` (:class:`JaxPackedClassifier`, compiled for this call); the same classes either way."""
+def predict(clf, X, *, backend: str = "numpy", threads: int | None = None) -> np.ndarray:
+    """``clf``'s class indices of ``X`` on ``backend``: ``"numpy"`` (``clf.predict``: the CPU kernel, in ``threads``
+    threads, ``None`` every core) or ``"jax"`` (:class:`JaxPackedClassifier`, compiled for this call; JAX
+    places it, so ``threads`` must stay ``None``); the same classes either way."""
     if check_backend(backend) == "numpy":
-        return clf.predict(X)
+        return clf.predict(X, threads=threads)
+    if threads is not None:
+        raise ValueError(f"threads={threads!r} is for the numpy backend (the CPU kernel); JAX chooses its own")
     return JaxPackedClassifier(clf).predict(X)
 
 
-def predict_labels(clf, X, *, backend: str = "numpy") -> np.ndarray:
+def predict_labels(clf, X, *, backend: str = "numpy", threads: int | None = None) -> np.ndarray:
     """``clf``'s class labels of ``X`` on ``backend`` (see :func:`predict`)."""
-    return np.asarray(clf.classes)[predict(clf, X, backend=backend)]
+    return np.asarray(clf.classes)[predict(clf, X, backend=backend, threads=threads)]
 
 
 __all__ = ["BACKENDS", "JaxPackedCircuit", "JaxPackedClassifier", "JaxUnavailable", "LevelProgram", "check_backend",

@@ -263,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", choices=["numpy", "jax"], default="numpy",
                     help="the engine: numpy, the CPU bit-packed kernel (default); jax, the same netlist as a JAX "
                          "program on JAX's default device (a GPU where there is one; needs paralens[jax])")
+    pr.add_argument("--threads", type=COUNT, default=None, metavar="N",
+                    help="numpy backend: run the kernel in N threads (default: every core this process may use)")
     pr.set_defaults(func=cmd_predict)
     _export_parser(sub)
     cp = sub.add_parser("compare", help="Boolean classifiers against real-valued baselines on one data set")

@@ -199,11 +199,13 @@ def predict(args) -> int:
     from paralens.boolean.packed_jax import predict_labels, require_jax
 
     backend = getattr(args, "backend", "numpy")
+    threads = getattr(args, "threads", None)
     if backend == "jax":
+        refuse(args, ["threads"], "with --backend jax (JAX places the program itself)")
         require_jax()  # before reading anything: without JAX, one line naming the install command
     clf = CircuitClassifier.load(args.model_file)
     X, _ = model_data(args, clf, need_labels=False)
-    sys.stdout.write("".join(f"{c}\n" for c in predict_labels(clf, X, backend=backend)))
+    sys.stdout.write("".join(f"{c}\n" for c in predict_labels(clf, X, backend=backend, threads=threads)))
     return 0
 
 
