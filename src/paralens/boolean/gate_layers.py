@@ -93,8 +93,26 @@ def _coeffs(dtype: str) -> np.ndarray:
     return _COEFFS_BY_DTYPE[dtype]
 
 
+def _row_max(xp, z):
+    """``max(z, axis=1, keepdims=True)`` of a 2-d array; on NumPy by halving the columns (a reduction over
+    short rows is slow there)."""
+    if xp is not np:
+        return xp.max(z, axis=1, keepdims=True)
+    m = z
+    while m.shape[1] > 1:
+        h = m.shape[1] // 2
+        top = np.maximum(m[:, :h], m[:, h: 2 * h])
+        if m.shape[1] % 2:
+            top[:, :1] = np.maximum(top[:, :1], m[:, 2 * h:])
+        m = top
+    return m
+
+
 def _softmax(xp, z):
-    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+    """Row softmax of a 2-d array (rows of 16 logits)."""
+    e = xp.exp(z - _row_max(xp, z))
+    if xp is np:  # row sums as a matrix-vector product (BLAS), not a reduction over short rows
+        return e * (1.0 / (e @ np.ones(e.shape[1], dtype=e.dtype)))[:, None]
     return e / xp.sum(e, axis=1, keepdims=True)
 
 
@@ -105,11 +123,19 @@ def one_hot_argmax(xp, z):
 
 
 def _rows(B, x):
-    """``x.T`` as a row-contiguous ``(features, batch)`` array (NumPy gathers rows fast)."""
+    """``x.T`` as a row-contiguous ``(features, batch)`` array, computed once (NumPy gathers rows fast; XLA
+    would otherwise fuse the layer before into every read of it, :meth:`~paralens.backend.base.Backend.materialise`)."""
     xt = x.T
-    if B.name == "numpy" and not xt.flags.c_contiguous:
-        xt = np.ascontiguousarray(xt)
-    return xt
+    if B.name == "numpy":
+        return xt if xt.flags.c_contiguous else np.ascontiguousarray(xt)
+    return B.materialise(xt)
+
+
+def _row_dots(B, u, v):
+    """``sum(u * v, axis=1)`` of two ``(rows, batch)`` arrays (NumPy: one pass, no product array)."""
+    if B.name == "numpy":
+        return np.einsum("ij,ij->i", u, v)
+    return B.xp.sum(u * v, axis=1)
 
 
 class GateLayer(Para):
@@ -145,11 +171,8 @@ class GateLayer(Para):
         self.n_in, self.n_out = int(n_in), len(ia)
         self.ia, self.ib = ia, ib
         self.fan = fan_table(self.n_in, ia, ib)
-        # fast paths: port a reads wires 0 .. n_out - 1 in order (a slice); port b a permutation
+        # fast path: port a reads wires 0 .. n_out - 1 in order (a slice; the reverse: reverse_gather's)
         self.a_prefix = bool(np.array_equal(ia, np.arange(self.n_out)))
-        self.b_inverse = None
-        if self.a_prefix and self.n_out == self.n_in and np.array_equal(np.sort(ib), np.arange(self.n_in)):
-            self.b_inverse = np.argsort(ib)
         self.params = {"logits": ParamSpec((self.n_out, 16), init or gate_init("normal"))}
         self.dom = ArrayType((self.n_in,))
         self.cod = ArrayType((self.n_out,))
@@ -189,8 +212,9 @@ class GateLayer(Para):
         xt = _rows(B, x)
         a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
         b = xt[self.ib]
-        yt = a0 + a * (a1 + a3 * b) + a2 * b
-        return yt.T, (w, al, a, b)
+        u = a1 + a3 * b  # dy/da, kept for the reverse pass when the forward gates are the relaxed ones
+        yt = a * u + (a2 * b + a0)
+        return yt.T, (w, al, a, b, u if fw is al else None)
 
     @property
     def n_gates(self) -> int:
@@ -202,25 +226,23 @@ class GateLayer(Para):
         z = p["logits"] if isinstance(p, dict) else p
         return [HardGates(self.n_in, self.ia, self.ib, np.argmax(np.asarray(z), axis=1).astype(np.int64))]
 
-    def _dparams(self, xp, w, dalpha):
+    def _dparams(self, xp, w, al, dalpha):
+        """``dlogits = w * (dw - <w, dw>)`` with ``dw = dalpha @ COEFFS^T``; ``<w, dw> = <al, dalpha>`` (4 terms, not 16)."""
         dw = dalpha @ self._C(xp, dalpha.dtype).T
-        return w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
+        return w * (dw - xp.sum(al * dalpha, axis=1, keepdims=True))
 
     def _backward(self, res, dy, need_dx: bool):
-        w, al, a, b = res
+        w, al, a, b, u = res
         B = backend_of(dy)
         xp = B.xp
         dyt = _rows(B, dy)
         t = dyt * a
-        dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
-                           xp.sum(t * b, axis=1)], axis=1)
-        dlogits = self._dparams(xp, w.astype(dalpha.dtype), dalpha)
+        dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), _row_dots(B, dyt, b), _row_dots(B, t, b)], axis=1)
+        dlogits = self._dparams(xp, w.astype(dalpha.dtype), al.astype(dalpha.dtype), dalpha)
         if not need_dx:
             return dlogits, None
-        da = dyt * (al[:, 1:2] + al[:, 3:4] * b)
-        db = dyt * (al[:, 2:3] + al[:, 3:4] * a)
-        if self.b_inverse is not None:
-            return dlogits, (da + db[self.b_inverse]).T
+        da = dyt * (al[:, 1:2] + al[:, 3:4] * b if u is None else u)
+        db = dyt * al[:, 2:3] + t * al[:, 3:4]  # dy (a2 + a3 a)
         return dlogits, reverse_gather(xp, [da, db], self.fan).T
 
     def backward(self, res, dy):
