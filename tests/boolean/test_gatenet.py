@@ -90,6 +90,34 @@ def test_permutation_and_local_wiring():
     assert len(np.unique(pa)) == 100  # every pixel read
 
 
+@pytest.mark.parametrize("case", ["permutation", "random", "sparse", "one part"])
+def test_reverse_gather_is_the_scatter_add(case):
+    """The reverse of a gather, each column read from one part or from the stacked parts, against ``np.add.at``."""
+    from paralens.boolean.gate_wiring import gather_table, reverse_gather
+
+    rng = np.random.default_rng(11)
+    if case == "permutation":  # column 0: part a itself; column 1: part b, permuted
+        n, (ia, ib) = 40, permutation_wiring(40, rng)
+    elif case == "random":  # columns span both parts
+        n, (ia, ib) = 15, random_wiring(15, 40, rng)
+    elif case == "sparse":  # wires no gate reads: padded columns
+        n, (ia, ib) = 200, random_wiring(200, 40, rng)
+    else:  # one part: a permutation of its rows, then a part read by a subset of the wires
+        n, (ia, ib) = 40, (rng.permutation(40), None)
+    src = [ia] if ib is None else [ia, ib]
+    parts = [rng.normal(size=(len(s), 3)) for s in src]
+    table = gather_table(n, np.concatenate(src))
+    want = np.zeros((n, 3))
+    for s, d in zip(src, parts):
+        np.add.at(want, s, d)
+    np.testing.assert_allclose(reverse_gather(np, parts, table), want, atol=1e-12)
+    if case == "one part":
+        sub = gather_table(n, ia[:25])  # wires 25.. of the order are read by no position: padding
+        want = np.zeros((n, 3))
+        np.add.at(want, ia[:25], parts[0][:25])
+        np.testing.assert_allclose(reverse_gather(np, [parts[0][:25]], sub), want, atol=1e-12)
+
+
 # ----------------------------------------------------------------------------- reverse derivatives
 
 
@@ -158,6 +186,40 @@ def test_layer_reverse_derivative_vs_jax_vjp(jax):
             np.testing.assert_allclose(dx, np.asarray(dx_want), atol=1e-10)
     finally:
         jax.config.update("jax_enable_x64", False)
+
+
+def test_materialise_is_the_identity(jax):
+    """``Backend.materialise`` returns its input's values (bits: -0.0, NaN, inf) on both backends, under
+    ``jit``, ``grad`` and ``vmap``, including the branch taken when the first element is NaN."""
+    from paralens.backend import get_backend
+    from paralens.backend.jax_backend import _opaque_identity
+
+    jnp = jax.numpy
+    J, N = get_backend("jax"), get_backend("numpy")
+    x = np.array([[np.nan, -0.0, 1.5], [np.inf, -np.inf, 3.0]], dtype=np.float32)
+    bits = x.view(np.uint32)
+    for f in (J.materialise, jax.jit(J.materialise), _opaque_identity, jax.jit(_opaque_identity)):
+        np.testing.assert_array_equal(np.asarray(f(jnp.asarray(x))).view(np.uint32), bits)
+    np.testing.assert_array_equal(np.asarray(J.materialise(jnp.asarray(x[:, ::-1]))).view(np.uint32),
+                                  x[:, ::-1].view(np.uint32))  # first element finite: the other branch
+    assert N.materialise(x) is x
+    g = jax.grad(lambda v: jnp.sum(J.materialise(v) ** 2))(jnp.arange(4.0))
+    np.testing.assert_allclose(np.asarray(g), 2 * np.arange(4.0))
+    v = jax.vmap(J.materialise)(jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(v).view(np.uint32), bits)
+
+
+def test_compiled_network_computes_each_layer_once(jax):
+    """Compiled by XLA, each layer's input is one buffer (a conditional, :meth:`JaxBackend.materialise`):
+    without it XLA fuses the whole chain into the head's read and recomputes each layer ``2^depth`` times."""
+    from paralens.backend import get_backend
+
+    J = get_backend("jax")
+    net = GateNetwork(16, [24, 24, 24, 24], 4, seed=3, tau=2.0)
+    p = {k: J.asarray(v) for k, v in net.init(0).items()}
+    x = J.asarray(np.random.default_rng(0).integers(0, 2, (8, 16)).astype(np.float32))
+    hlo = jax.jit(net.para().get).lower(p, x).compile().as_text()
+    assert hlo.count(" conditional(") >= 4
 
 
 def test_jax_and_numpy_backends_agree(jax):

@@ -20,6 +20,8 @@ class Backend:
     * ``pool2d(x, kind, size, stride)`` and ``pool2d_backward``: max or average
       pooling over windows.
     * ``bernoulli_mask(key, p_keep, shape, dtype)``: random numbers from a key.
+    * ``materialise(x)``: ``x``, computed once into its own buffer (a compiler may otherwise fuse it into
+      each consumer and recompute it there; the identity where nothing is fused).
     * ``asarray``, ``to_numpy``.
     """
 
@@ -36,6 +38,9 @@ class Backend:
 
     def asarray(self, x, dtype=None):
         return self.xp.asarray(x, dtype=dtype)
+
+    def materialise(self, x):
+        return x
 
     def to_numpy(self, x):
         import numpy as np

@@ -50,6 +50,16 @@ def _scatter_strided(part, x_shape, i: int, j: int, stride: int):
     return lax.pad(part, zero, cfg)
 
 
+def _opaque_identity(u):
+    """``u``, by a round trip through its bits that XLA does not simplify (see :meth:`JaxBackend.materialise`)."""
+    if not jnp.issubdtype(u.dtype, jnp.floating) or u.dtype.itemsize not in (2, 4, 8):
+        return u + jnp.zeros_like(u)
+    ity = {2: jnp.uint16, 4: jnp.uint32, 8: jnp.uint64}[u.dtype.itemsize]
+    bits = lax.bitcast_convert_type(u, ity)
+    mask = jnp.asarray(0x5A5A5A5A5A5A5A5A & ((1 << (8 * u.dtype.itemsize)) - 1), ity)
+    return lax.bitcast_convert_type((bits ^ mask) ^ mask, u.dtype)
+
+
 class JaxBackend(Backend):
     """JAX arrays; convolution by ``lax.conv_general_dilated``; random numbers from ``jax.random`` keys."""
 
@@ -58,6 +68,20 @@ class JaxBackend(Backend):
 
     def asarray(self, x, dtype=None):
         return jnp.asarray(x, dtype=dtype)
+
+    def materialise(self, x):
+        """``x``, computed into its own buffer.
+
+        XLA's CPU fusion recomputes a cheap producer (elementwise arithmetic, a gather) inside each of its
+        consumers; through a chain of layers that each read two wires of the one before, the recomputation
+        doubles per layer.  ``optimization_barrier`` does not stop it on CPU (it is expanded away before
+        fusion), a conditional does: the taken branch is ``x`` itself; the other, taken only when
+        ``x``'s first element is NaN, is ``x`` too (through a bit round trip the compiler does not fold).
+        """
+        if x.ndim == 0 or x.size == 0:
+            return x
+        first = x.reshape(-1)[0]
+        return lax.cond(first == first, lambda u: u, _opaque_identity, x)
 
     def erf(self, x):
         return jax.scipy.special.erf(x)

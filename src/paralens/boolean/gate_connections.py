@@ -161,7 +161,7 @@ class ConnectionLayer(Para):
         Xb = xt[self.cand_b.ravel()].reshape(self.n_out, self.k, n)
         a = xp.sum(fa[:, :, None] * Xa, axis=1)
         b = xp.sum(fb[:, :, None] * Xb, axis=1)
-        return gate_apply(fw, a, b).T, (w, al, pa, pb, Xa, Xb, a, b)
+        return gate_apply(fw, a, b)[0].T, (w, al, pa, pb, Xa, Xb, a, b)
 
     def _backward(self, res, dy, need_dx: bool):
         w, al, pa, pb, Xa, Xb, a, b = res

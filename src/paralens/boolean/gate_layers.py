@@ -93,8 +93,26 @@ def _coeffs(dtype: str) -> np.ndarray:
     return _COEFFS_BY_DTYPE[dtype]
 
 
+def _row_max(xp, z):
+    """``max(z, axis=1, keepdims=True)`` of a 2-d array; on NumPy by halving the columns (a reduction over
+    short rows is slow there)."""
+    if xp is not np:
+        return xp.max(z, axis=1, keepdims=True)
+    m = z
+    while m.shape[1] > 1:
+        h = m.shape[1] // 2
+        top = np.maximum(m[:, :h], m[:, h: 2 * h])
+        if m.shape[1] % 2:
+            top[:, :1] = np.maximum(top[:, :1], m[:, 2 * h:])
+        m = top
+    return m
+
+
 def _softmax(xp, z):
-    e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+    """Row softmax of a 2-d array (rows of 16 logits)."""
+    e = xp.exp(z - _row_max(xp, z))
+    if xp is np:  # row sums as a matrix-vector product (BLAS), not a reduction over short rows
+        return e * (1.0 / (e @ np.ones(e.shape[1], dtype=e.dtype)))[:, None]
     return e / xp.sum(e, axis=1, keepdims=True)
 
 
@@ -105,11 +123,19 @@ def one_hot_argmax(xp, z):
 
 
 def _rows(B, x):
-    """``x.T`` as a row-contiguous ``(features, batch)`` array (NumPy gathers rows fast)."""
+    """``x.T`` as a row-contiguous ``(features, batch)`` array, computed once (NumPy gathers rows fast; XLA
+    would otherwise fuse the layer before into every read of it, :meth:`~paralens.backend.base.Backend.materialise`)."""
     xt = x.T
-    if B.name == "numpy" and not xt.flags.c_contiguous:
-        xt = np.ascontiguousarray(xt)
-    return xt
+    if B.name == "numpy":
+        return xt if xt.flags.c_contiguous else np.ascontiguousarray(xt)
+    return B.materialise(xt)
+
+
+def _row_dots(B, u, v):
+    """``sum(u * v, axis=1)`` of two ``(rows, batch)`` arrays (NumPy: one pass, no product array)."""
+    if B.name == "numpy":
+        return np.einsum("ij,ij->i", u, v)
+    return B.xp.sum(u * v, axis=1)
 
 
 def gate_mixture(xp, z, dtype, *, hard: bool = False, straight_through: bool = False):
@@ -128,26 +154,30 @@ def gate_mixture(xp, z, dtype, *, hard: bool = False, straight_through: bool = F
 
 
 def gate_apply(fw, a, b):
-    """Gates of coefficients ``fw`` (``(n, 4)``) on inputs ``a``, ``b`` (``(n, batch)``, feature-major)."""
-    return fw[:, 0:1] + a * (fw[:, 1:2] + fw[:, 3:4] * b) + fw[:, 2:3] * b
+    """Gates of coefficients ``fw`` (``(n, 4)``) on inputs ``a``, ``b`` (``(n, batch)``, feature-major):
+    ``(y, u)`` with ``u = dy/da = a1 + a3 b``, which the reverse pass reuses when ``fw`` is the relaxed ``al``."""
+    u = fw[:, 1:2] + fw[:, 3:4] * b
+    return a * u + (fw[:, 2:3] * b + fw[:, 0:1]), u
 
 
-def gate_reverse(xp, w, al, a, b, dyt, need_dx: bool = True):
+def gate_reverse(xp, w, al, a, b, dyt, need_dx: bool = True, u=None):
     """The reverse derivative of :func:`gate_apply` at coefficients ``al`` and of the softmax behind them:
     ``(dlogits (n, 16), da, db)`` for the change ``dyt`` (``(n, batch)``) of the outputs (``da``, ``db``
     ``None`` unless ``need_dx``).
 
-    ``dalpha = sum_batch dy * (1, a, b, ab)``, ``dw = dalpha @ COEFFS^T``, ``dlogits = w * (dw - <w, dw>)``;
-    ``da = dy (a1 + a3 b)``, ``db = dy (a2 + a3 a)``."""
+    ``dalpha = sum_batch dy * (1, a, b, ab)``, ``dw = dalpha @ COEFFS^T``, ``dlogits = w * (dw - <w, dw>)``
+    with ``<w, dw> = <al, dalpha>`` (4 terms, not 16); ``da = dy (a1 + a3 b)`` (``dy u`` when the forward
+    pass kept ``u``, :func:`gate_apply`), ``db = dy (a2 + a3 a)``."""
+    B = backend_of(dyt)
     t = dyt * a
-    dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), xp.sum(dyt * b, axis=1),
-                       xp.sum(t * b, axis=1)], axis=1)
-    w = w.astype(dalpha.dtype)
+    dalpha = xp.stack([xp.sum(dyt, axis=1), xp.sum(t, axis=1), _row_dots(B, dyt, b), _row_dots(B, t, b)], axis=1)
+    w, al_ = w.astype(dalpha.dtype), al.astype(dalpha.dtype)
     dw = dalpha @ _coeffs(str(np.dtype(dalpha.dtype))).T
-    dlogits = w * (dw - xp.sum(w * dw, axis=1, keepdims=True))
+    dlogits = w * (dw - xp.sum(al_ * dalpha, axis=1, keepdims=True))
     if not need_dx:
         return dlogits, None, None
-    return dlogits, dyt * (al[:, 1:2] + al[:, 3:4] * b), dyt * (al[:, 2:3] + al[:, 3:4] * a)
+    da = dyt * (al[:, 1:2] + al[:, 3:4] * b if u is None else u)
+    return dlogits, da, dyt * al[:, 2:3] + t * al[:, 3:4]
 
 
 class GateLayer(Para):
@@ -183,11 +213,8 @@ class GateLayer(Para):
         self.n_in, self.n_out = int(n_in), len(ia)
         self.ia, self.ib = ia, ib
         self.fan = fan_table(self.n_in, ia, ib)
-        # fast paths: port a reads wires 0 .. n_out - 1 in order (a slice); port b a permutation
+        # fast path: port a reads wires 0 .. n_out - 1 in order (a slice; the reverse: reverse_gather's)
         self.a_prefix = bool(np.array_equal(ia, np.arange(self.n_out)))
-        self.b_inverse = None
-        if self.a_prefix and self.n_out == self.n_in and np.array_equal(np.sort(ib), np.arange(self.n_in)):
-            self.b_inverse = np.argsort(ib)
         self.params = {"logits": ParamSpec((self.n_out, 16), init or gate_init("normal"))}
         self.dom = ArrayType((self.n_in,))
         self.cod = ArrayType((self.n_out,))
@@ -216,7 +243,8 @@ class GateLayer(Para):
         xt = _rows(B, x)
         a = xt[: self.n_out] if self.a_prefix else xt[self.ia]
         b = xt[self.ib]
-        return gate_apply(fw, a, b).T, (w, al, a, b)
+        yt, u = gate_apply(fw, a, b)
+        return yt.T, (w, al, a, b, u if fw is al else None)
 
     @property
     def n_gates(self) -> int:
@@ -229,14 +257,12 @@ class GateLayer(Para):
         return [HardGates(self.n_in, self.ia, self.ib, np.argmax(np.asarray(z), axis=1).astype(np.int64))]
 
     def _backward(self, res, dy, need_dx: bool):
-        w, al, a, b = res
+        w, al, a, b, u = res
         B = backend_of(dy)
         xp = B.xp
-        dlogits, da, db = gate_reverse(xp, w, al, a, b, _rows(B, dy), need_dx)
+        dlogits, da, db = gate_reverse(xp, w, al, a, b, _rows(B, dy), need_dx, u=u)
         if not need_dx:
             return dlogits, None
-        if self.b_inverse is not None:
-            return dlogits, (da + db[self.b_inverse]).T
         return dlogits, reverse_gather(xp, [da, db], self.fan).T
 
     def backward(self, res, dy):

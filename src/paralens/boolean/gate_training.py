@@ -43,7 +43,9 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
         (or give ``network``, built already).
       epochs, batch_size, lr: Adam on softmax cross-entropy of the group sums, mini-batches.
       schedule: ``"constant"`` or ``"cosine"`` (cosine decay of the learning rate to 0 over the run).
-      backend: ``"numpy"`` or ``"jax"`` (the whole step compiled; same lenses).
+      backend: ``"numpy"`` or ``"jax"`` (each epoch's full batches one compiled ``lax.scan``, ``fit``'s
+        ``whole_epoch``: same batches and results as step by step, without a host round trip and fresh
+        buffers per step; the progress bar moves once per epoch).
       validation: ``(bits, labels)`` held out: reported as ``test`` accuracies (relaxed and hardened).
       progress: one progress bar (on a terminal); verbose: a line per epoch.
       eval_every: also record the hardened validation accuracy every this many epochs (0: only at the end).
@@ -97,7 +99,7 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
     t0, c0 = time.perf_counter(), time.process_time()
     common = dict(batch_size=batch_size, seed=seed, backend=backend, progress=progress, verbose=verbose,
                   n_classes=n_classes, checkpoint=watch if (val is not None and eval_every) else None,
-                  checkpoint_every=eval_every or None)
+                  checkpoint_every=eval_every or None, whole_epoch=backend == "jax")
     soft_epochs = int(epochs) - int(hard_epochs)
     state, hist = fit(learner, x, y, epochs=soft_epochs, **common) if soft_epochs else (None, None)
     history_rows = list(hist.epochs) if hist is not None else []

@@ -196,11 +196,31 @@ def fan_table(n_in: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
 
 def reverse_gather(xp, parts, table):
     """``sum_j D[table[:, j]]`` with ``D`` the row blocks ``parts`` stacked and a zero row appended (the
-    reverse of a gather, :func:`gather_table`), in the array namespace ``xp`` (NumPy or traced by JAX)."""
-    D = xp.concatenate(list(parts) + [xp.zeros((1,) + tuple(parts[0].shape[1:]), dtype=parts[0].dtype)], axis=0)
-    out = D[table[:, 0]]
+    reverse of a gather, :func:`gather_table`), in the array namespace ``xp`` (NumPy or traced by JAX).
+
+    A column of ``table`` that reads one part only, without padding, is read from that part directly
+    (the part itself when it reads it in order): a layer whose port a reads every wire in order and
+    port b a permutation costs one gather and one add, no concatenation."""
+    sizes = [int(p.shape[0]) for p in parts]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    stacked = []  # D, built once if a column needs it
+
+    def column(col):
+        lo, hi = int(col.min()), int(col.max())
+        k = int(np.searchsorted(starts, lo, side="right")) - 1
+        if k < len(parts) and hi < starts[k + 1]:
+            local = col - starts[k]
+            if len(local) == sizes[k] and np.array_equal(local, np.arange(sizes[k])):
+                return parts[k]
+            return parts[k][local]
+        if not stacked:
+            zero = xp.zeros((1,) + tuple(parts[0].shape[1:]), dtype=parts[0].dtype)
+            stacked.append(xp.concatenate(list(parts) + [zero], axis=0))
+        return stacked[0][col]
+
+    out = column(table[:, 0])
     for j in range(1, table.shape[1]):
-        out = out + D[table[:, j]]
+        out = out + column(table[:, j])
     return out
 
 
