@@ -235,9 +235,14 @@ def bench_gates(engines, rounds: int, steps: int, n_bits: int = 1568, layers: in
                 batch: int = 100, tau: float = 10.0, lr: float = 0.01) -> dict:
     """Every engine from the same logits: the first two steps' losses compared, one untimed round (JAX
     compiles), then ``rounds`` rounds of ``steps`` steps, the engines in turn within each round."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
+    import contextlib
 
+    import numpy as np
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the environment variables of one_thread() still hold
+        threadpool_limits = contextlib.nullcontext
     net, params, xs, ys = gate_setup(n_bits, layers, width, batch, steps + 2, tau)
     with threadpool_limits(1):
         runs = {e: torch_engine(net, params, lr, collapsed=e == "torch4") if e.startswith("torch")
