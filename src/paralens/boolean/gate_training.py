@@ -43,9 +43,8 @@ def train_gate_network(bits_train, y_train, *, widths, n_classes: int, epochs: i
         (or give ``network``, built already).
       epochs, batch_size, lr: Adam on softmax cross-entropy of the group sums, mini-batches.
       schedule: ``"constant"`` or ``"cosine"`` (cosine decay of the learning rate to 0 over the run).
-      backend: ``"numpy"`` or ``"jax"`` (each epoch's full batches one compiled ``lax.scan``, ``fit``'s
-        ``whole_epoch``: same batches and results as step by step, without a host round trip and fresh
-        buffers per step; the progress bar moves once per epoch).
+      backend: ``"numpy"`` or ``"jax"`` (each epoch one compiled ``lax.scan``, ``fit``'s ``whole_epoch``: the
+        results of step by step, without a host round trip per step; the progress bar moves once per epoch).
       validation: ``(bits, labels)`` held out: reported as ``test`` accuracies (relaxed and hardened).
       progress: one progress bar (on a terminal); verbose: a line per epoch.
       eval_every: also record the hardened validation accuracy every this many epochs (0: only at the end).
