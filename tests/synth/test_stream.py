@@ -211,10 +211,11 @@ def test_the_stream_cost_counts_its_registers_and_muxes(iris):
     r = cost_report(clf, form="stream", lanes=2, pipeline=3)
     parts = {p["part"]: p["gates"] for p in r["parts"]}
     assert parts["encoder"] == two_input_equivalents(plan.front) and parts["control"] == two_input_equivalents(plan.control)
-    assert parts["enable muxes"] == 2 * len(plan.held) and sum(parts.values()) == r["total_gates"]
+    assert parts["enable muxes"] == 2 * len(plan.held) and parts["input gating"] == len(plan.held)
+    assert sum(parts.values()) == r["total_gates"]
     ff = r["flip_flops"]
     assert ff["held"] == len(plan.held) and ff["counter"] == plan.counter_width == 1 and ff["pipeline"] > 0
-    assert ff["total"] == ff["held"] + ff["counter"] + ff["done"] + ff["valid_pipe"] + ff["pipeline"]
+    assert ff["total"] == ff["held"] + ff["counter"] + ff["done"] + ff["complete"] + ff["valid_pipe"] + ff["pipeline"]
     assert "enable muxes" in cost_table(r) and "flip-flops: held" in cost_table(r)
 
 

@@ -9,8 +9,9 @@ most of an MNIST classifier.  :func:`cost_report` counts every part the same way
   bits the network reads, :func:`~paralens.boolean.classifier.encoder_circuit`; in the stream form the
   front of :mod:`paralens.boolean.stream`: ``lanes`` x one feature's comparators and the threshold ROM),
   the ``network`` (the learned gates) and the ``head``; the stream form adds ``control`` (group counter
-  and write enables) and registers: ``flip_flops`` by kind and ``enable_muxes`` (one 2:1 multiplexer per
-  held bit, counted as two gates in ``gates``; an FPGA flip-flop's clock enable);
+  and write enables) and registers: ``flip_flops`` by kind, ``enable_muxes`` (one 2:1 multiplexer per
+  held bit, counted as two gates in ``gates``; an FPGA flip-flop's clock enable) and the ``input gating``
+  (one AND per held bit: the core's inputs are 0 until the sample is complete, :mod:`paralens.synth.stream`);
 * with ``yosys=True``, ``lut6`` and ``lut4`` of each part synthesised as its own module
   (:func:`~paralens.synth.yosys.synth_stats`) and of the whole design, and Yosys' flip-flop count.
 
@@ -73,7 +74,7 @@ def cost_parts(clf: CircuitClassifier, *, form: str = "parallel", lanes: int | N
         enc = encoder_circuit(clf, read_inputs(clf.circuit))
         return [("encoder", enc), ("network", clf.circuit), ("head", head_circuit(clf))], {}
     plan = stream_plan(clf, 1 if lanes is None else lanes)
-    regs = {"held": len(plan.held), "counter": plan.counter_width, "done": 1, "valid_pipe": 0}
+    regs = plan.register_bits(0)
     return [("encoder", plan.front), ("control", plan.control), ("network", clf.circuit),
             ("head", head_circuit(clf))], regs
 
@@ -93,6 +94,7 @@ def cost_report(clf: CircuitClassifier, *, form: str = "parallel", lanes: int | 
         out["lanes"] = 1 if lanes is None else lanes
         out["enable_muxes"] = regs["held"]
         rows.append({"part": "enable muxes", "gates": 2 * regs["held"], "depth": 1, "inputs": None, "outputs": None})
+        rows.append({"part": "input gating", "gates": regs["held"], "depth": 1, "inputs": None, "outputs": None})
     total = sum(r["gates"] for r in rows)
     for r in rows:
         r["share"] = r["gates"] / total if total else 0.0
