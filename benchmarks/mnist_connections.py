@@ -23,6 +23,7 @@ the other jobs' load, CPU seconds of this process beside them; gap = relaxed - h
     mix 4000x4, tau 15               95.30%   -0.20   5,777   1,741    303
     fixed (gates) 3000x4, tau 12     92.20%    0.25   6,719      46     20
     ST 3000x4, tau 12                95.85%    0.25   7,452     760    196
+    ST 3000x4, tau 12, 4 copies      95.75%    0.30   7,628     908    327
 """
 
 from __future__ import annotations
