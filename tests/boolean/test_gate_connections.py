@@ -339,14 +339,14 @@ def test_recipe_refuses_options_connections_do_not_use():
 
 
 def test_presets_build_their_networks():
-    """mnist-gates-small: learned connections of 22,000 gates; mnist-conv: two TreeConv/OrPool blocks, 2 dense."""
+    """mnist-gates-small: learned connections of 12,000 gates, straight through; mnist-conv: two TreeConv/OrPool blocks, 2 dense."""
     from paralens.boolean.presets import get_preset
     from paralens.boolean.recipes import build_network, mnist_conv_config, mnist_gates_small_config
 
     bits = np.random.default_rng(0).integers(0, 2, (20, 28 * 28 * 3))
     small = build_network(mnist_gates_small_config(), bits, 10)
     assert {type(layer).__name__ for layer in small.layers} == {"ConnectionLayer"}
-    assert small.n_gates == 22_000 and all(layer.k == 8 for layer in small.layers)
+    assert small.n_gates == 12_000 and all(layer.k == 8 and layer.straight_through for layer in small.layers)
     conv = build_network(mnist_conv_config(), bits, 10)
     assert [type(layer).__name__ for layer in conv.layers] == ["TreeConv", "OrPool", "TreeConv", "OrPool",
                                                                "GateLayer", "GateLayer"]
