@@ -241,7 +241,7 @@ PRESETS = {p.name: p for p in [
                   {"config": "mnist_gates_config"}),
     BooleanPreset("mnist-gates-small", "MNIST 10 classes: 3 thermometer bits per pixel, 4 x 3,000 learned two-input "
                   "gates whose wires are learned too (8 candidates an input, the first layer's local), trained "
-                  "straight through; at most 8,000 gates after hardening", "mnist", "gatenet", 8,
+                  "straight through; at most 8,000 gates after hardening; shifted copies", "mnist", "gatenet", 8,
                   {"config": "mnist_gates_small_config"}),
     BooleanPreset("mnist-conv", "MNIST 10 classes: 3 thermometer bits per pixel as channels; logic-tree "
                   "convolutions (32 and 64 kernels of 7 gates on 3 x 3 fields) with OR pooling, 2 x 8,000 dense "
