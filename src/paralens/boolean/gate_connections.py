@@ -31,6 +31,7 @@ from paralens.boolean.gate_layers import (
     gate_mixture,
     gate_reverse,
     one_hot_argmax,
+    per_layer,
 )
 from paralens.boolean.gate_tables import table_wiring
 from paralens.boolean.gate_wiring import gather_table, local_candidates, reverse_gather
@@ -220,14 +221,8 @@ def connections_network(n_inputs: int, widths, n_classes: int, *, candidates=8, 
     """
     from paralens.boolean.gate_network import GateNetwork
 
-    widths = [int(w) for w in widths]
-    if not widths or min(widths) < 1:
-        raise ValueError(f"connections_network: widths must be positive, got {widths}")
-    L = len(widths)
-    ks = list(candidates) if isinstance(candidates, list | tuple) else [candidates] * L
-    inits = list(init) if isinstance(init, list | tuple) else [init] * L
-    if len(ks) != L or len(inits) != L:
-        raise ValueError(f"connections_network: {L} layers but {len(ks)} values of candidates and {len(inits)} of init")
+    widths, opts = per_layer("connections_network", widths, candidates=candidates, init=init)
+    ks, inits = opts["candidates"], opts["init"]
     sel = None
     if inputs is not None:
         sel = np.asarray(inputs, dtype=np.int64)

@@ -46,6 +46,20 @@ def gate_init(kind: str = "normal", *, scale: float = 1.0, pass_logit: float = 5
     return init
 
 
+def per_layer(who: str, widths, **options) -> tuple[list[int], dict[str, list]]:
+    """``widths`` as positive ints and each option as one value per layer: an option given as a list or tuple
+    must have one entry per layer, any other value is used for every layer (a network builder's rule)."""
+    widths = [int(w) for w in widths]
+    if not widths or min(widths) < 1:
+        raise ValueError(f"{who}: widths must be positive, got {widths}")
+    L = len(widths)
+    out = {k: list(v) if isinstance(v, list | tuple) else [v] * L for k, v in options.items()}
+    if any(len(v) != L for v in out.values()):
+        given = " and ".join(f"{len(v)} values of {k}" for k, v in out.items())
+        raise ValueError(f"{who}: {L} layers but {given}")
+    return widths, out
+
+
 # ----------------------------------------------------------------------------- the hardened form
 
 
@@ -303,5 +317,5 @@ class GroupSum(Para):
         return {}, d.reshape(res, self.n)
 
 
-__all__ = ["GateLayer", "GroupSum", "HardGates", "gate_apply", "gate_init", "gate_mixture", "gate_reverse", "one_hot_argmax",
+__all__ = ["GateLayer", "GroupSum", "HardGates", "per_layer", "gate_apply", "gate_init", "gate_mixture", "gate_reverse", "one_hot_argmax",
            "run_hard_gates"]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from paralens.backend import backend_of
-from paralens.boolean.gate_layers import HardGates
+from paralens.boolean.gate_layers import HardGates, per_layer
 from paralens.boolean.gate_wiring import gather_table, reverse_gather
 from paralens.categories.para import Para, ParamSpec
 from paralens.categories.types import ArrayType
@@ -440,14 +440,8 @@ def table_network(n_inputs: int, widths, n_classes: int, *, k=2, basis: str = "i
     """
     from paralens.boolean.gate_network import GateNetwork
 
-    widths = [int(w) for w in widths]
-    if not widths or min(widths) < 1:
-        raise ValueError(f"table_network: widths must be positive, got {widths}")
-    L = len(widths)
-    ks = list(k) if isinstance(k, list | tuple) else [k] * L
-    inits = list(init) if isinstance(init, list | tuple) else [init] * L
-    if len(ks) != L or len(inits) != L:
-        raise ValueError(f"table_network: {L} layers but {len(ks)} values of k and {len(inits)} of init")
+    widths, opts = per_layer("table_network", widths, k=k, init=init)
+    ks, inits = opts["k"], opts["init"]
     layers = []
     n_in = int(n_inputs)
     for i, (w, ki, ini) in enumerate(zip(widths, ks, inits)):
