@@ -39,7 +39,8 @@ def test_accuracy_vs_gates_quick(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "experiments" / "accuracy_vs_gates.py"), "--quick", "--out",
                     str(tmp_path)], check=True, capture_output=True)
     d = json.loads((tmp_path / "accuracy_vs_gates_quick.json").read_text())
-    assert {r["method"] for r in d["curves"]} == {"relaxed gate network", "vote optimiser (LUT8 layer)"}
+    assert {r["method"] for r in d["curves"]} == {"relaxed gate network", "vote optimiser (LUT8 layer)",
+                                                 "learned connections", "logic-tree convolutions"}
     assert set(d["baselines"]) == {"logistic", "mlp", "cnn"}
     png = tmp_path / "accuracy_vs_gates_quick.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
